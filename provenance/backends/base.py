@@ -1,0 +1,101 @@
+"""What a backend is: pixels in, pixels and facts out. No provenance logic lives in backends.
+
+The recorder hashes inputs, calls :meth:`Backend.generate` or :meth:`Backend.edit`, and turns the
+returned :class:`BackendResult` into signed files and ledger entries. A backend never writes files,
+never signs and never touches the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["parent", "mask", "reference"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+
+# IPTC digital source types, short names (c2pa expands them to the IPTC URI).
+TRAINED_ALGORITHMIC_MEDIA = "trainedAlgorithmicMedia"
+ALGORITHMIC_MEDIA = "algorithmicMedia"
+COMPOSITE_WITH_TRAINED = "compositeWithTrainedAlgorithmicMedia"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One input image as bytes, with the role it plays in the call."""
+
+    data: bytes
+    role: Role
+    mime: str
+    name: str = ""  # file name for messages and the ingredient title; never a full path in records
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    prompt: str
+    n: int = 1
+    output_format: OutputFormat = "png"
+    size: str | None = None  # "WxH" or "auto"; None lets the backend choose
+    model: str | None = None
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # backend-specific, passed through
+    on_progress: Callable[[str, float | None], None] | None = None  # (message, fraction or None)
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """An edit: ``images[0]`` is the parent; the others are references; ``mask`` is optional.
+
+    ``mask``, when given, has already been normalised by the recorder to an 8-bit "L" PNG of exactly
+    the parent's size where 255 marks the editable area (see ``provenance.imaging.load_mask``).
+    """
+
+    instruction: str
+    images: tuple[ImageInput, ...]
+    mask: ImageInput | None = None
+    n: int = 1
+    output_format: OutputFormat = "png"
+    size: str | None = None
+    model: str | None = None
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    on_progress: Callable[[str, float | None], None] | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One C2PA action (actions v2) the backend performed, e.g. ``c2pa.cropped``."""
+
+    action: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    digital_source_type: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendOutput:
+    """One produced image, encoded (PNG/JPEG/WebP bytes), possibly already carrying C2PA data."""
+
+    data: bytes
+    mime: str
+    actions: tuple[Action, ...] = ()  # for edits: what was done; generate: usually empty
+    revised_prompt: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)  # per-output facts worth recording
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    outputs: tuple[BackendOutput, ...]
+    backend: str  # "local", "openai"
+    model: str  # what actually ran, e.g. "local-procedural-1" or "gpt-image-1.5"
+    digital_source_type: str  # for the c2pa.created / edit action
+    software_agent: str  # human-readable name + version for the manifest's softwareAgent
+    facts: dict[str, Any] = field(default_factory=dict)  # request-level: request id, usage, params sent, created
+
+
+class Backend(Protocol):
+    name: str
+
+    def generate(self, request: GenerateRequest) -> BackendResult: ...
+
+    def edit(self, request: EditRequest) -> BackendResult: ...

@@ -1,0 +1,41 @@
+"""The ``provenance`` command line. Parses arguments and formats results; no logic of its own.
+
+``main(argv)`` runs one command in-process and returns its exit code (tests call it directly).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from ledger.errors import LedgerError
+from provenance.cli.app import cli
+from provenance.errors import EXIT_USAGE, ProvenanceError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of exiting (``python -m provenance`` exits)."""
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="provenance",
+                      standalone_mode=False)
+    except (ProvenanceError, LedgerError) as e:
+        click.echo(f"provenance: error: {e.diagnostics()}", err=True)
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("provenance: aborted", err=True)
+        return EXIT_USAGE
+    except click.ClickException as e:
+        e.show()
+        return EXIT_USAGE if e.exit_code == 1 else e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("provenance: interrupted", err=True)
+        return 130
+    return int(rv) if isinstance(rv, int) else 0
+
+
+def run() -> None:  # console-script entry point
+    sys.exit(main())

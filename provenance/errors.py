@@ -65,9 +65,21 @@ class PolicyError(ProvenanceError):
 
 
 class BackendError(ProvenanceError):
-    """The image backend failed; nothing was written and no success was recorded."""
+    """The image backend failed; nothing was written and no success was recorded.
+
+    ``code``, ``request_id``, ``status`` and ``retry_after`` carry what the provider said, where
+    known, so a refusal can be recorded with its reason.
+    """
 
     exit_code = EXIT_BACKEND
+
+    def __init__(self, message: str, *, code: str | None = None, request_id: str | None = None,
+                 status: int | None = None, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.request_id = request_id
+        self.status = status
+        self.retry_after = retry_after
 
 
 class BackendRefusedError(BackendError):

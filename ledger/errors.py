@@ -16,3 +16,43 @@ class LedgerIntegrityError(LedgerError):
     """The stored log contradicts itself or its signed checkpoints (tampering or corruption)."""
 
     exit_code = 1
+
+
+class LedgerNotFoundError(LedgerError):
+    """No ledger at the given location."""
+
+
+class NotALedgerError(LedgerError):
+    """The database exists but does not hold a ledger."""
+
+
+class LedgerExistsError(LedgerError):
+    """A ledger with data already exists where a new one was to be created."""
+
+
+class SchemaTooNewError(LedgerError):
+    """The ledger was written by a newer version of this software."""
+
+
+class CorruptLedgerError(LedgerError):
+    """The database file is truncated or damaged beyond opening."""
+
+
+class WrongLogKeyError(LedgerError):
+    """A log key or verifier key does not belong to this log."""
+
+
+class NoLogKeyError(LedgerError):
+    """The ledger was opened without its log key, so it cannot sign checkpoints."""
+
+
+class MalformedNoteError(LedgerError):
+    """A signed note, checkpoint, verifier key or receipt is not well-formed."""
+
+
+class UnknownEntryError(LedgerError):
+    """No entry with that id, index or output."""
+
+
+class InvalidEntryError(LedgerError):
+    """An entry to append is malformed (bad kind, digest, parent or body)."""

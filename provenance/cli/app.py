@@ -28,6 +28,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from provenance.cli import record_cmds, verify_cmds  # noqa: F401  (commands register themselves)
     from provenance.cli.ledger_cmds import ledger_group
 
     cli.add_command(ledger_group)

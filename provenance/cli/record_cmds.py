@@ -1,0 +1,217 @@
+"""``init``, ``generate``, ``edit``, ``import``: the recording commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from provenance.backends import BACKENDS
+from provenance.cli.app import cli
+from provenance.cli.output import console_err, echo_json
+from provenance.config import ENV_KEY_PASSPHRASE, home_from_env
+from provenance.errors import InputError
+
+if TYPE_CHECKING:
+    from provenance.recorder import RecordedOutput, Recorder
+
+
+@cli.command("init")
+@click.option("--force", is_flag=True, help="Replace an existing identity (old files keep verifying "
+              "only while their CA stays a trust anchor).")
+@click.option("--actor", help="Who records: a name, e-mail or service account (default: user@host).")
+@click.option("--cert", "cert", type=click.Path(dir_okay=False, path_type=Path),
+              help="Bring your own signer: a PEM chain (signer certificate first).")
+@click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
+              help="The private key (PEM) for --cert.")
+@click.option("--encrypt", is_flag=True,
+              help=f"Encrypt the signer key with a passphrase (from ${ENV_KEY_PASSPHRASE} or a prompt).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was created as JSON.")
+def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None, encrypt: bool,
+             as_json: bool) -> None:
+    """Create a signing identity and an empty ledger in PROVENANCE_HOME.
+
+    By default this makes a local ES256 root CA and a signer certificate under it: a self-issued
+    identity that proves files came from this installation (reports say so). Bring an
+    organisation's certificate with --cert/--key instead.
+
+    \b
+    Examples:
+      provenance init
+      PROVENANCE_HOME=./desk provenance init --actor "photo desk <desk@example.org>"
+      provenance init --cert signer-chain.pem --key signer.key.pem
+    """
+    from provenance.identity import create_local_identity, has_identity, import_identity
+    from provenance.ledger_access import create_ledger
+
+    home = home_from_env()
+    if has_identity(home) and not force:
+        raise InputError(f"{home.identity_dir}: an identity already exists; use --force to replace it")
+    if (cert is None) != (key is None):
+        raise InputError("--cert and --key go together")
+    passphrase = None
+    if encrypt:
+        env = os.environ.get(ENV_KEY_PASSPHRASE)
+        passphrase = (env or click.prompt("Passphrase for the signer key", hide_input=True,
+                                          confirmation_prompt=True, err=True)).encode()
+    if cert is not None and key is not None:
+        ident = import_identity(home, cert, key, actor=actor, passphrase=passphrase, force=force)
+    else:
+        ident = create_local_identity(home, actor=actor, passphrase=passphrase, force=force)
+    ledger_note = "kept the existing ledger"
+    if not home.log_key.exists():
+        origin = create_ledger(home) if not _ledger_exists(home) else None
+        ledger_note = f"created ledger {origin}" if origin else ledger_note
+    info = {"home": str(home.root), "signer": ident.subject, "local_identity": ident.is_local,
+            "ledger": home.ledger_url() if "://" not in home.ledger_url() or
+            home.ledger_url().startswith("sqlite") else "(PROVENANCE_LEDGER_URL)",
+            "log_key": str(home.log_pub)}
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"Identity: {ident.subject}" + (" (local, self-issued CA)" if ident.is_local else ""))
+    click.echo(f"Home:     {home.root}")
+    click.echo(f"Ledger:   {ledger_note}; log key {home.log_pub}")
+
+
+def _ledger_exists(home: Any) -> bool:
+    url: str = home.ledger_url()
+    return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
+
+
+_OUTPUT_HELP = "Output file (.png, .jpg/.jpeg or .webp); with -n N, files stem-1.ext ... stem-N.ext."
+
+
+def _backend_options(f: Any) -> Any:
+    options = [
+        click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True,
+                     help="Where pixels come from: the offline local engine or OpenAI's API."),
+        click.option("--model", help="Backend model (openai: e.g. gpt-image-1.5; passed through)."),
+        click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
+        click.option("-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."),
+        click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
+        click.option("--quality", help="openai: auto, low, medium, high."),
+        click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
+        click.option("--compression", "output_compression", type=int,
+                     help="openai: output compression 0-100 for jpeg/webp."),
+        click.option("--moderation", help="openai: auto or low."),
+        click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
+        click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
+        click.option("--embed-prompt", is_flag=True,
+                     help="Put the prompt text itself into the manifest (default: a salted hash only)."),
+        click.option("--actor", help="Who is acting, for this call (default: the configured actor)."),
+        click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+        click.option("--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _options(kw: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {n: kw.pop(n) for n in names if kw.get(n) not in (None, False)}
+
+
+@contextmanager
+def _recorder(backend: str, embed_prompt: bool) -> Iterator[Recorder]:
+    with console_err().status("starting", spinner="dots") as status:
+        def progress(message: str, fraction: float | None) -> None:
+            pct = f" {fraction:.0%}" if fraction is not None else ""
+            status.update(f"{message}{pct}")
+
+        from provenance.recorder import Recorder
+
+        rec = Recorder(backend=backend, embed_prompt=embed_prompt, on_progress=progress)
+        with rec:
+            yield rec
+
+
+def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
+    for o in outputs:
+        if as_json:
+            echo_json({"path": str(o.path), "entry": o.entry_id, "index": o.index,
+                       "sha256": o.sha256, "mime": o.mime})
+        else:
+            click.echo(f"{o.path}  ledger entry {o.index} ({o.entry_id})  sha256 {o.sha256[:16]}…")
+
+
+@cli.command("generate")
+@click.argument("prompt")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP)
+@_backend_options
+def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
+    """Generate an image from PROMPT, sign it and record it in the ledger.
+
+    \b
+    Examples (local engine, offline):
+      provenance generate "A red circle on a white background" -o circle.png
+      provenance generate "poster 1200x630, dark blue, title 'Election night'" -o poster.jpg
+    With OpenAI (needs OPENAI_API_KEY):
+      provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-1.5 -o l.png
+    """
+    as_json, force = kw.pop("as_json"), kw.pop("force")
+    backend, embed = kw.pop("backend"), kw.pop("embed_prompt")
+    options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
+                       "partial_images")
+    with _recorder(backend, embed) as rec:
+        outputs = rec.generate(prompt, out, n=kw["n"], size=kw["size"], model=kw["model"],
+                               seed=kw["seed"], options=options, overwrite=force, actor=kw["actor"])
+    _report(outputs, as_json)
+
+
+@cli.command("edit")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-i", "--instruction", required=True,
+              help="What to do. local: operations separated by ';' (see docs/local-backend.md); "
+                   "openai: a prompt.")
+@click.option("--mask", type=click.Path(path_type=Path),
+              help="Mask: transparent pixels (or white on black) mark the editable area.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP)
+@click.option("--input-fidelity", help="openai: high or low.")
+@_backend_options
+def edit_cmd(inputs: tuple[Path, ...], instruction: str, mask: Path | None, out: Path,
+             **kw: Any) -> None:
+    """Edit INPUTS (the first is the parent, the others references); sign and record the result.
+
+    \b
+    Examples (local engine, offline):
+      provenance edit photo.png -i "crop 0 0 512 512; resize 50%" -o crop.png
+      provenance edit photo.png -i "grayscale; brightness 1.1" -o gray.png
+      provenance edit photo.png -i redact --mask faces.png -o redacted.png
+      provenance edit photo.png -i inpaint --mask scratch.png -o clean.png
+    """
+    as_json, force = kw.pop("as_json"), kw.pop("force")
+    backend, embed = kw.pop("backend"), kw.pop("embed_prompt")
+    options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
+                       "partial_images", "input_fidelity")
+    with _recorder(backend, embed) as rec:
+        outputs = rec.edit(list(inputs), instruction, out, mask=mask, n=kw["n"], size=kw["size"],
+                           model=kw["model"], seed=kw["seed"], options=options, overwrite=force,
+                           actor=kw["actor"])
+    _report(outputs, as_json)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--actor", help="Who is importing (default: the configured actor).")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON lines.")
+def import_cmd(files: tuple[Path, ...], actor: str | None, as_json: bool) -> None:
+    """Register existing files (e.g. camera originals) as lineage roots in the ledger.
+
+    The files are not modified: any C2PA manifest they carry stays as it is. Importing the same
+    bytes again returns the existing entry.
+
+    \b
+    Example:
+      provenance import DSC_0042.jpg && provenance edit DSC_0042.jpg -i "crop 0 0 800 600" -o c.jpg
+    """
+    from provenance.recorder import Recorder
+
+    rec = Recorder(actor=actor)
+    with rec:
+        outputs = [rec.import_asset(f, actor=actor) for f in files]
+    _report(outputs, as_json)

@@ -1,0 +1,87 @@
+"""Read and validate a C2PA manifest store: bytes in, a plain :class:`StoreReading` out.
+
+Example::
+
+    from provenance.credentials import make_context
+    from provenance.credentials.read import read_store
+
+    reading = read_store(open("photo.jpg", "rb").read(), "image/jpeg", make_context())
+    print(reading.state, reading.active_label)   # "Valid" urn:c2pa:...
+
+Reading never raises for a file's contents: a missing store gives ``state=None`` and
+``error=None``; a store c2pa cannot parse gives ``error`` with c2pa's reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import c2pa
+
+
+@dataclass(frozen=True)
+class StoreReading:
+    """What c2pa made of one file: the manifest store JSON and its validation."""
+
+    state: str | None  # "Trusted", "Valid", "Invalid"; None when there is no store
+    store: dict[str, Any] = field(default_factory=dict)  # c2pa's JSON report (manifests, validation)
+    error: str | None = None  # c2pa refused the file (unsupported, corrupt store, ...)
+    unsupported: bool = False
+    remote_url: str | None = None  # the store lives elsewhere and was not fetched
+
+    @property
+    def active_label(self) -> str | None:
+        label = self.store.get("active_manifest")
+        return label if isinstance(label, str) else None
+
+    @property
+    def manifests(self) -> dict[str, Any]:
+        m = self.store.get("manifests")
+        return m if isinstance(m, dict) else {}
+
+    @property
+    def active(self) -> dict[str, Any] | None:
+        label = self.active_label
+        return self.manifests.get(label) if label else None
+
+
+def read_store(data: bytes, mime: str, context: c2pa.Context) -> StoreReading:
+    """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings."""
+    try:
+        reader = c2pa.Reader(mime, io.BytesIO(data), context=context)
+    except c2pa.C2paError.ManifestNotFound:
+        return StoreReading(state=None)
+    except c2pa.C2paError.NotSupported as e:
+        return StoreReading(state=None, error=f"format not supported for reading ({_clean(e)})",
+                            unsupported=True)
+    except c2pa.C2paError as e:
+        text = _clean(e)
+        if "remote" in text.lower() or "http" in text.lower():
+            return StoreReading(state=None, error=f"remote manifest not fetched ({text})",
+                                remote_url=text)
+        return StoreReading(state=None, error=text)
+    try:
+        store = json.loads(reader.json())
+        state = reader.get_validation_state()
+        remote = None
+        try:
+            remote = None if reader.is_embedded() else reader.get_remote_url()
+        except c2pa.C2paError:
+            remote = None
+    except c2pa.C2paError as e:
+        return StoreReading(state=None, error=_clean(e))
+    finally:
+        reader.close()
+    return StoreReading(state=str(state) if state else None, store=store, remote_url=remote)
+
+
+def supported_mime_types() -> list[str]:
+    return list(c2pa.Reader.get_supported_mime_types())
+
+
+def _clean(e: Exception) -> str:
+    text = str(e).strip() or type(e).__name__
+    return " ".join(text.split())

@@ -1,0 +1,56 @@
+"""Opening the ledger of a ``PROVENANCE_HOME``: its database URL and its checkpoint key.
+
+Example::
+
+    from provenance.config import home_from_env
+    from provenance.ledger_access import open_ledger
+
+    with open_ledger(home_from_env()) as ledger:
+        print(ledger.size, ledger.origin)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+
+from ledger import Ledger
+from ledger.checkpoint import generate_log_key, key_from_pem, key_to_pem, verifier_key
+from ledger.errors import LedgerNotFoundError
+from provenance.config import Home
+from provenance.errors import IdentityError
+from provenance.identity import write_private, write_public
+
+
+def log_origin(public_raw: bytes) -> str:
+    """A checkpoint origin unique to this log: host name plus a short hash of its key."""
+    host = "".join(c for c in socket.gethostname().lower() if c.isalnum() or c in "-.") or "host"
+    return f"provenance.local/{host}/{hashlib.sha256(public_raw).hexdigest()[:12]}"
+
+
+def create_ledger(home: Home) -> str:
+    """Make the log key and the ledger for ``home`` (``provenance init``); return the origin."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = generate_log_key()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    origin = log_origin(raw)
+    home.ledger_db.parent.mkdir(parents=True, exist_ok=True)
+    Ledger.create(home.ledger_url(), origin=origin).close()
+    write_private(home.log_key, key_to_pem(key))
+    write_public(home.log_pub, (verifier_key(key, origin) + "\n").encode())
+    return origin
+
+
+def open_ledger(home: Home, *, read_only: bool = False) -> Ledger:
+    """Open ``home``'s ledger; with its log key unless ``read_only`` (then no checkpoints)."""
+    key = None
+    if not read_only and home.log_key.exists():
+        try:
+            key = key_from_pem(home.log_key.read_bytes())
+        except OSError as e:
+            raise IdentityError(f"{home.log_key}: cannot read the ledger's log key ({e.strerror})") from e
+    try:
+        return Ledger.open(home.ledger_url(), log_key=key)
+    except LedgerNotFoundError as e:
+        raise LedgerNotFoundError(f"{e.diagnostics()}; run `provenance init` first") from e

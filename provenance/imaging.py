@@ -1,0 +1,246 @@
+"""Safe image decoding, masks and deterministic encoding, shared by the recorder, backends and verify.
+
+Every image a user hands us goes through :func:`open_image`: it refuses non-images, truncated
+files, decompression bombs and formats outside a small allow-list, always with an
+:class:`~provenance.errors.InputError` that names the file and the problem.
+
+Example::
+
+    >>> from PIL import Image
+    >>> from provenance import imaging
+    >>> png = imaging.encode(Image.new("RGB", (64, 32), "red"), "png")
+    >>> imaging.sniff_mime(png)
+    'image/png'
+    >>> imaging.open_image(png, name="red.png").size
+    (64, 32)
+    >>> mask = imaging.load_mask(imaging.encode(Image.new("L", (64, 32), 255), "png"), (64, 32), name="m.png")
+    >>> mask.mode, mask.getextrema()
+    ('L', (255, 255))
+    >>> imaging.format_from_path("out.jpg")
+    'jpeg'
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Final, Literal
+
+from PIL import Image, ImageChops, UnidentifiedImageError
+
+from provenance.errors import InputError
+
+ImageFormat = Literal["png", "jpeg", "webp"]
+
+MAX_PIXELS: Final = 64_000_000
+ENV_MAX_PIXELS: Final = "PROVENANCE_MAX_PIXELS"
+
+MIME_BY_FORMAT: Final[dict[ImageFormat, str]] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+FORMAT_BY_MIME: Final[dict[str, ImageFormat]] = {v: k for k, v in MIME_BY_FORMAT.items()}
+EXT_BY_FORMAT: Final[dict[ImageFormat, str]] = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+_FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".jpe": "jpeg",
+    ".webp": "webp",
+}
+
+# Pillow plugins we let parse untrusted bytes. Others (EPS runs Ghostscript, and many rarely
+# used parsers) are refused rather than trusted.
+_PIL_FORMATS: Final = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+
+_ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"hevc": "image/heic",
+    b"hevx": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
+    b"mif1": "image/heif",
+    b"msf1": "image/heif",
+}
+
+
+def max_pixels() -> int:
+    """The pixel limit in force: ``$PROVENANCE_MAX_PIXELS`` if set, else :data:`MAX_PIXELS`."""
+    raw = os.environ.get(ENV_MAX_PIXELS)
+    if not raw:
+        return MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise InputError(f"{ENV_MAX_PIXELS}={raw!r}: not an integer") from e
+    if value <= 0:
+        raise InputError(f"{ENV_MAX_PIXELS}={raw!r}: must be a positive number of pixels")
+    return value
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image MIME type from the magic bytes, or None when they match no image format we know."""
+    head = data[:32]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[4:8] == b"ftyp":
+        return _ISO_BMFF_BRANDS.get(head[8:12])
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "image/jxl"
+    if head[:2] == b"BM" and len(data) >= 26:
+        return "image/bmp"
+    return None
+
+
+def open_image(data: bytes, *, name: str) -> Image.Image:
+    """Decode ``data`` fully, or raise :class:`InputError` naming ``name`` and the problem.
+
+    Refuses: bytes that are not an image, formats outside the allow-list (e.g. HEIC, EPS),
+    images above :func:`max_pixels`, and truncated or corrupt files. The first frame of an
+    animation is returned. Pixels are returned as stored (EXIF orientation is not applied).
+    """
+    if not data:
+        raise InputError(f"{name}: empty file, not an image")
+    limit = max_pixels()
+    mime = sniff_mime(data)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns before it errors on large images; both mean "bomb" to us.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=_PIL_FORMATS)
+            width, height = image.size
+            if width * height > limit:
+                raise InputError(
+                    f"{name}: {width}x{height} is {width * height} pixels, above the limit of "
+                    f"{limit} (set {ENV_MAX_PIXELS} to raise it)"
+                )
+            image.load()
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"{name}: refused as a decompression bomb ({e})") from e
+    except UnidentifiedImageError as e:
+        if mime is not None:
+            raise InputError(f"{name}: unsupported image format {mime}") from e
+        raise InputError(f"{name}: not an image (unrecognised content)") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        problem = "truncated image" if "truncated" in str(e).lower() else "corrupt image"
+        raise InputError(f"{name}: {problem} ({e})") from e
+    return image
+
+
+def load_mask(data: bytes, size: tuple[int, int], *, name: str) -> Image.Image:
+    """Normalise a mask to an ``L`` image where 255 marks the editable area.
+
+    Accepted conventions: transparency (OpenAI: alpha 0 = editable; partial alpha gives a soft
+    edge) or, for masks without any transparent pixel, luminance (white = editable). Raises
+    :class:`InputError` if the size differs from ``size`` or if nothing is editable.
+    """
+    image = open_image(data, name=name)
+    if image.size != size:
+        raise InputError(
+            f"mask {name} is {image.size[0]}x{image.size[1]} but the image is {size[0]}x{size[1]}"
+        )
+    mask = _editable_area(image)
+    if _extrema(mask)[1] == 0:
+        raise InputError(
+            f"mask {name} marks no editable pixels (use transparent or white pixels for the "
+            "area to edit)"
+        )
+    return mask
+
+
+def _extrema(single_band: Image.Image) -> tuple[int, int]:
+    low, high = single_band.getextrema()
+    assert isinstance(low, int) and isinstance(high, int)
+    return low, high
+
+
+def _editable_area(image: Image.Image) -> Image.Image:
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        alpha = image.convert("RGBA").getchannel("A")
+        lowest, _ = _extrema(alpha)
+        if lowest < 255:
+            return ImageChops.invert(alpha)
+    return image.convert("L")
+
+
+def mask_to_openai_png(mask_L: Image.Image) -> bytes:
+    """An RGBA PNG for the OpenAI edits endpoint: alpha 0 where ``mask_L`` is editable (255)."""
+    alpha = ImageChops.invert(mask_L.convert("L"))
+    rgba = Image.new("RGBA", mask_L.size, (0, 0, 0, 255))
+    rgba.putalpha(alpha)
+    return encode(rgba, "png")
+
+
+def encode(image: Image.Image, fmt: ImageFormat, *, quality: int | None = None) -> bytes:
+    """Encode deterministically: same pixels, same bytes (no timestamps, no text chunks).
+
+    Keeps the ICC profile; drops EXIF and other metadata (the recorder writes credentials).
+    JPEG has no alpha, so transparent images are composited onto white first.
+    """
+    if fmt not in MIME_BY_FORMAT:
+        raise InputError(f"output format {fmt!r}: unsupported (choose png, jpeg or webp)")
+    if quality is not None and not 0 <= quality <= 100:
+        raise InputError(f"quality {quality}: must be between 0 and 100")
+    image = _encodable(image, fmt)
+    params: dict[str, object] = {}
+    icc = image.info.get("icc_profile")
+    if icc:
+        params["icc_profile"] = icc
+    if fmt == "jpeg":
+        params["quality"] = 90 if quality is None else quality
+    elif fmt == "webp":
+        params["quality"] = 90 if quality is None else quality
+        params["method"] = 4
+    buf = io.BytesIO()
+    image.save(buf, format=fmt.upper(), **params)
+    return buf.getvalue()
+
+
+def _encodable(image: Image.Image, fmt: ImageFormat) -> Image.Image:
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if fmt == "jpeg":
+        if has_alpha:
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            flat.alpha_composite(rgba)
+            out = flat.convert("RGB")
+        else:
+            out = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    elif has_alpha:
+        out = image if image.mode == "RGBA" else image.convert("RGBA")
+    elif fmt == "png" and image.mode in ("RGB", "L", "P", "1", "I;16"):
+        out = image
+    else:
+        out = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    if out is not image and "icc_profile" in image.info:
+        out.info["icc_profile"] = image.info["icc_profile"]
+    return out
+
+
+def format_from_path(path: str | Path) -> ImageFormat:
+    """``png``, ``jpeg`` or ``webp`` from the file extension, or :class:`InputError`."""
+    suffix = Path(path).suffix.lower()
+    fmt = _FORMAT_BY_EXT.get(suffix)
+    if fmt is None:
+        raise InputError(
+            f"{Path(path).name}: cannot tell the output format from the extension "
+            f"{suffix or '(none)'!r} (use .png, .jpg, .jpeg or .webp)"
+        )
+    return fmt

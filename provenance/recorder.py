@@ -260,7 +260,6 @@ class Recorder:
             "import", body, outputs=[inp.sha256],
             fingerprints=[(inp.sha256, k, v) for k, v in inp.fingerprints.as_ledger()],
         )
-        self._checkpoint()
         return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)
 
     @contextlib.contextmanager
@@ -339,7 +338,6 @@ class Recorder:
             _place(p.tmp, p.dest, overwrite)
             recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
         _fsync_dir(dests[0].parent)
-        self._checkpoint()
         return recorded
 
     def _sign_one(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
@@ -468,7 +466,6 @@ class Recorder:
                     inputs=[i.sha256 for i in inputs],
                     secret=json.dumps({"prompt": prompt, "salt": salt}),
                 )
-                self._checkpoint()
             raise
 
     def _plan_outputs(self, out: str | os.PathLike[str], n: int,
@@ -501,10 +498,6 @@ class Recorder:
         png = imaging.encode(mask, "png")
         return _Input(path, png, "image/png", "mask", sha256_bytes(data), mask,
                       fingerprint.compute(mask), None)
-
-    def _checkpoint(self) -> None:
-        if self.ledger.can_sign:
-            self.ledger.checkpoint()
 
     def _progress(self, message: str, fraction: float | None) -> None:
         if self.on_progress is not None:

@@ -19,7 +19,8 @@ Run by hand: ``python -m tests.openai_server --port 8089 [--provider-c2pa]``, th
 
 Scenario control: :meth:`OpenAIServer.fail_next` makes the next request(s) fail (moderation,
 401, 429, 500, ...); :attr:`OpenAIServer.delay` slows every response (for timeouts); a prompt
-containing ``[[blocked]]`` is refused with ``moderation_blocked``.
+containing ``[[blocked]]`` is refused with ``moderation_blocked``; :attr:`OpenAIServer.stream_error`
+ends a stream with an SSE error event.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class OpenAIServer:
         self.check_key = api_key is not None
         self.provider_c2pa = provider_c2pa
         self.delay = 0.0
+        self.stream_error: Failure | None = None  # sent as an SSE error event after the partials
         self.requests: list[ReceivedRequest] = []
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
@@ -321,6 +323,11 @@ class OpenAIServer:
                     events.append(_sse(f"{event_prefix}.partial_image", {
                         "type": f"{event_prefix}.partial_image", "b64_json": _b64(preview),
                         "partial_image_index": k, **base}))
+                if self.stream_error is not None:
+                    f = self.stream_error
+                    events.append(_sse("error", {"type": "error", "error": {
+                        "message": f.message, "type": f.type, "param": f.param, "code": f.code}}))
+                    break
                 done_usage = {k: v for k, v in usage.items() if k != "output_tokens_details"}
                 events.append(_sse(f"{event_prefix}.completed", {
                     "type": f"{event_prefix}.completed", "b64_json": _b64(data), "usage": done_usage, **base}))

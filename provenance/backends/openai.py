@@ -153,6 +153,7 @@ class OpenAIBackend:
         stream = bool(params.get("stream"))
         if on_progress:
             on_progress(f"sending request to OpenAI {endpoint} ({params['model']})", 0.0)
+        request_id: str | None = None
         try:
             raw = call(params)
             request_id = raw.headers.get("x-request-id")
@@ -163,7 +164,7 @@ class OpenAIBackend:
             else:
                 body, partials = parsed.model_dump(mode="json", exclude_none=True), 0
         except openai.OpenAIError as e:
-            raise _translate(e, self._key, endpoint, self.timeout) from None
+            raise _translate(e, self._key, endpoint, self.timeout, request_id) from None
         images = [_decode(item.get("b64_json"), i) for i, item in enumerate(body.get("data") or [])]
         if not images:
             raise BackendError(f"OpenAI {endpoint}: the response held no image "
@@ -314,7 +315,8 @@ def _redact(text: str, key: str) -> str:
     return _KEYLIKE.sub("sk-[redacted]", text)
 
 
-def _translate(e: openai.OpenAIError, key: str, endpoint: str, timeout: float) -> BackendError:
+def _translate(e: openai.OpenAIError, key: str, endpoint: str, timeout: float,
+               stream_request_id: str | None = None) -> BackendError:
     """One clear line per failure; the key (even masked) never survives into the text."""
     if isinstance(e, openai.APITimeoutError):
         err: BackendError = BackendUnavailableError(
@@ -329,12 +331,13 @@ def _translate(e: openai.OpenAIError, key: str, endpoint: str, timeout: float) -
     message = str(body.get("message") or getattr(e, "message", "") or e).strip()
     code = body.get("code") or getattr(e, "code", None)
     status = getattr(e, "status_code", None)
-    request_id = getattr(e, "request_id", None)
+    # An error event inside a stream has no response of its own: use the stream's request id.
+    request_id = getattr(e, "request_id", None) or stream_request_id
     retry_after: str | None = None
     if isinstance(e, openai.APIStatusError):
         retry_after = e.response.headers.get("retry-after")
     where = f" (request {request_id})" if request_id else ""
-    label = f"{status} {code}" if code else f"{status}"
+    label = " ".join(str(x) for x in (status, code) if x) or "error"
     text = _redact(f"OpenAI {endpoint} {label}: {message}{where}", key).replace("\n", " ")
     cls: type[BackendError]
     if code == "moderation_blocked":

@@ -145,6 +145,21 @@ def test_connection_refused_is_unavailable() -> None:
     assert "could not connect" in str(info.value)
 
 
+def test_error_event_mid_stream(server: OpenAIServer) -> None:
+    from tests.openai_server import Failure
+
+    server.stream_error = Failure(400, "moderation_blocked", "The final image was blocked.")
+    progress: list[str] = []
+    with pytest.raises(BackendRefusedError) as info:
+        _backend(server).generate(GenerateRequest(
+            prompt="x", size="16x16", options={"stream": True, "partial_images": 1},
+            on_progress=lambda m, f: progress.append(m)))
+    assert "partial image 1 of 1" in progress
+    assert info.value.code == "moderation_blocked" and "final image was blocked" in str(info.value)
+    assert info.value.request_id == server.requests[-1].request_id
+    assert "None" not in str(info.value)
+
+
 def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(InputError, match=r"^OPENAI_API_KEY is not set"):

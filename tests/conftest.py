@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from provenance.config import ENV_HOME, ENV_LEDGER_URL, Home
 
+PG_URL = os.environ.get("PROVENANCE_TEST_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
@@ -66,3 +72,25 @@ def pytest_report_header() -> str:
     return f"provenance tests; shared fixtures at {SHARED_FIXTURES} ({'found' if SHARED_FIXTURES.is_dir() else 'missing'})"
 
 
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema, dropped afterwards; skips without a server."""
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as e:
+        pytest.skip(f"no PostgreSQL at {PG_URL} ({type(e).__name__}); start one or set "
+                    "PROVENANCE_TEST_PG_URL=postgresql+psycopg://user@host:port/db")
+    schema = f"prov_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

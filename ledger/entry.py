@@ -1,0 +1,141 @@
+"""What an entry is: the frozen :class:`Entry`, how its leaf is built, and UUIDv7 ids.
+
+Example::
+
+    >>> from ledger.entry import build_leaf, entry_from_leaf, new_entry_id
+    >>> from datetime import datetime, UTC
+    >>> leaf = build_leaf(0, new_entry_id(), "generate", datetime.now(UTC), {"model": "m"})
+    >>> entry_from_leaf(leaf).kind
+    'generate'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from ledger.errors import InvalidEntryError
+from ledger.merkle import leaf_hash
+
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+LEAF_VERSION = 1
+
+
+def new_entry_id() -> str:
+    """A UUIDv7 (time-ordered) string."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & (2**62 - 1))
+    return str(uuid.UUID(int=value))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger entry, read back from its leaf bytes (the leaf is the truth)."""
+
+    id: str
+    index: int
+    kind: str
+    time: datetime
+    body: dict[str, Any]
+    leaf: bytes
+    leaf_hash: bytes
+    outputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    fingerprints: tuple[tuple[str, str, int], ...] = field(default=())
+    secret_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class AppendRequest:
+    """The arguments of one :meth:`Ledger.append`, for :meth:`Ledger.append_many`."""
+
+    kind: str
+    body: Mapping[str, Any]
+    entry_id: str | None = None
+    outputs: Sequence[str] = ()
+    inputs: Sequence[str] = ()
+    parents: Sequence[str] = ()
+    fingerprints: Sequence[tuple[str, str, int]] = ()
+    secret: str | None = None
+
+
+def format_time(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_micros(t: datetime) -> int:
+    if t.tzinfo is None:
+        raise InvalidEntryError("time: must be timezone-aware")
+    return int(t.timestamp()) * 1_000_000 + t.microsecond
+
+
+def check_request(req: AppendRequest) -> None:
+    """Refuse a malformed request with a one-line reason naming the field."""
+    if not isinstance(req.kind, str) or not _KIND.match(req.kind):
+        raise InvalidEntryError(f"kind {req.kind!r}: use 1-64 of a-z 0-9 _ . - starting with a letter")
+    if not isinstance(req.body, Mapping):
+        raise InvalidEntryError("body: must be a mapping")
+    if req.entry_id is not None and not _UUID.match(req.entry_id):
+        raise InvalidEntryError(f"entry id {req.entry_id!r}: not a lowercase UUID string")
+    for name, values in (("outputs", req.outputs), ("inputs", req.inputs)):
+        for v in values:
+            if not isinstance(v, str) or not _SHA.match(v):
+                raise InvalidEntryError(f"{name}: {v!r} is not a lowercase SHA-256 hex digest")
+    for p in req.parents:
+        if not isinstance(p, str) or not _UUID.match(p):
+            raise InvalidEntryError(f"parents: {p!r} is not an entry id")
+    for fp in req.fingerprints:
+        if len(fp) != 3 or not _SHA.match(str(fp[0])) or not _KIND.match(str(fp[1])):
+            raise InvalidEntryError(f"fingerprint {fp!r}: expected (output sha256, kind, int)")
+        if fp[0] not in req.outputs:
+            raise InvalidEntryError(f"fingerprint for {fp[0][:12]}...: not one of the outputs")
+        if not isinstance(fp[2], int) or not -(2**63) <= fp[2] < 2**64:
+            raise InvalidEntryError(f"fingerprint value {fp[2]!r}: not a 64-bit integer")
+
+
+def signed64(value: int) -> int:
+    return value - 2**64 if value >= 2**63 else value
+
+
+def build_leaf(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[str, Any], *,
+               outputs: Sequence[str] = (), inputs: Sequence[str] = (),
+               parents: Sequence[str] = (), fingerprints: Sequence[tuple[str, str, int]] = (),
+               secret_hash: str | None = None) -> bytes:
+    """The canonical JSON (RFC 8785) bytes that are hashed into the tree."""
+    doc: Any = {
+        "v": LEAF_VERSION, "index": index, "id": entry_id, "kind": kind, "time": format_time(t),
+        "body": dict(body), "outputs": list(outputs), "inputs": list(inputs),
+        "parents": list(parents),
+        # 64-bit values do not fit JSON's safe integers: kept as decimal strings.
+        "fingerprints": [[o, k, str(signed64(v))] for o, k, v in fingerprints],
+        "secret": secret_hash,
+    }
+    try:
+        return bytes(rfc8785.dumps(doc))
+    except Exception as e:  # rfc8785 raises its own errors for floats/ints outside JSON
+        raise InvalidEntryError(f"body: cannot be canonical JSON ({e})") from e
+
+
+def entry_from_leaf(leaf: bytes) -> Entry:
+    doc = json.loads(leaf)
+    t = datetime.strptime(doc["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return Entry(
+        id=doc["id"], index=doc["index"], kind=doc["kind"], time=t, body=doc["body"], leaf=leaf,
+        leaf_hash=leaf_hash(leaf), outputs=tuple(doc["outputs"]), inputs=tuple(doc["inputs"]),
+        parents=tuple(doc["parents"]),
+        fingerprints=tuple((o, k, int(v)) for o, k, v in doc["fingerprints"]),
+        secret_hash=doc["secret"],
+    )

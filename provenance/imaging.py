@@ -54,7 +54,7 @@ _FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
 
 # Pillow plugins we let parse untrusted bytes. Others (EPS runs Ghostscript, and many rarely
 # used parsers) are refused rather than trusted.
-_PIL_FORMATS: Final = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+_PIL_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 
 _ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
     b"avif": "image/avif",
@@ -137,9 +137,10 @@ def open_image(data: bytes, *, name: str) -> Image.Image:
         if mime is not None:
             raise InputError(f"{name}: unsupported image format {mime}") from e
         raise InputError(f"{name}: not an image (unrecognised content)") from e
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
+    except Exception as e:
+        # Parsers of malformed files raise many kinds (OSError, SyntaxError, struct.error, ...).
         problem = "truncated image" if "truncated" in str(e).lower() else "corrupt image"
-        raise InputError(f"{name}: {problem} ({e})") from e
+        raise InputError(f"{name}: {problem} ({type(e).__name__}: {e})") from e
     return image
 
 

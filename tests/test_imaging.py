@@ -1,0 +1,216 @@
+"""Safe decoding, masks and deterministic encoding, on real files made with Pillow."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageFile
+
+from provenance import imaging
+from provenance.errors import InputError
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _saved(image: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt)
+    return buf.getvalue()
+
+
+def _noise(size: tuple[int, int] = (64, 48)) -> Image.Image:
+    rng = np.random.default_rng(1)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims ``width`` x ``height`` but carries almost no data."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("WEBP", "image/webp"),
+        ("GIF", "image/gif"),
+        ("TIFF", "image/tiff"),
+        ("BMP", "image/bmp"),
+        ("AVIF", "image/avif"),
+    ],
+)
+def test_sniff_mime_recognises_real_files(fmt: str, mime: str) -> None:
+    data = _saved(_noise(), fmt)
+    assert imaging.sniff_mime(data) == mime
+    assert imaging.open_image(data, name=f"x.{fmt.lower()}").size == (64, 48)
+
+
+def test_sniff_mime_heic_brand_and_garbage() -> None:
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+    assert imaging.sniff_mime(heic) == "image/heic"
+    assert imaging.sniff_mime(b"hello world, not an image") is None
+    assert imaging.sniff_mime(b"") is None
+
+
+def test_open_image_is_fully_decoded_and_keeps_pixels() -> None:
+    src = _noise()
+    image = imaging.open_image(_png(src), name="noise.png")
+    assert np.array_equal(np.asarray(image), np.asarray(src))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        ("empty.png", b"", "empty file"),
+        ("notes.txt", b"just some text, really", "not an image"),
+        (
+            "photo.heic",
+            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64,
+            "unsupported image format image/heic",
+        ),
+        ("doc.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "not an image"),
+    ],
+)
+def test_open_image_refuses_non_images(name: str, data: bytes, problem: str) -> None:
+    with pytest.raises(InputError, match=problem) as err:
+        imaging.open_image(data, name=name)
+    assert name in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_open_image_refuses_truncated_files(fmt: str) -> None:
+    data = _saved(_noise((256, 256)), fmt)
+    with pytest.raises(InputError, match=r"truncated|corrupt") as err:
+        imaging.open_image(data[: len(data) * 2 // 3], name=f"cut.{fmt.lower()}")
+    assert f"cut.{fmt.lower()}" in str(err.value)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_open_image_refuses_decompression_bomb() -> None:
+    with pytest.raises(InputError, match=r"bomb|limit") as err:
+        imaging.open_image(_png_header_only(30_000, 30_000), name="bomb.png")
+    assert "bomb.png" in str(err.value)
+
+
+def test_pixel_limit_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _png(_noise((100, 100)))
+    monkeypatch.setenv(imaging.ENV_MAX_PIXELS, "5000")
+    with pytest.raises(InputError, match="100x100 is 10000 pixels, above the limit of 5000"):
+        imaging.open_image(data, name="big.png")
+    monkeypatch.setenv(imaging.ENV_MAX_PIXELS, "lots")
+    with pytest.raises(InputError, match="PROVENANCE_MAX_PIXELS"):
+        imaging.open_image(data, name="big.png")
+    monkeypatch.delenv(imaging.ENV_MAX_PIXELS)
+    assert imaging.open_image(data, name="big.png").size == (100, 100)
+
+
+def test_load_mask_openai_transparency_convention() -> None:
+    rgba = Image.new("RGBA", (40, 20), (0, 0, 0, 255))
+    rgba.paste((0, 0, 0, 0), (0, 0, 10, 20))  # transparent = editable
+    mask = imaging.load_mask(_png(rgba), (40, 20), name="m.png")
+    assert mask.mode == "L"
+    assert mask.getpixel((5, 5)) == 255
+    assert mask.getpixel((30, 5)) == 0
+
+
+def test_load_mask_black_and_white_convention() -> None:
+    bw = Image.new("L", (40, 20), 0)
+    bw.paste(255, (30, 0, 40, 20))  # white = editable
+    mask = imaging.load_mask(_png(bw), (40, 20), name="m.png")
+    assert mask.getpixel((35, 5)) == 255
+    assert mask.getpixel((5, 5)) == 0
+    # An opaque RGBA mask has no transparency to read, so its luminance is used.
+    opaque = bw.convert("RGBA")
+    assert imaging.load_mask(_png(opaque), (40, 20), name="m.png").getpixel((35, 5)) == 255
+
+
+def test_load_mask_size_mismatch_and_empty_mask() -> None:
+    data = _png(Image.new("L", (512, 512), 255))
+    with pytest.raises(InputError, match=r"mask m.png is 512x512 but the image is 1024x1024"):
+        imaging.load_mask(data, (1024, 1024), name="m.png")
+    with pytest.raises(InputError, match="marks no editable pixels"):
+        imaging.load_mask(_png(Image.new("L", (8, 8), 0)), (8, 8), name="blank.png")
+
+
+def test_mask_to_openai_png_round_trips() -> None:
+    mask = Image.new("L", (16, 16), 0)
+    mask.paste(255, (4, 4, 12, 12))
+    data = imaging.mask_to_openai_png(mask)
+    rgba = Image.open(io.BytesIO(data))
+    assert rgba.mode == "RGBA"
+    alpha = np.asarray(rgba)[..., 3]
+    assert alpha[8, 8] == 0  # editable -> transparent
+    assert alpha[0, 0] == 255
+    assert np.array_equal(
+        np.asarray(imaging.load_mask(data, (16, 16), name="m.png")), np.asarray(mask)
+    )
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_encode_is_deterministic_and_sniffable(fmt: imaging.ImageFormat) -> None:
+    image = _noise()
+    first, second = imaging.encode(image, fmt), imaging.encode(image, fmt)
+    assert first == second
+    assert imaging.sniff_mime(first) == imaging.MIME_BY_FORMAT[fmt]
+    assert imaging.FORMAT_BY_MIME[imaging.MIME_BY_FORMAT[fmt]] == fmt
+
+
+def test_encode_png_is_lossless_without_text_or_time_chunks() -> None:
+    image = _noise()
+    image.info["comment"] = "should not leak"
+    data = imaging.encode(image, "png")
+    assert b"tIME" not in data and b"tEXt" not in data and b"iTXt" not in data
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), np.asarray(image))
+
+
+def test_encode_jpeg_flattens_alpha_onto_white_and_keeps_icc() -> None:
+    rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 0))  # fully transparent red
+    rgba.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    decoded = Image.open(io.BytesIO(imaging.encode(rgba, "jpeg")))
+    assert decoded.mode == "RGB"
+    assert (np.asarray(decoded)[16, 16] > 245).all()
+    assert decoded.info.get("icc_profile") == rgba.info["icc_profile"]
+
+
+def test_encode_rejects_bad_quality_and_format() -> None:
+    with pytest.raises(InputError, match="quality 101"):
+        imaging.encode(_noise(), "jpeg", quality=101)
+    with pytest.raises(InputError, match="output format 'gif'"):
+        imaging.encode(_noise(), "gif")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [("a.png", "png"), ("dir/b.JPG", "jpeg"), ("c.jpeg", "jpeg"), ("d.webp", "webp")],
+)
+def test_format_from_path(path: str, fmt: str) -> None:
+    assert imaging.format_from_path(path) == fmt
+    assert imaging.EXT_BY_FORMAT[imaging.format_from_path(path)].startswith(".")
+
+
+def test_format_from_path_unknown_extension() -> None:
+    with pytest.raises(InputError, match=r"anim\.gif: cannot tell the output format"):
+        imaging.format_from_path("out/anim.gif")
+    with pytest.raises(InputError, match="'\\(none\\)'"):
+        imaging.format_from_path("noext")

@@ -1,10 +1,172 @@
-"""``provenance ledger ...``: checkpoints, receipts, audit, export (filled in by the ledger work)."""
+"""``provenance ledger ...``: checkpoints, receipts, audit, export and the log's public key."""
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 import click
+
+from ledger import Ledger, verify_receipt
+from ledger.checkpoint import key_from_pem
+from ledger.errors import LedgerError, UnknownEntryError
+from ledger.receipt import sha256_file
+from provenance.config import home_from_env
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _open(with_key: bool) -> Ledger:
+    home = home_from_env()
+    key = None
+    if with_key:
+        if not home.log_key.exists():
+            raise LedgerError(f"no log key at {home.log_key}: run `provenance init` first")
+        key = key_from_pem(home.log_key.read_bytes())
+    return Ledger.open(home.ledger_url(), log_key=key)
 
 
 @click.group("ledger")
 def ledger_group() -> None:
-    """Inspect and prove the tamper-evident ledger."""
+    """Inspect and prove the tamper-evident ledger.
+
+    \b
+    Examples:
+      provenance ledger checkpoint
+      provenance ledger receipt photo.png -o photo.tlog-proof
+      provenance ledger verify-receipt photo.tlog-proof --log-key log.pub --file photo.png
+      provenance ledger audit --json
+    """
+
+
+@ledger_group.command("checkpoint")
+def checkpoint_cmd() -> None:
+    """Sign and store a checkpoint of the ledger now (after checking it extends the last one).
+
+    \b
+    Example:
+      provenance ledger checkpoint
+    """
+    with _open(with_key=True) as led:
+        cp = led.checkpoint()
+    click.echo(cp.note, nl=False)
+
+
+@ledger_group.command("receipt")
+@click.argument("target")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the receipt here instead of stdout.")
+def receipt_cmd(target: str, out: Path | None) -> None:
+    """Write an offline-verifiable receipt (C2SP tlog-proof) for a FILE or an ENTRY id.
+
+    \b
+    Example:
+      provenance ledger receipt photo.png -o photo.tlog-proof
+    """
+    home = home_from_env()
+    key = key_from_pem(home.log_key.read_bytes()) if home.log_key.exists() else None
+    with Ledger.open(home.ledger_url(), log_key=key) as led:
+        if _UUID.match(target) and not Path(target).exists():
+            entry_id = target
+        else:
+            path = Path(target)
+            if not path.is_file():
+                raise LedgerError(f"{target}: neither a file nor an entry id")
+            found = led.find_by_output(sha256_file(str(path)))
+            if not found:
+                raise UnknownEntryError(f"{target}: no ledger entry has this file as an output")
+            entry_id = found[-1].id
+        text = led.receipt(entry_id)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(out)
+        click.echo(f"receipt written to {out}", err=True)
+
+
+@ledger_group.command("verify-receipt")
+@click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--log-key", "log_key", required=True,
+              help="The log's verifier key, or a file holding it (e.g. log.pub).")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also check that this file is the entry's output (by SHA-256).")
+def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
+    """Check a receipt offline with nothing but the receipt, the log key and optionally the file.
+
+    Exit 0 when it proves the entry is in the log, 1 when it does not.
+
+    \b
+    Example:
+      provenance ledger verify-receipt photo.tlog-proof --log-key log.pub --file photo.png
+    """
+    key_text = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
+    digest = sha256_file(str(file)) if file is not None else None
+    result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest)
+    status = "OK" if result.ok else "FAILED"
+    click.echo(f"{status}: {result.reason} (entry {result.entry_id or '?'}, index {result.index}, "
+               f"tree size {result.tree_size}, log {result.origin or '?'})")
+    return 0 if result.ok else 1
+
+
+@ledger_group.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def audit_cmd(as_json: bool) -> int:
+    """Recompute every leaf, subtree hash and checkpoint; name the first damage found.
+
+    Exit 0 clean, 1 damage found.
+
+    \b
+    Example:
+      provenance ledger audit --json
+    """
+    with _open(with_key=False) as led:
+        report = led.audit()
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
+                   f"{report.checkpoints_checked} checkpoints checked")
+        for index, kind, detail in report.problems:
+            click.echo(f"  index {index}: {kind}: {detail}")
+    return 0 if report.ok else 1
+
+
+@ledger_group.command("export")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+def export_cmd(out: Path | None) -> None:
+    """Stream every entry as a JSON line {index, leaf_hash, leaf} to rebuild the tree elsewhere.
+
+    \b
+    Example:
+      provenance ledger export -o ledger.jsonl
+    """
+    with _open(with_key=False) as led:
+        if out is None:
+            n = led.export(sys.stdout)
+        else:
+            with out.open("w") as f:
+                n = led.export(f)
+    click.echo(f"{n} entries exported", err=True)
+
+
+@ledger_group.command("key")
+def key_cmd() -> None:
+    """Print the log's public key in signed-note verifier-key form.
+
+    \b
+    Example:
+      provenance ledger key > log.pub
+    """
+    home = home_from_env()
+    if home.log_pub.exists():
+        click.echo(home.log_pub.read_text().strip())
+        return
+    with _open(with_key=home.log_key.exists()) as led:
+        vkey = led.verifier_key
+    if vkey is None:
+        raise LedgerError("the log's key is not known yet: run `provenance init`")
+    click.echo(vkey)

@@ -27,12 +27,12 @@ from PIL import Image, ImageEnhance, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.config import Home  # noqa: E402
-from provenance.credentials import ManifestSpec, make_context  # noqa: E402
-from provenance.credentials.sign import IngredientSpec  # noqa: E402
-from provenance.identity import create_local_identity  # noqa: E402
-from provenance.ledger_access import create_ledger  # noqa: E402
-from provenance.recorder import Recorder  # noqa: E402
+from provenance.config import Home
+from provenance.credentials import ManifestSpec, make_context
+from provenance.credentials.sign import IngredientSpec
+from provenance.identity import create_local_identity
+from provenance.ledger_access import create_ledger
+from provenance.recorder import Recorder
 
 INSTRUCTION = "grayscale; brightness 1.1"
 

@@ -97,7 +97,7 @@ def test_bad_input_changes_nothing(case: Case, home: Home, workdir: Path,
     before_files = {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()}
     size_before = _ledger_size(home)
     code = main(argv)
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert code == 2, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, err

@@ -82,7 +82,7 @@ def test_generate_edit_mask_edit_verify_lineage(home: Home, workdir: Path,
 
     red = read_manifest(masked, home)
     active = red["manifests"][red["active_manifest"]]
-    assert [a["action"] for a in actions_of(active)][0] == "c2pa.opened"
+    assert next(a["action"] for a in actions_of(active)) == "c2pa.opened"
     rels = sorted((i["title"], i["relationship"]) for i in active["ingredients"])
     assert rels == [("card.png", "parentOf"), ("mask.png", "inputTo")]
     assert any(a["label"] == "org.provenance.ledger" for a in active["assertions"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from provenance.cli.app import cli
-from provenance.cli.output import console_err, echo_json
+from provenance.cli.output import echo_json
 from provenance.config import Home, home_from_env
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
 from provenance.hashing import sha256_file

@@ -31,6 +31,7 @@ class StoreReading:
     error: str | None = None  # c2pa refused the file (unsupported, corrupt store, ...)
     unsupported: bool = False
     remote_url: str | None = None  # the store lives elsewhere and was not fetched
+    resources: dict[str, bytes] = field(default_factory=dict)  # thumbnail identifier -> bytes
 
     @property
     def active_label(self) -> str | None:
@@ -48,8 +49,12 @@ class StoreReading:
         return self.manifests.get(label) if label else None
 
 
-def read_store(data: bytes, mime: str, context: c2pa.Context) -> StoreReading:
-    """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings."""
+def read_store(data: bytes, mime: str, context: c2pa.Context, *,
+               thumbnails: bool = False) -> StoreReading:
+    """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings.
+
+    With ``thumbnails``, the claim and ingredient thumbnails are extracted too (for reports).
+    """
     try:
         reader = c2pa.Reader(mime, io.BytesIO(data), context=context)
     except c2pa.C2paError.ManifestNotFound:
@@ -71,11 +76,35 @@ def read_store(data: bytes, mime: str, context: c2pa.Context) -> StoreReading:
             remote = None if reader.is_embedded() else reader.get_remote_url()
         except c2pa.C2paError:
             remote = None
+        resources = _thumbnails(reader, store) if thumbnails else {}
     except c2pa.C2paError as e:
         return StoreReading(state=None, error=_clean(e))
     finally:
         reader.close()
-    return StoreReading(state=str(state) if state else None, store=store, remote_url=remote)
+    return StoreReading(state=str(state) if state else None, store=store, remote_url=remote,
+                        resources=resources)
+
+
+_MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024  # a hostile store could claim a huge "thumbnail"
+
+
+def _thumbnails(reader: c2pa.Reader, store: dict[str, Any]) -> dict[str, bytes]:
+    ids: set[str] = set()
+    for manifest in (store.get("manifests") or {}).values():
+        for holder in [manifest, *(manifest.get("ingredients") or [])]:
+            thumb = holder.get("thumbnail") if isinstance(holder, dict) else None
+            if isinstance(thumb, dict) and isinstance(thumb.get("identifier"), str):
+                ids.add(thumb["identifier"])
+    out: dict[str, bytes] = {}
+    for ident in sorted(ids):
+        buf = io.BytesIO()
+        try:
+            reader.resource_to_stream(ident, buf)
+        except c2pa.C2paError:
+            continue  # a missing thumbnail only costs the report a picture
+        if 0 < len(buf.getvalue()) <= _MAX_THUMBNAIL_BYTES:
+            out[ident] = buf.getvalue()
+    return out
 
 
 def supported_mime_types() -> list[str]:

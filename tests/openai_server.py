@@ -110,6 +110,9 @@ class OpenAIServer:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._provider: _ProviderSigner | None = None
+        # Pillow registers its plugins lazily and not thread-safely: do it once, here, so the
+        # server thread and the client never race on it (seen as KeyError: 'MPO').
+        Image.init()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None

@@ -1,0 +1,80 @@
+"""Regenerate docs/cli.md from the CLI's own --help texts (a test checks it is current).
+
+    python docs/gen_cli.py          # rewrite docs/cli.md
+    python docs/gen_cli.py --check  # exit 1 if docs/cli.md is stale
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from provenance.cli.app import cli  # noqa: E402
+
+HEADER = """# CLI reference
+
+Generated from `provenance --help` by `python docs/gen_cli.py`; do not edit by hand.
+
+## Exit codes
+
+| code | meaning |
+|---|---|
+| 0 | success; every verified or checked file accepted by the policy |
+| 1 | verification, check or audit ran and did not pass |
+| 2 | bad input or usage (nothing was written), or no input could be read at all |
+| 3 | the backend refused the request (e.g. moderation) |
+| 4 | the backend rejected the API key or permission |
+| 5 | the backend is rate-limiting (after retries) |
+| 6 | the backend failed or could not be reached (server error, timeout) |
+| 7 | signing failed (identity, key, certificate or time-stamp authority) |
+
+Errors are one line on stderr: `provenance: error: <what>: <problem>`. `--json` output goes to
+stdout, one JSON object per line; progress and logs go to stderr.
+
+## Environment
+
+| variable | meaning |
+|---|---|
+| `PROVENANCE_HOME` | identity, keys, trust anchors, default SQLite ledger (default: the user data directory) |
+| `PROVENANCE_LEDGER_URL` | an SQLAlchemy URL for another ledger database, e.g. `postgresql+psycopg://host/db` |
+| `PROVENANCE_ACTOR` | who is acting, when not given per call |
+| `PROVENANCE_KEY_PASSPHRASE` | passphrase of an encrypted signer key (never a command-line argument) |
+| `OPENAI_API_KEY`, `OPENAI_BASE_URL` | the OpenAI SDK's own variables (`--backend openai`) |
+"""
+
+
+def _walk(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+    found = [(path, cmd)]
+    if isinstance(cmd, click.Group):
+        for name in sorted(cmd.commands):
+            found += _walk(cmd.commands[name], [*path, name])
+    return found
+
+
+def render() -> str:
+    parts = [HEADER]
+    for path, cmd in _walk(cli, ["provenance"]):
+        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
+        parts.append(f"## `{' '.join(path)}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def main() -> int:
+    target = ROOT / "docs" / "cli.md"
+    text = render()
+    if "--check" in sys.argv:
+        if not target.exists() or target.read_text() != text:
+            print("docs/cli.md is stale: run python docs/gen_cli.py", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -195,3 +195,20 @@ def test_recorder_api_with_a_backend_instance(home: Home, workdir: Path, server:
     assert "partial image 2 of 2" in progress
     [entry] = entries(home)
     assert entry.body["request"]["facts"]["partial_images_received"] == 2
+
+
+def test_cli_without_key_fails_cleanly(home: Home, workdir: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run(capsys, "generate", "a kite", "-o", str(workdir / "k.png"), "--backend", "openai")
+    assert rc == 2
+    assert err.startswith("provenance: error: OPENAI_API_KEY is not set") and err.count("\n") == 1
+    assert files_in(workdir) == [] and entries(home) == []
+
+
+def test_cli_refuses_transparent_jpeg_before_sending(home: Home, workdir: Path,
+                                                     openai_env: OpenAIServer,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run(capsys, "generate", "a sticker", "-o", str(workdir / "s.jpg"), "--backend", "openai",
+                     "--background", "transparent")
+    assert rc == 2 and "needs output format png or webp" in err
+    assert openai_env.requests == [] and files_in(workdir) == [] and entries(home) == []

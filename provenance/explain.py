@@ -75,6 +75,11 @@ _CODES: dict[str, str] = {
     "general.error": "the credentials could not be validated",
     "hashedURI.missing": "a referenced part of the manifest is missing",
     "hashedURI.mismatch": "a referenced part of the manifest was altered",
+    "ingredient.unknownProvenance": "an ingredient has no credentials of its own (its origin is unknown)",
+    "signingCredential.ocsp.inaccessible": "the revocation service could not be reached",
+    "assertion.timestamp.malformed": "a time-stamp statement is malformed",
+    # our own codes, for what c2pa does not check
+    "provenance.ingredient.loop": "an ingredient refers back to a manifest already in the chain (a loop)",
 }
 
 

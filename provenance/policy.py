@@ -7,12 +7,15 @@ Example::
     policy = TrustPolicy.from_pem_files(["newsroom-anchors.pem"], strict_chain=True)
     policy.accepts(report)   # True only for `trusted` (and with strict_chain, chain_ok)
 
-A policy with no trust anchors can never say ``trusted``; a policy that accepts every verdict is
-refused unless it is :meth:`TrustPolicy.unsafe_accept_all`, which says so in every report.
+A policy with no trust anchors can never say ``trusted``. A policy that would accept what anyone
+can make is refused unless it is :meth:`TrustPolicy.unsafe_accept_all`, which says so in every
+report: accepting ``invalid`` or ``error`` (tampered or unreadable files), or accepting both
+``no_credentials`` and ``valid_untrusted`` (anyone can strip a file or sign it themselves).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,6 +49,7 @@ class TrustPolicy:
     accept: frozenset[str] = frozenset({"trusted"})
     strict_chain: bool = False
     allowed_signers: frozenset[str] = frozenset()  # signer cert common names; empty: any trusted
+    allowed_serials: frozenset[str] = frozenset()  # signer cert serial numbers (decimal)
     allow_network: bool = False
     unsafe: bool = False
     _checked: bool = field(default=False, repr=False, compare=False)
@@ -57,9 +61,16 @@ class TrustPolicy:
                               f"(known: {', '.join(VERDICTS)})")
         if not self.accept:
             raise PolicyError("policy: accepts no verdict at all; name at least one (e.g. trusted)")
-        if set(self.accept) >= {"invalid", "no_credentials", "error"} and not self.unsafe:
-            raise PolicyError("policy: this would accept every file, even invalid and unreadable ones; "
-                              "use TrustPolicy.unsafe_accept_all() if that is really meant")
+        if self.unsafe:
+            return
+        if set(self.accept) & {"invalid", "error"}:
+            raise PolicyError("policy: accepting invalid or error would accept tampered and "
+                              "unreadable files; use TrustPolicy.unsafe_accept_all() if that is "
+                              "really meant")
+        if set(self.accept) >= {"no_credentials", "valid_untrusted"}:
+            raise PolicyError("policy: accepting both no_credentials and valid_untrusted accepts "
+                              "any file (anyone can strip or self-sign one); use "
+                              "TrustPolicy.unsafe_accept_all() if that is really meant")
 
     @classmethod
     def unsafe_accept_all(cls) -> TrustPolicy:
@@ -75,8 +86,7 @@ class TrustPolicy:
 
     def with_anchors(self, anchors: Iterable[Anchor]) -> TrustPolicy:
         merged = {a.pem: a for a in (*self.anchors, *anchors)}
-        return TrustPolicy(tuple(merged.values()), self.accept, self.strict_chain,
-                           self.allowed_signers, self.allow_network, self.unsafe)
+        return dataclasses.replace(self, anchors=tuple(merged.values()))
 
     @property
     def anchors_pem(self) -> str | None:
@@ -92,22 +102,18 @@ class TrustPolicy:
             return False
         if self.strict_chain and report.chain_ok is False:
             return False
-        if self.allowed_signers and report.verdict == "trusted":
-            cn = report.signer.common_name if report.signer else None
-            return cn in self.allowed_signers
+        if (self.allowed_signers or self.allowed_serials) and report.verdict == "trusted":
+            signer = report.signer
+            if signer is None:
+                return False
+            return (signer.common_name in self.allowed_signers
+                    or signer.serial in self.allowed_serials)
         return True
 
 
 def load_anchors(path: Path, *, local: bool = False) -> list[Anchor]:
     """Every certificate in a PEM bundle, as anchors; a clear error if there is none."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise PolicyError(f"{path}: cannot read trust anchors ({e.strerror})") from e
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError as e:
-        raise PolicyError(f"{path}: not a PEM certificate bundle") from e
+    certs = _certs(path)
     from cryptography.hazmat.primitives import serialization
 
     return [
@@ -117,9 +123,31 @@ def load_anchors(path: Path, *, local: bool = False) -> list[Anchor]:
     ]
 
 
+def load_signer_serials(path: Path) -> frozenset[str]:
+    """Serial numbers of the signer certificates in a PEM file (the allowed-signers list)."""
+    return frozenset(str(c.serial_number) for c in _certs(path))
+
+
+def _certs(path: Path) -> list[x509.Certificate]:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise PolicyError(f"{path}: cannot read certificates ({e.strerror})") from e
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as e:
+        raise PolicyError(f"{path}: not a PEM certificate bundle") from e
+
+
 def default_policy(home: Home | None, *, trust: Iterable[str | Path] = (), strict_chain: bool = False,
-                   accept: Iterable[str] = ("trusted",), allow_network: bool = False) -> TrustPolicy:
-    """The CLI's policy: ``--trust`` bundles, the home's trust folder and its local CA if made."""
+                   accept: Iterable[str] = ("trusted",), allow_network: bool = False,
+                   allowed_signers: Iterable[str] = (),
+                   signer_certs: Iterable[str | Path] = ()) -> TrustPolicy:
+    """The CLI's policy: ``--trust`` bundles, the home's trust folder and its local CA if made.
+
+    The local CA is trusted only because the user made it (``provenance init``) in this home; a
+    desk that only verifies has no home and trusts only what it names.
+    """
     anchors: list[Anchor] = []
     for p in trust:
         anchors += load_anchors(Path(p))
@@ -129,5 +157,7 @@ def default_policy(home: Home | None, *, trust: Iterable[str | Path] = (), stric
                 anchors += load_anchors(p)
         if home.ca_cert.exists():
             anchors += load_anchors(home.ca_cert, local=True)
+    serials = frozenset(s for p in signer_certs for s in load_signer_serials(Path(p)))
     return TrustPolicy(tuple({a.pem: a for a in anchors}.values()), frozenset(accept), strict_chain,
+                       allowed_signers=frozenset(allowed_signers), allowed_serials=serials,
                        allow_network=allow_network)

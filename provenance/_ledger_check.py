@@ -1,0 +1,141 @@
+"""Cross-check a file against the ledger: exact hash, the manifest's ledger assertion, the
+inclusion proof against the latest *signed* checkpoint, and perceptual recovery of stripped copies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image
+
+from ledger import Entry, Ledger
+from ledger.checkpoint import open_checkpoint
+from ledger.errors import LedgerError
+from ledger.merkle import verify_inclusion
+from provenance import fingerprint
+from provenance.report import LedgerCheck
+
+_CANDIDATES = 20  # prefilter hits to confirm; more than this many look-alikes is noise
+
+
+def entry_summary(entry: Entry) -> dict[str, Any]:
+    body = entry.body
+    out = body.get("output") if isinstance(body.get("output"), dict) else {}
+    return {
+        "id": entry.id, "index": entry.index, "kind": entry.kind,
+        "time": entry.time.isoformat(), "actor": body.get("actor"), "op": body.get("op"),
+        "backend": body.get("backend"), "model": body.get("model"),
+        "actions": body.get("actions", []), "output": out.get("sha256") if out else None,
+        "output_name": out.get("name") if out else None, "parents": list(entry.parents),
+    }
+
+
+def check(ledger: Ledger | None, digest: str, claimed: Any, *, log_verifier: str | None,
+          image: Image.Image | None = None) -> LedgerCheck:
+    """``claimed`` is the manifest's ledger assertion (``{"origin", "entry"}``) or None; ``image``
+    (for files without credentials) enables the perceptual search when the hash is unknown."""
+    if ledger is None:
+        return LedgerCheck(done=False, reason="no ledger available, so no ledger check was done "
+                           "(run `provenance init` or set PROVENANCE_LEDGER_URL)")
+    result = LedgerCheck(done=True, reason="")
+    entry: Entry | None = None
+    found = ledger.find_by_output(digest)
+    if found:
+        entry, result.match = found[-1], "exact"
+    if isinstance(claimed, dict):
+        entry = _check_claim(ledger, claimed, entry, result)
+    if entry is None and image is not None and not isinstance(claimed, dict):
+        entry = _recover(ledger, image, result)
+    if entry is None:
+        result.reason = result.reason or "no ledger entry for this file"
+        return result
+    result.entry = entry_summary(entry)
+    result.lineage = [entry_summary(e) for e in ledger.lineage(entry.id)]
+    result.proof = proof(ledger, entry, log_verifier)
+    result.reason = (f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)")
+    return result
+
+
+def _check_claim(ledger: Ledger, claimed: dict[str, Any], entry: Entry | None,
+                 result: LedgerCheck) -> Entry | None:
+    origin, named_id = claimed.get("origin"), str(claimed.get("entry"))
+    if origin not in (None, ledger.origin):
+        result.problems.append(f"the manifest names another ledger ({origin}); "
+                               "this ledger cannot vouch for it")
+        return entry
+    named = ledger.get(named_id)
+    if named is None:
+        result.problems.append(f"the manifest names ledger entry {named_id}, "
+                               "which this ledger does not have")
+    elif entry is None:
+        result.match = "manifest"
+        result.problems.append(f"the file's hash differs from every output recorded in ledger "
+                               f"entry {named.index}, which its manifest names")
+        return named
+    elif named.id != entry.id:
+        result.problems.append(f"the manifest names entry {named.id} but the file's hash is "
+                               f"recorded in entry {entry.id}")
+    return entry
+
+
+def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry | None:
+    """Perceptual search: a fast prefilter on one hash, then every fingerprint must agree."""
+    query = fingerprint.compute(image)
+    hits = ledger.search_fingerprints(fingerprint.SEARCH_KIND, query.phash,
+                                      fingerprint.SEARCH_RADIUS, limit=_CANDIDATES)
+    stored: dict[str, fingerprint.Fingerprints] = {}
+    entry_of: dict[str, str] = {}
+    for hit in hits:
+        if hit.output in stored:
+            continue
+        try:
+            stored[hit.output] = fingerprint.Fingerprints.from_ledger(ledger.fingerprints_of(hit.output))
+        except Exception:  # a partial record cannot confirm anything
+            continue
+        entry_of[hit.output] = hit.entry_id
+    best, ranked = fingerprint.choose(query, stored)
+    result.candidates = [{"output": key, "entry": entry_of[key], "distances": a.distances,
+                          "label": a.label, "confident": a.confident, "reason": a.reason}
+                         for key, a in ranked]
+    if best is None:
+        strong = sum(1 for _, a in ranked if a.confident)
+        result.reason = ("several recorded images match equally well; not recovered"
+                         if strong > 1 else "no recorded image matches closely enough"
+                         if ranked else "no ledger entry for this file")
+        return None
+    result.match = "perceptual"
+    producers = ledger.find_by_output(best)
+    return producers[-1] if producers else ledger.get(entry_of[best])
+
+
+def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:
+    """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
+    cp = ledger.latest_checkpoint()
+    if cp is None or cp.size <= entry.index:
+        return {"verified": None, "signature": None,
+                "reason": "no signed checkpoint covers this entry yet"}
+    vkey, source = (log_verifier, "the log's public key") if log_verifier else (
+        ledger.verifier_key, "the ledger's stored verifier key")
+    if not vkey:
+        return {"verified": None, "signature": None, "checkpoint_size": cp.size,
+                "reason": "no log public key to check the checkpoint's signature"}
+    try:
+        signed = open_checkpoint(cp.note, vkey)
+    except LedgerError as e:
+        return {"verified": False, "signature": False, "checkpoint_size": cp.size,
+                "reason": f"the latest checkpoint's signature does not verify with {source} "
+                          f"({e.diagnostics()})"}
+    if (signed.size, signed.root) != (cp.size, cp.root):
+        return {"verified": False, "signature": True, "checkpoint_size": cp.size,
+                "reason": "the stored checkpoint row disagrees with its signed note"}
+    try:
+        path = ledger.inclusion_proof(entry.index, signed.size)
+    except LedgerError as e:
+        return {"verified": False, "signature": True, "checkpoint_size": signed.size,
+                "reason": f"no inclusion proof could be built ({e.diagnostics()})"}
+    ok = verify_inclusion(entry.leaf_hash, entry.index, signed.size, path, signed.root)
+    return {"verified": ok, "signature": True, "checkpoint_size": signed.size,
+            "root": signed.root.hex(), "key_source": source,
+            "reason": "included in the latest signed checkpoint (signature checked with "
+                      f"{source})" if ok else
+                      "inclusion proof FAILED against the latest signed checkpoint"}

@@ -34,6 +34,7 @@ from ledger import AppendRequest, Ledger
 from provenance import fingerprint, imaging
 from provenance.backends import get_backend
 from provenance.backends.base import (
+    PRIVATE_FACTS,
     Action,
     Backend,
     BackendOutput,
@@ -119,6 +120,7 @@ class _Pending:
     mime: str
     body: dict[str, Any]
     fingerprints: list[tuple[str, str, int]]
+    private: dict[str, Any]  # prompt-derived facts, stored with the prompt outside the leaf
 
 
 @dataclass
@@ -310,20 +312,21 @@ class Recorder:
         salt = new_salt()
         prompt_record = ({"hash": salted_hash(salt, prompt), "embedded": self.embed_prompt}
                          if prompt is not None else None)
-        secret = json.dumps({"prompt": prompt, "salt": salt}) if prompt is not None else None
         group = str(uuid.uuid4())
+        request_facts, request_private = _split_private(result.facts)
         pending: list[_Pending] = []
         try:
             for i, (output, dest) in enumerate(zip(result.outputs, dests, strict=True)):
                 self._progress(f"signing {dest.name}", (i + 1) / (len(dests) + 1))
                 pending.append(self._sign_one(op, result, output, dest, inputs, prompt, prompt_record,
-                                              params, actor, group, i, len(dests)))
+                                              params, actor, group, i, len(dests), request_facts))
             parents = sorted({i.entry_id for i in inputs if i.entry_id})
             in_hashes = [i.sha256 for i in inputs]
             requests = [
                 AppendRequest(
                     op, p.body, entry_id=p.entry_id, outputs=[p.sha256], inputs=in_hashes,
-                    parents=parents, fingerprints=p.fingerprints, secret=secret,
+                    parents=parents, fingerprints=p.fingerprints,
+                    secret=_secret(prompt, salt, {**request_private, **p.private}),
                 )
                 for p in pending
             ]
@@ -343,8 +346,11 @@ class Recorder:
     def _sign_one(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
                   inputs: list[_Input], prompt: str | None, prompt_record: dict[str, Any] | None,
                   params: dict[str, Any], actor: str | None, group: str, index: int,
-                  count: int) -> _Pending:
+                  count: int, request_facts: dict[str, Any]) -> _Pending:
         image = imaging.open_image(output.data, name=f"{result.backend} output")
+        output_facts, private = _split_private(output.facts)
+        if output.revised_prompt is not None:
+            private["revised_prompt"] = output.revised_prompt
         fps = fingerprint.compute(image)
         entry_id = self.ledger.new_entry_id()
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -364,7 +370,7 @@ class Recorder:
             "digital_source_type": result.digital_source_type or None,
             "actions": [a["action"] for a in spec.actions],
             "request": {"group": group, "index": index, "count": count, "params": params,
-                        "facts": _jsonable(result.facts)},
+                        "facts": request_facts},
             "output": {
                 "sha256": digest,
                 "mime": output.mime,
@@ -372,8 +378,7 @@ class Recorder:
                 "width": image.width,
                 "height": image.height,
                 "fingerprints": fps.to_json(),
-                "revised_prompt": output.revised_prompt,
-                "facts": _jsonable(output.facts),
+                "facts": output_facts,
                 "provider_signed": provider_signed,
             },
             "inputs": [i.record() for i in inputs],
@@ -383,7 +388,7 @@ class Recorder:
             "signed_at": now,
         }
         return _Pending(dest, tmp, entry_id, digest, output.mime, body,
-                        [(digest, k, v) for k, v in fps.as_ledger()])
+                        [(digest, k, v) for k, v in fps.as_ledger()], private)
 
     def _manifest(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
                   inputs: list[_Input], entry_id: str, prompt: str | None,
@@ -534,6 +539,20 @@ def _params(request: GenerateRequest | EditRequest) -> dict[str, Any]:
 def _jsonable(value: Any) -> Any:
     """A JSON-safe copy (RFC 8785 refuses floats like NaN and non-str keys)."""
     return json.loads(json.dumps(value, default=str, allow_nan=False))
+
+
+def _split_private(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split backend facts into public ones (for the leaf) and prompt-derived ones (secret)."""
+    public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS}
+    private = {k: v for k, v in facts.items() if k in PRIVATE_FACTS}
+    return _jsonable(public), _jsonable(private)
+
+
+def _secret(prompt: str | None, salt: str, private: dict[str, Any]) -> str | None:
+    """What is kept outside the tree and erased on request: the prompt, its salt, echoes of it."""
+    if prompt is None and not private:
+        return None
+    return json.dumps({"prompt": prompt, "salt": salt, **private}, sort_keys=True)
 
 
 def _read(path: Path) -> bytes:

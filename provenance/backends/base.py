@@ -14,6 +14,11 @@ from typing import Any, Literal, Protocol
 Role = Literal["parent", "mask", "reference"]
 OutputFormat = Literal["png", "jpeg", "webp"]
 
+# Fact keys whose values echo the prompt (what was understood of it, words ignored, a revised
+# prompt). The recorder keeps them beside the prompt text, outside the ledger's tree, so that
+# erasing a prompt erases them too. Backends put any other prompt-derived text under these keys.
+PRIVATE_FACTS = frozenset({"prompt", "revised_prompt", "understood", "ignored_words", "text"})
+
 # IPTC digital source types, short names (c2pa expands them to the IPTC URI).
 TRAINED_ALGORITHMIC_MEDIA = "trainedAlgorithmicMedia"
 ALGORITHMIC_MEDIA = "algorithmicMedia"

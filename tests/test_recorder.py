@@ -1,0 +1,139 @@
+"""Recorder library API: n outputs, formats, import, custom steps, own identity, entry contents."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import c2pa
+import pytest
+from PIL import Image
+
+from ledger import Ledger
+from provenance.backends.base import Action
+from provenance.cli import main
+from provenance.config import Home
+from provenance.identity import create_ca, issue_signer, pem_cert, pem_key
+from provenance.ledger_access import open_ledger
+from provenance.policy import default_policy
+from provenance.recorder import Recorder
+from provenance.verify import verify_path
+
+
+def _ledger(home: Home) -> Ledger:
+    return open_ledger(home, read_only=True)
+
+
+def test_n_outputs_become_one_entry_each_sharing_the_request(home: Home, workdir: Path) -> None:
+    with Recorder(home) as rec:
+        outs = rec.generate("A yellow star on a black background", workdir / "star.webp", n=3, seed=4)
+    assert [o.path.name for o in outs] == ["star-1.webp", "star-2.webp", "star-3.webp"]
+    assert len({o.sha256 for o in outs}) == 3
+    with _ledger(home) as led:
+        entries = [led.get(o.entry_id) for o in outs]
+    groups = {e.body["request"]["group"] for e in entries if e}
+    assert len(groups) == 1
+    assert [e.body["request"]["index"] for e in entries if e] == [0, 1, 2]
+    policy = default_policy(home)
+    for o in outs:
+        assert Image.open(o.path).format == "WEBP"
+        assert verify_path(o.path, policy).verdict == "trusted"
+
+
+def test_entry_records_inputs_roles_hashes_and_a_salted_prompt(home: Home, workdir: Path) -> None:
+    with Recorder(home, actor="desk@example.org") as rec:
+        [card] = rec.generate("A red circle on a white background, zebra", workdir / "c.png")
+        Image.new("L", Image.open(card.path).size, 255).save(workdir / "m.png")
+        [edited] = rec.edit([card.path], "grayscale", workdir / "e.jpg", mask=workdir / "m.png")
+    with _ledger(home) as led:
+        entry = led.get(edited.entry_id)
+        assert entry is not None
+        body = entry.body
+        assert body["actor"] == "desk@example.org"
+        assert [i["role"] for i in body["inputs"]] == ["parent", "mask"]
+        assert body["inputs"][0]["sha256"] == card.sha256
+        assert body["inputs"][0]["entry"] == card.entry_id
+        assert entry.parents == (card.entry_id,)
+        assert body["output"]["sha256"] == edited.sha256
+        assert body["prompt"]["hash"].startswith("sha256:")
+        assert json.loads(led.secret(edited.entry_id) or "{}")["prompt"] == "grayscale"
+        generated = led.get(card.entry_id)
+        assert generated is not None
+        # Neither the prompt nor what the backend echoed of it reaches the leaf (erasable secret).
+        assert "zebra" not in generated.leaf.decode()
+        assert "circle" not in generated.leaf.decode()
+        secret = json.loads(led.secret(card.entry_id) or "{}")
+        assert secret["prompt"].endswith("zebra") and "zebra" in secret["ignored_words"]
+
+
+def test_import_keeps_a_camera_manifest_and_becomes_the_lineage_root(
+        home: Home, workdir: Path, c2pa_fixtures: Path) -> None:
+    original = workdir / "camera.jpg"
+    shutil.copy(c2pa_fixtures / "public-testfiles" / "adobe-20220124-C.jpg", original)
+    before = original.read_bytes()
+    with Recorder(home) as rec:
+        imported = rec.import_asset(original)
+        again = rec.import_asset(original)
+        [crop] = rec.edit([original], "crop 0 0 100 100", workdir / "crop.jpg")
+    assert original.read_bytes() == before
+    assert again.entry_id == imported.entry_id
+    with _ledger(home) as led:
+        lineage = led.lineage(crop.entry_id)
+    assert [e.kind for e in lineage] == ["edit", "import"]
+    # The camera file's own manifest is carried in as the parent ingredient's manifest.
+    with c2pa.Reader("image/jpeg", io.BytesIO(crop.path.read_bytes())) as r:
+        store = json.loads(r.json())
+    active = store["manifests"][store["active_manifest"]]
+    [parent] = [i for i in active["ingredients"] if i["relationship"] == "parentOf"]
+    assert parent["active_manifest"] in store["manifests"]
+
+
+def test_custom_step_is_signed_and_recorded(home: Home, workdir: Path) -> None:
+    src = workdir / "in.png"
+    Image.new("RGB", (64, 64), "purple").save(src)
+    with Recorder(home) as rec:
+        rec.import_asset(src)
+        with rec.step([src], workdir / "out.png", actions=[Action("c2pa.filtered", {"name": "denoise"})],
+                      software_agent="my-denoiser 2.1") as step:
+            step.image = Image.open(src).rotate(180)
+    report = verify_path(workdir / "out.png", default_policy(home))
+    assert report.verdict == "trusted"
+    assert "c2pa.filtered" in report.actions
+
+
+def test_own_identity_is_not_reported_as_local(tmp_path: Path, workdir: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ca_key, ca = create_ca("Newsroom Root CA", org="Example News")
+    key, cert = issue_signer(ca_key, ca, "Example News photo desk", org="Example News")
+    (tmp_path / "chain.pem").write_bytes(pem_cert(cert) + pem_cert(ca))
+    (tmp_path / "key.pem").write_bytes(pem_key(key))
+    (tmp_path / "ca.pem").write_bytes(pem_cert(ca))
+    monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
+    assert main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")]) == 0
+    assert main(["generate", "A red circle", "-o", str(workdir / "a.png")]) == 0
+    capsys.readouterr()
+    # Without the organisation's CA the signature is intact but not trusted ...
+    assert main(["verify", "--json", str(workdir / "a.png")]) == 1
+    untrusted = json.loads(capsys.readouterr().out)
+    assert untrusted["verdict"] == "valid_untrusted"
+    # ... and with it, trusted, and not called a local identity.
+    assert main(["verify", "--json", "--trust", str(tmp_path / "ca.pem"), str(workdir / "a.png")]) == 0
+    trusted = json.loads(capsys.readouterr().out)
+    assert trusted["verdict"] == "trusted"
+    assert not trusted["signer"]["local_identity"]
+
+
+def test_own_identity_key_must_match_the_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    ca_key, ca = create_ca("Root")
+    _, cert = issue_signer(ca_key, ca, "Signer")
+    other_key, _ = issue_signer(ca_key, ca, "Other")
+    (tmp_path / "chain.pem").write_bytes(pem_cert(cert) + pem_cert(ca))
+    (tmp_path / "key.pem").write_bytes(pem_key(other_key))
+    monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
+    assert main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")]) == 2
+    assert "does not match" in capsys.readouterr().err
+    assert not (tmp_path / "home" / "identity" / "signer.key.pem").exists()

@@ -330,3 +330,13 @@ def test_bad_parent_and_missing_reference() -> None:
     with pytest.raises(InputError, match="reference 2 does not exist"):
         ref = _input(Image.new("RGB", (8, 8)), "reference", "r.png")
         _edit("place 2", images=(_input(_parent_image()), ref))
+
+
+def test_sixteen_bit_parent_is_scaled_not_clipped() -> None:
+    ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16).astype(np.uint16)  # 0..65520
+    buf = io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    parent = ImageInput(buf.getvalue(), role="parent", mime="image/png", name="deep.png")
+    px = _px(_edit("crop 0 0 64 64", images=(parent,)))
+    assert px[0, 0, 0] == 0 and px[63, 63, 0] == 255
+    assert 120 < px.mean() < 135  # a 0..65535 ramp maps onto 0..255, not mostly 255

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from provenance.backends.base import (
@@ -139,6 +140,13 @@ def _quality(options: dict[str, Any]) -> int | None:
 
 
 def _working_copy(image: Image.Image) -> Image.Image:
+    """RGB or RGBA with 8 bits per channel; deeper images are scaled down, not clipped."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        values = np.asarray(image, dtype=np.float64)
+        # Floats are usually 0..1; integer modes here hold 16-bit samples.
+        top = max(1.0, float(values.max())) if image.mode == "F" else 65535.0
+        scaled = np.clip(np.round(values / top * 255), 0, 255).astype(np.uint8)
+        return Image.fromarray(scaled, "L").convert("RGB")
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
 

@@ -33,7 +33,9 @@ def render(scene: Scene, seed: int) -> Image.Image:
         draw = ImageDraw.Draw(canvas)
         scaled = (shape_box[0] * ss, shape_box[1] * ss, shape_box[2] * ss, shape_box[3] * ss)
         _draw_shapes(draw, scene, background, scaled, rng)
-    image = canvas.resize((width, height), Image.Resampling.LANCZOS) if ss > 1 else canvas
+    image = (
+        canvas.reduce(ss) if ss > 1 else canvas
+    )  # box-average: antialiasing, ~10x cheaper than Lanczos
     if scene.title is not None or scene.subtitles:
         _draw_text(image, scene, background, text_box)
     return image

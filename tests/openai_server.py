@@ -105,6 +105,7 @@ class OpenAIServer:
         self.provider_c2pa = provider_c2pa
         self.delay = 0.0
         self.stream_error: Failure | None = None  # sent as an SSE error event after the partials
+        self.revised_prompt: str | None = None  # sent with each image when set (older models did)
         self.requests: list[ReceivedRequest] = []
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
@@ -337,7 +338,8 @@ class OpenAIServer:
             return 200, {"content-type": "text/event-stream"}, events
         body = {
             "created": created,
-            "data": [{"b64_json": _b64(d)} for d in outputs],
+            "data": [{"b64_json": _b64(d), **({"revised_prompt": self.revised_prompt}
+                                              if self.revised_prompt else {})} for d in outputs],
             "background": resolved_bg, "output_format": fmt, "quality": quality, "size": size_out,
             "usage": usage,
         }

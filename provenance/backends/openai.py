@@ -149,7 +149,8 @@ class OpenAIBackend:
     def _call(self, endpoint: str, params: dict[str, Any],
               on_progress: Callable[[str, float | None], None] | None,
               call: Callable[[dict[str, Any]], Any],
-              sent: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[bytes]]:
+              sent: dict[str, Any] | None = None,
+              ) -> tuple[dict[str, Any], list[tuple[bytes, str | None]]]:
         stream = bool(params.get("stream"))
         if on_progress:
             on_progress(f"sending request to OpenAI {endpoint} ({params['model']})", 0.0)
@@ -165,7 +166,9 @@ class OpenAIBackend:
                 body, partials = parsed.model_dump(mode="json", exclude_none=True), 0
         except openai.OpenAIError as e:
             raise _translate(e, self._key, endpoint, self.timeout, request_id) from None
-        images = [_decode(item.get("b64_json"), i) for i, item in enumerate(body.get("data") or [])]
+        # (bytes, revised prompt): GPT Image models return no revised prompt, but keep one if sent.
+        images = [(_decode(item.get("b64_json"), i), item.get("revised_prompt"))
+                  for i, item in enumerate(body.get("data") or [])]
         if not images:
             raise BackendError(f"OpenAI {endpoint}: the response held no image "
                                f"(request {request_id})")
@@ -186,13 +189,15 @@ class OpenAIBackend:
             on_progress(f"received {len(images)} image(s) from OpenAI (request {request_id})", 1.0)
         return facts, images
 
-    def _result(self, model: str, source_type: str, facts: dict[str, Any], images: list[bytes],
+    def _result(self, model: str, source_type: str, facts: dict[str, Any],
+                images: list[tuple[bytes, str | None]],
                 actions: tuple[Action, ...]) -> BackendResult:
         fmt = str(facts.get("output_format") or facts["params"].get("output_format") or "png")
         outputs = []
-        for i, data in enumerate(images):
+        for i, (data, revised) in enumerate(images):
             mime = sniff_mime(data) or _MIME.get(fmt, "application/octet-stream")
-            outputs.append(BackendOutput(data=data, mime=mime, actions=actions, facts={
+            outputs.append(BackendOutput(data=data, mime=mime, actions=actions,
+                                         revised_prompt=revised, facts={
                 "index": i, "provider_manifest": has_manifest(data, mime)}))
         return BackendResult(
             outputs=tuple(outputs), backend=self.name, model=model,

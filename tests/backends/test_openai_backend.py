@@ -68,6 +68,7 @@ def test_generate_one_image_records_what_the_api_returned(server: OpenAIServer,
     assert facts["usage"]["output_tokens"] == 1056
     assert facts["params"]["quality"] == "low" and "prompt" not in facts["params"]
     assert out.facts["provider_manifest"] is False
+    assert out.revised_prompt is None
     assert out.data == got.sent_images[0]
     json.dumps(facts)  # facts go into the ledger as JSON
 
@@ -199,3 +200,10 @@ def test_key_and_base_url_from_environment(server: OpenAIServer,
     assert server.requests[-1].headers["authorization"] == f"Bearer {server.api_key}"
     assert server.api_key not in repr(backend)
 
+
+
+def test_revised_prompt_is_kept_per_output(server: OpenAIServer, backend: OpenAIBackend) -> None:
+    server.revised_prompt = "A red kite flying over sand dunes at noon"
+    result = backend.generate(GenerateRequest(prompt="kite", n=2, size="16x16"))
+    assert [o.revised_prompt for o in result.outputs] == [server.revised_prompt] * 2
+    assert server.revised_prompt not in json.dumps(result.facts)  # not duplicated into facts

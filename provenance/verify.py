@@ -223,6 +223,8 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
         report.notes.append(f"the manifest was fetched from {reading.remote_url}")
     if reading.state == "Invalid" or damage:
         report.verdict = "invalid"
+        report.chain.ok = False
+        report.chain.failures = damage
         report.reasons.append("the content credentials do not validate: "
                               + ("; ".join(f"{c.explanation} ({c.code})" for c in damage)
                                  if damage else "c2pa reports the manifest invalid"))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import glob
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from provenance.cli.app import cli
-from provenance.cli.output import echo_json
+from provenance.cli.output import console_err, echo_json
 from provenance.config import Home, home_from_env
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
 from provenance.hashing import sha256_file
@@ -20,74 +19,40 @@ from provenance.policy import VERDICTS, default_policy
 
 if TYPE_CHECKING:
     from ledger import Entry, Ledger
-    from provenance.verify import VerificationReport
-
-
-def _maybe_ledger(home: Home) -> Ledger | None:
-    """The home's ledger, read-only, or None when there is none (a desk that only verifies)."""
-    from ledger.errors import LedgerNotFoundError
-    from provenance.ledger_access import open_ledger
-
-    if not os.environ.get("PROVENANCE_LEDGER_URL") and not home.ledger_db.exists():
-        return None
-    try:
-        return open_ledger(home, read_only=True)
-    except LedgerNotFoundError:
-        return None
-
-
-def expand_inputs(args: tuple[str, ...]) -> Iterator[tuple[str, str | None]]:
-    """Files, directories (recursive, symlink loops broken) and globs -> (path, problem or None)."""
-    for arg in args:
-        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
-        if not matches:
-            yield arg, "no file matches this pattern"
-        for m in matches:
-            p = Path(m)
-            if p.is_dir():
-                yield from _walk(p)
-            elif not p.exists() and not p.is_symlink():
-                yield m, "no such file"
-            else:
-                yield m, None
-
-
-def _walk(root: Path) -> Iterator[tuple[str, str | None]]:
-    seen: set[tuple[int, int]] = set()
-
-    def onerror(e: OSError) -> None:
-        errors.append((e.filename or str(root), f"cannot read directory ({e.strerror})"))
-
-    errors: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
-        try:
-            st = os.stat(dirpath)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in seen:
-            dirnames[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()
-        for name in sorted(filenames):
-            yield os.path.join(dirpath, name), None
-        yield from errors
-        errors.clear()
+    from provenance.report import VerificationReport
+    from provenance.verify_batch import LedgerSource
 
 
 @cli.command("verify")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True),
+              help="Also write a self-contained HTML report (with thumbnails) to this file.")
 @click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False),
-              help="PEM bundle of trust anchors (repeatable).")
+              help="PEM bundle of trust anchors (repeatable). Added to $PROVENANCE_HOME/trust/*.pem "
+                   "and the local CA made by `provenance init`, if any.")
+@click.option("--signer", "signers", multiple=True, metavar="NAME",
+              help="Only accept files signed by a certificate with this common name (repeatable).")
+@click.option("--signer-cert", "signer_certs", multiple=True, type=click.Path(dir_okay=False),
+              help="Only accept files signed by one of these certificates (PEM, repeatable).")
 @click.option("--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken.")
 @click.option("--accept", multiple=True, type=click.Choice(VERDICTS),
               help="Verdicts the policy accepts (repeatable; default: trusted).")
-@click.option("--allow-network", is_flag=True, help="Allow fetching remote manifests.")
+@click.option("--allow-network", is_flag=True,
+              help="Allow fetching remote manifests (off by default: verification is offline).")
 @click.option("--no-ledger", is_flag=True, help="Skip the ledger cross-check.")
-def verify_cmd(files: tuple[str, ...], as_json: bool, trust: tuple[str, ...], strict_chain: bool,
-               accept: tuple[str, ...], allow_network: bool, no_ledger: bool) -> int:
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Worker processes (default: one per core, for 16 files or more).")
+def verify_cmd(files: tuple[str, ...], as_json: bool, html_out: str | None, trust: tuple[str, ...],
+               signers: tuple[str, ...], signer_certs: tuple[str, ...], strict_chain: bool,
+               accept: tuple[str, ...], allow_network: bool, no_ledger: bool,
+               jobs: int | None) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
+
+    Works offline and without `provenance init`. For each file it reports the verdict, who signed
+    it and when, any AI disclosure, the edits, every ancestor in the ingredient chain with its own
+    validation, and the ledger entry with its inclusion proof (when a ledger is available). A file
+    without credentials is searched in the ledger by hash and by perceptual fingerprint.
 
     \b
     Verdicts: trusted, valid_untrusted, invalid, no_credentials, recovered, error.
@@ -99,55 +64,72 @@ def verify_cmd(files: tuple[str, ...], as_json: bool, trust: tuple[str, ...], st
       provenance verify photo.jpg
       provenance verify --trust newsroom-anchors.pem --json incoming/ > reports.jsonl
       provenance verify --strict-chain --accept trusted --accept recovered '*.png'
+      provenance verify --html report.html incoming/
     """
-    from provenance.verify import VerificationReport, verify_path
+    from provenance.cli._verify_text import print_report, print_summary
+    from provenance.verify_batch import expand_inputs, verify_many
 
     home = home_from_env()
     policy = default_policy(home, trust=trust, strict_chain=strict_chain,
-                            accept=accept or ("trusted",), allow_network=allow_network)
-    ledger = None if no_ledger else _maybe_ledger(home)
+                            accept=accept or ("trusted",), allow_network=allow_network,
+                            allowed_signers=signers, signer_certs=signer_certs)
+    source = None if no_ledger else _ledger_source(home)
+    items = list(expand_inputs(files))
     reports: list[VerificationReport] = []
-    try:
-        for path, problem in expand_inputs(files):
-            report = (verify_path(path, policy, ledger) if problem is None else
-                      VerificationReport(path=path, verdict="error", reasons=[f"{path}: {problem}"]))
+    with _progress(len(items)) as advance:
+        for report in verify_many(items, policy, source, thumbnails=html_out is not None,
+                                  workers=jobs):
             reports.append(report)
             if as_json:
                 echo_json(report.to_json())
             else:
-                _print_report(report)
-    finally:
-        if ledger is not None:
-            ledger.close()
-    if not as_json and len(reports) > 1:
-        counts = Counter(r.verdict for r in reports)
-        click.echo("Summary: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v]))
-    if reports and all(r.verdict == "error" for r in reports):
+                print_report(report)
+            advance()
+    print_summary(reports, err=as_json)
+    if html_out:
+        _write_html(Path(html_out), reports)
+    if not reports or all(r.verdict == "error" for r in reports):
         return EXIT_USAGE
     return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
 
 
-def _print_report(r: VerificationReport) -> None:
-    mark = "ACCEPTED" if r.accepted else "NOT ACCEPTED"
-    click.echo(f"{r.path}: {r.verdict.upper()} ({mark})")
-    for reason in r.reasons:
-        click.echo(f"  - {reason}")
-    if r.signer:
-        local = " [local identity]" if r.signer.local_identity else ""
-        click.echo(f"  signer: {r.signer.common_name} (issuer {r.signer.issuer}){local}"
-                   + (f", signed {r.signer.time}" if r.signer.time else ""))
-    if r.ai_generated is not None and r.verdict not in ("error", "no_credentials"):
-        src = f" ({r.digital_source_type})" if r.digital_source_type else ""
-        click.echo(f"  AI disclosure: {'AI-generated or AI-edited' if r.ai_generated else 'no AI disclosed'}{src}"
-                   + (f", model {r.model}" if r.model else ""))
-    if r.actions:
-        click.echo(f"  actions: {', '.join(r.actions)}")
-    if r.chain_ok is not None:
-        click.echo(f"  chain: {'all ancestors validate' if r.chain_ok else 'BROKEN ancestor'}")
-    if r.ledger is not None and r.ledger.done and r.ledger.proof:
-        click.echo(f"  ledger proof: {r.ledger.proof.get('reason')}")
-    for note in r.notes:
-        click.echo(f"  note: {note}")
+def _ledger_source(home: Home) -> LedgerSource | None:
+    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
+    from provenance.verify_batch import LedgerSource
+
+    url = os.environ.get("PROVENANCE_LEDGER_URL")
+    if not url and not home.ledger_db.exists():
+        return None
+    try:
+        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
+    except OSError as e:
+        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
+    return LedgerSource(home.ledger_url(), vkey or None)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+                  console=console_err(), transient=True,
+                  disable=total < 2) as bar:
+        task = bar.add_task("verify", total=total)
+        yield lambda: bar.advance(task)
+
+
+def _write_html(path: Path, reports: list[VerificationReport]) -> None:
+    from provenance.report_html import render_html
+
+    page = render_html(reports)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, path)  # no half-written report
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the HTML report ({e.strerror})") from e
+    click.echo(f"HTML report written to {path}", err=True)
 
 
 def _resolve_entry(ledger: Ledger, target: str) -> Entry:

@@ -1,0 +1,136 @@
+"""A self-contained HTML report of verification results, for people at a verification desk.
+
+Example::
+
+    from provenance.policy import TrustPolicy
+    from provenance.report_html import render_html
+    from provenance.verify import verify_path
+
+    report = verify_path("photo.jpg", TrustPolicy.from_pem_files(["anchors.pem"]), thumbnails=True)
+    open("report.html", "w").write(render_html([report]))
+
+Every picture is inlined as a ``data:`` URI (C2PA claim and ingredient thumbnails, or the file
+itself downscaled), so the page can be mailed or archived as one file and opens offline.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Sequence
+from html import escape
+
+from provenance.policy import VERDICTS
+from provenance.report import ChainNode, VerificationReport
+
+_COLOURS = {"trusted": "#1b7f3b", "valid_untrusted": "#a86b00", "invalid": "#b3261e",
+            "no_credentials": "#555", "recovered": "#1f5fa8", "error": "#6b1f7a"}
+_WORDS = {"trusted": "Trusted", "valid_untrusted": "Valid, signer not trusted",
+          "invalid": "Invalid: altered or broken", "no_credentials": "No content credentials",
+          "recovered": "Recovered from the ledger", "error": "Could not be checked"}
+
+_CSS = """
+body{font:15px/1.45 system-ui,sans-serif;margin:24px;color:#1a1a1a;background:#fafafa}
+h1{font-size:22px;margin:0 0 12px}
+table.summary{border-collapse:collapse;margin-bottom:20px}
+table.summary td,table.summary th{border:1px solid #ccc;padding:4px 10px;text-align:left}
+section.file{background:#fff;border:1px solid #ddd;border-radius:8px;padding:16px;margin:0 0 20px}
+.verdict{display:inline-block;color:#fff;border-radius:4px;padding:3px 10px;font-weight:600}
+.path{font-family:monospace;font-size:14px;margin-left:10px}
+ul.reasons li{margin:2px 0}
+.facts td{padding:2px 12px 2px 0;vertical-align:top}
+.node{display:flex;gap:12px;align-items:flex-start;border-left:4px solid #1b7f3b;
+      padding:8px 10px;margin:8px 0;background:#f6f8f6}
+.node.broken{border-left-color:#b3261e;background:#fbf1f0}
+.node img{width:120px;height:auto;border:1px solid #ccc;background:#fff}
+.noimg{width:120px;height:80px;border:1px dashed #bbb;color:#888;font-size:12px;
+       display:flex;align-items:center;justify-content:center}
+.children{margin-left:36px}
+.actions{font-family:monospace;font-size:13px;color:#333}
+.bad{color:#b3261e;font-weight:600}.good{color:#1b7f3b;font-weight:600}
+"""
+
+
+def render_html(reports: Sequence[VerificationReport], *, title: str = "Verification report") -> str:
+    """One HTML page for ``reports`` (verified with ``thumbnails=True`` to get pictures)."""
+    counts = Counter(r.verdict for r in reports)
+    rows = "".join(f"<tr><td>{escape(_WORDS[v])}</td><td>{counts[v]}</td></tr>"
+                   for v in VERDICTS if counts[v])
+    accepted = sum(1 for r in reports if r.accepted)
+    body = "".join(_file(r) for r in reports)
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{escape(title)}</h1>"
+            f"<p>{len(reports)} file(s); {accepted} accepted by the policy.</p>"
+            f"<table class=summary><tr><th>verdict</th><th>files</th></tr>{rows}</table>"
+            f"{body}</body></html>")
+
+
+def _file(r: VerificationReport) -> str:
+    colour = _COLOURS.get(r.verdict, "#333")
+    facts: list[tuple[str, str]] = []
+    if r.signer:
+        facts.append(("Signed by", f"{r.signer.common_name or '?'} (issuer {r.signer.issuer or '?'})"
+                      + (f", {r.signer.time}" if r.signer.time else "")))
+    if r.ai_generated is not None and r.chain is not None:
+        facts.append(("AI disclosure", ("AI-generated or AI-edited" if r.ai_generated
+                                        else "no AI declared")
+                      + (f" ({r.digital_source_type})" if r.digital_source_type else "")
+                      + (f", model {r.model}" if r.model else "")))
+    if r.chain_ok is not None:
+        facts.append(("Chain", "every ancestor validates" if r.chain_ok else "a BROKEN ancestor"))
+    if r.ledger is not None and r.ledger.done:
+        facts.append(("Ledger", _ledger_text(r)))
+    for item in r.not_checked:
+        facts.append(("Not checked", item))
+    table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in facts)
+    reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
+    chain = (f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else
+             _picture_only(r))
+    return (f"<section class=file><div><span class=verdict style='background:{colour}'>"
+            f"{escape(_WORDS.get(r.verdict, r.verdict))}</span>"
+            f"<span class=path>{escape(r.path)}</span> "
+            f"<b class={'good' if r.accepted else 'bad'}>"
+            f"{'accepted' if r.accepted else 'not accepted'}</b></div>"
+            f"<ul class=reasons>{reasons}</ul><table class=facts>{table}</table>{chain}</section>")
+
+
+def _ledger_text(r: VerificationReport) -> str:
+    led = r.ledger
+    if led is None or not led.done:
+        return led.reason if led else "not checked"
+    if led.entry is None:
+        return led.reason
+    proof = led.proof or {}
+    status = {True: "proof VERIFIED", False: "proof FAILED", None: "no proof yet"}[
+        proof.get("verified")]
+    return f"{led.reason}; {status}: {proof.get('reason', '')}"
+
+
+def _img(key: str | None, r: VerificationReport) -> str:
+    data = r.thumbnails.get(key) if key else None
+    if not data:
+        return "<div class=noimg>no picture</div>"
+    mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    return f"<img alt='thumbnail' src='data:{mime};base64,{base64.b64encode(data).decode()}'>"
+
+
+def _node(n: ChainNode, r: VerificationReport) -> str:
+    signer = (f"{n.signer.common_name or '?'}" + (f", {n.signer.time}" if n.signer.time else "")
+              if n.signer else ("no credentials of its own" if not n.has_manifest else "unknown"))
+    ai = " · AI disclosed" if n.ai_disclosed else ""
+    status = ("validates" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures))
+    acts = ", ".join(n.actions) or "none recorded"
+    kids = "".join(_node(c, r) for c in n.ingredients)
+    return (f"<div class='node{'' if n.ok else ' broken'}'>{_img(n.thumbnail, r)}<div>"
+            f"<b>{escape(n.title or '(untitled)')}</b> <i>{escape(n.relationship)}</i>"
+            f"<br>Signer: {escape(signer)}{escape(ai)}"
+            f"<br><span class=actions>Actions: {escape(acts)}</span>"
+            f"<br>Status: <span class={'good' if n.ok else 'bad'}>{escape(status)}</span>"
+            f"</div></div>" + (f"<div class=children>{kids}</div>" if kids else ""))
+
+
+def _picture_only(r: VerificationReport) -> str:
+    if "self:file" not in r.thumbnails:
+        return ""
+    return f"<div class=node>{_img('self:file', r)}<div>This file</div></div>"

@@ -154,3 +154,42 @@ def test_bad_requests_raise_input_error(
 ) -> None:
     with pytest.raises(InputError, match=problem):
         _generate(prompt, **kwargs)
+
+
+def _blobs(px: np.ndarray, rgb: tuple[int, int, int]) -> int:
+    """Connected regions close to ``rgb``."""
+    import cv2
+
+    near = (np.abs(px - np.array(rgb)).sum(axis=2) < 60).astype(np.uint8)
+    count, _ = cv2.connectedComponents(near)
+    return int(count) - 1  # label 0 is everything else
+
+
+@pytest.mark.parametrize(
+    ("prompt", "n"),
+    [("three blue stars", 3), ("a blue circle", 1), ("5 blue squares in a grid", 5)],
+)
+def test_counts_draw_that_many_shapes(prompt: str, n: int) -> None:
+    px = _pixels(_generate(prompt, size="512x512"))
+    assert _blobs(px, (0, 0, 255)) == n
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "circle",
+        "ellipse",
+        "square",
+        "rectangle",
+        "triangle",
+        "diamond",
+        "star",
+        "hexagon",
+        "ring",
+        "line",
+    ],
+)
+def test_every_shape_word_draws_something(shape: str) -> None:
+    px = _pixels(_generate(f"a black {shape} on a white background", size="256x256"))
+    assert (px.sum(axis=2) < 100).sum() > 200
+    assert tuple(px[2, 2]) == (255, 255, 255)

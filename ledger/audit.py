@@ -52,7 +52,9 @@ class AuditReport:
 
 
 def _claimed_index(leaf: bytes) -> int:
-    at = leaf.find(b'"index":')
+    # The last match: canonical JSON sorts keys, so a body's own "index" keys come before the
+    # top-level one, and no later top-level value can hold an unescaped '"index":'.
+    at = leaf.rfind(b'"index":')
     if at < 0:
         return -1
     end = at + 8

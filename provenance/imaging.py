@@ -56,6 +56,10 @@ _FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
 # used parsers) are refused rather than trusted.
 _PIL_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 
+# Pillow registers its plugins lazily, and not thread-safely: two threads opening their first
+# images at once can race (seen as KeyError: 'MPO'). Register them once, at import.
+Image.init()
+
 _ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
     b"avif": "image/avif",
     b"avis": "image/avif",

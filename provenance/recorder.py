@@ -414,9 +414,9 @@ class Recorder:
             ingredients.append(IngredientSpec(inp.data, inp.mime, inp.name, relationship, label))
             if relationship == "parentOf":
                 actions.insert(0, _action("c2pa.opened", agent, [label], None, None))
-        placed = [i.label for i in ingredients if i.label.startswith("reference")]
+        references = [i.label for i in ingredients if i.label.startswith("reference")]
         for a in output.actions:
-            ids = placed if a.action == "c2pa.placed" else []
+            ids = _placed_ids(a, references) if a.action == "c2pa.placed" else []
             actions.append(_action(a.action, agent, ids, a.digital_source_type, a.description,
                                    a.parameters))
         if not actions:
@@ -525,6 +525,14 @@ def _action(name: str, agent: dict[str, str], ingredient_ids: list[str], dst: st
     return action
 
 
+def _placed_ids(action: Action, references: list[str]) -> list[str]:
+    """The ingredient a ``c2pa.placed`` action placed: ``parameters.reference`` counts from 1."""
+    k = action.parameters.get("reference")
+    if isinstance(k, int) and 1 <= k <= len(references):
+        return [references[k - 1]]
+    return references
+
+
 def _provider(backend: str) -> str:
     return {"openai": "OpenAI", "local": "provenance (local renderer)"}.get(backend, backend)
 
@@ -578,6 +586,9 @@ def _write_temp(dest: Path, data: bytes) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    # The temp file's name must survive a power cut too: once the ledger names its hash,
+    # `provenance doctor` has to be able to find it and roll the rename forward.
+    _fsync_dir(dest.parent)
     return tmp
 
 

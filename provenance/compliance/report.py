@@ -1,0 +1,252 @@
+"""Audit reports: every ledger entry in a time window, with the signed checkpoint that covers it.
+
+Example::
+
+    import sys
+    from provenance.compliance.report import build_report, parse_when, write_report
+    from provenance.config import home_from_env
+    from provenance.ledger_access import open_ledger
+
+    with open_ledger(home_from_env()) as ledger:
+        report = build_report(ledger, since=parse_when("2026-01-01"))
+    write_report(report, "csv", sys.stdout)
+
+Each row names the actor, operation, backend and model, the prompt (or only its salted hash once
+erased), inputs and outputs by SHA-256, and the review status of the output. Each row also carries
+its leaf hash and an inclusion proof against the report's checkpoint, so :func:`check_report` (or
+anyone with the log's public key) can confirm the report matches the ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ledger import Entry, Ledger
+from ledger.checkpoint import open_checkpoint
+from ledger.errors import LedgerError
+from ledger.merkle import leaf_hash, verify_inclusion
+from provenance.compliance.review import REVIEW_KIND, Review, status_from
+from provenance.errors import InputError
+
+FORMATS = ("csv", "json", "html")
+CSV_COLUMNS = ("index", "id", "time", "kind", "op", "actor", "backend", "model", "prompt",
+               "prompt_hash", "prompt_status", "inputs", "outputs", "review_status", "reviewer",
+               "review_entry", "detail", "leaf_hash", "proof", "checkpoint_size", "checkpoint_root")
+
+
+@dataclass
+class AuditTrail:
+    """The rows of one report and the checkpoint that vouches for them."""
+
+    origin: str
+    since: dt.datetime
+    until: dt.datetime | None
+    generated_at: str
+    checkpoint: dict[str, Any]
+    verifier_key: str | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"report": {"origin": self.origin, "since": self.since.isoformat(),
+                           "until": self.until.isoformat() if self.until else None,
+                           "generated_at": self.generated_at, "count": len(self.rows),
+                           "checkpoint": self.checkpoint, "verifier_key": self.verifier_key},
+                "entries": self.rows}
+
+
+def parse_when(text: str, *, end: bool = False) -> dt.datetime:
+    """An ISO 8601 date or date-time; a bare date is its midnight (``end``: the next midnight).
+
+    Times without a zone are UTC.
+    """
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            return start + dt.timedelta(days=1) if end else start
+        when = dt.datetime.fromisoformat(value)
+    except ValueError as e:
+        raise InputError(f"date {text!r}: not an ISO 8601 date or date-time "
+                         "(e.g. 2026-03-01 or 2026-03-01T09:30:00Z)") from e
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def build_report(ledger: Ledger, *, since: dt.datetime, until: dt.datetime | None = None,
+                 include_prompts: bool = True) -> AuditTrail:
+    """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet."""
+    if until is not None and until <= since:
+        raise InputError(f"--until {until.isoformat()} is not after --since {since.isoformat()}")
+    entries = list(ledger.iter_entries(since=since, until=until))
+    cp = ledger.latest_checkpoint()
+    last = entries[-1].index if entries else -1
+    if cp is None or cp.size <= last:
+        try:
+            cp = ledger.checkpoint()
+        except LedgerError as e:
+            raise InputError(f"no signed checkpoint covers entry {last} yet and none can be signed "
+                             f"here ({e.diagnostics()})") from e
+    reviews = _reviews_by_output(ledger)
+    erasures = {str(e.body.get("erased")): e for e in ledger.iter_entries(kinds=["erasure"])}
+    trail = AuditTrail(
+        origin=ledger.origin, since=since, until=until,
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        checkpoint={"size": cp.size, "root": cp.root.hex(), "note": cp.note},
+        verifier_key=ledger.verifier_key,
+    )
+    for entry in entries:
+        proof = ledger.inclusion_proof(entry.index, cp.size)
+        row = _row(ledger, entry, reviews, erasures, include_prompts)
+        row.update(leaf_hash=entry.leaf_hash.hex(), proof=[h.hex() for h in proof],
+                   leaf=entry.leaf.decode("utf-8"), checkpoint_size=cp.size,
+                   checkpoint_root=cp.root.hex())
+        trail.rows.append(row)
+    return trail
+
+
+def _reviews_by_output(ledger: Ledger) -> dict[str, list[Review]]:
+    out: dict[str, list[Review]] = {}
+    for e in ledger.iter_entries(kinds=[REVIEW_KIND]):
+        r = Review.from_entry(e)
+        out.setdefault(r.sha256, []).append(r)
+    return out
+
+
+def _row(ledger: Ledger, e: Entry, reviews: dict[str, list[Review]], erasures: dict[str, Entry],
+         include_prompts: bool) -> dict[str, Any]:
+    b = e.body
+    prompt_hash = (b.get("prompt") or {}).get("hash") if isinstance(b.get("prompt"), dict) else None
+    prompt, status = None, "none"
+    if e.secret_hash is not None:
+        secret = ledger.secret(e.id)
+        if secret is None:
+            status = "erased"
+        else:
+            status = "present" if include_prompts else "withheld"
+            prompt = _prompt_text(secret) if include_prompts else None
+    row: dict[str, Any] = {
+        "index": e.index, "id": e.id, "time": e.time.isoformat(), "kind": e.kind,
+        "op": b.get("op", e.kind), "actor": b.get("actor"), "backend": b.get("backend"),
+        "model": b.get("model"), "prompt": prompt, "prompt_hash": prompt_hash,
+        "prompt_status": status,
+        "inputs": [{"role": i.get("role"), "sha256": i.get("sha256")} for i in b.get("inputs", [])
+                   if isinstance(i, dict)] or [{"role": "input", "sha256": s} for s in e.inputs],
+        "outputs": list(e.outputs), "review_status": None, "reviewer": None,
+        "review_entry": None, "detail": _detail(e),
+    }
+    if e.id in erasures:
+        er = erasures[e.id]
+        row["detail"] = (f"prompt erased by entry {er.index} ({er.body.get('actor')}): "
+                         f"{er.body.get('reason')}")
+    if e.kind in ("generate", "edit", "import") and e.outputs:
+        st = status_from(reviews.get(e.outputs[0], []))
+        row["review_status"] = st.state
+        if st.deciding is not None:
+            row["reviewer"], row["review_entry"] = st.deciding.reviewer, st.deciding.entry_id
+    return row
+
+
+def _prompt_text(secret: str) -> str:
+    try:
+        doc = json.loads(secret)
+    except ValueError:
+        return secret
+    return str(doc.get("prompt")) if isinstance(doc, dict) else secret
+
+
+def _detail(e: Entry) -> str | None:
+    b = e.body
+    if e.kind == REVIEW_KIND:
+        t = b.get("target") or {}
+        note = f": {b['note']}" if b.get("note") else ""
+        return f"{b.get('decision')} entry {t.get('index')} sha256 {t.get('sha256')}{note}"
+    if e.kind == "erasure":
+        return f"erased the prompt of entry {b.get('erased')}: {b.get('reason')}"
+    if b.get("refused"):
+        return f"refused: {b.get('reason')}"
+    return None
+
+
+# -- output ----------------------------------------------------------------------------------
+
+def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        out.write(json.dumps(trail.to_json(), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        w = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for row in trail.rows:
+            w.writerow(_flat(row))
+    elif fmt == "html":
+        out.write(_html(trail))
+    else:
+        raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(row)
+    flat["inputs"] = " ".join(f"{i['role']}:{i['sha256']}" for i in row["inputs"])
+    flat["outputs"] = " ".join(row["outputs"])
+    flat["proof"] = " ".join(row["proof"])
+    return {k: ("" if v is None else v) for k, v in flat.items()}
+
+
+def _html(trail: AuditTrail) -> str:
+    cols = [c for c in CSV_COLUMNS if c not in ("proof", "checkpoint_size", "checkpoint_root")]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(_flat(r)[c]))}</td>" for c in cols) + "</tr>"
+        for r in trail.rows)
+    until = trail.until.isoformat() if trail.until else "now"
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Provenance audit report {html.escape(trail.origin)}</title>"
+            "<style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:12px}"
+            "td,th{border:1px solid #999;padding:2px 4px;vertical-align:top}</style></head><body>\n"
+            f"<h1>Audit report: {html.escape(trail.origin)}</h1>\n"
+            f"<p>Window {html.escape(trail.since.isoformat())} to {html.escape(until)}; "
+            f"{len(trail.rows)} entries; generated {html.escape(trail.generated_at)}.</p>\n"
+            f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
+            "<h2>Signed checkpoint covering this window</h2>\n"
+            f"<pre>{html.escape(trail.checkpoint['note'])}</pre>\n"
+            f"<p>Log verifier key: <code>{html.escape(trail.verifier_key or '')}</code></p>\n"
+            "</body></html>\n")
+
+
+# -- checking a report against the log -------------------------------------------------------
+
+def check_report(doc: dict[str, Any], verifier_key: str) -> list[str]:
+    """Problems found when checking a JSON report offline with the log's public key (empty: ok).
+
+    Checks the checkpoint signature, each row's inclusion proof, and that each row says what its
+    leaf says (id, index, kind, actor, outputs).
+    """
+    problems: list[str] = []
+    meta = doc.get("report", {})
+    try:
+        cp = open_checkpoint(meta["checkpoint"]["note"], verifier_key)
+    except (LedgerError, KeyError, TypeError) as e:
+        return [f"checkpoint: {e}"]
+    for row in doc.get("entries", []):
+        try:
+            leaf = str(row["leaf"]).encode("utf-8")
+            proof = [bytes.fromhex(h) for h in row["proof"]]
+            fields = json.loads(leaf)
+        except (KeyError, ValueError, TypeError) as e:
+            problems.append(f"row {row.get('index')}: malformed ({e})")
+            continue
+        if not verify_inclusion(leaf_hash(leaf), int(row["index"]), cp.size, proof, cp.root):
+            problems.append(f"row {row['index']}: not included in the signed checkpoint")
+        body = fields.get("body", {})
+        claimed = {"id": fields.get("id"), "index": fields.get("index"), "kind": fields.get("kind"),
+                   "actor": body.get("actor"), "outputs": fields.get("outputs"),
+                   "prompt_hash": (body.get("prompt") or {}).get("hash")}
+        for key, value in claimed.items():
+            if row.get(key) != value:
+                problems.append(f"row {row['index']}: {key} {row.get(key)!r} differs from the "
+                                f"ledger's {value!r}")
+    return problems

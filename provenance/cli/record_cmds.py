@@ -99,6 +99,8 @@ def _backend_options(f: Any) -> Any:
         click.option("--compression", "output_compression", type=int,
                      help="openai: output compression 0-100 for jpeg/webp."),
         click.option("--moderation", help="openai: auto or low."),
+        click.option("--timeout", type=float, help="openai: seconds to wait for the API (default 120)."),
+        click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
         click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
         click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
         click.option("--embed-prompt", is_flag=True,
@@ -116,8 +118,22 @@ def _options(kw: dict[str, Any], *names: str) -> dict[str, Any]:
     return {n: kw.pop(n) for n in names if kw.get(n) not in (None, False)}
 
 
+def _backend(name: str, timeout: float | None, retries: int | None) -> Any:
+    """A backend name, or an instance when a backend-specific client setting was given."""
+    from provenance.backends import get_backend
+
+    settings: dict[str, Any] = {}
+    if timeout is not None:
+        settings["timeout"] = timeout
+    if retries is not None:
+        settings["max_retries"] = retries
+    if settings and name != "openai":
+        raise InputError(f"--timeout/--retries: only for --backend openai, not {name}")
+    return get_backend(name, **settings) if settings else name
+
+
 @contextmanager
-def _recorder(backend: str, embed_prompt: bool) -> Iterator[Recorder]:
+def _recorder(backend: Any, embed_prompt: bool) -> Iterator[Recorder]:
     with console_err().status("starting", spinner="dots") as status:
         def progress(message: str, fraction: float | None) -> None:
             pct = f" {fraction:.0%}" if fraction is not None else ""
@@ -154,7 +170,8 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
       provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-1.5 -o l.png
     """
     as_json, force = kw.pop("as_json"), kw.pop("force")
-    backend, embed = kw.pop("backend"), kw.pop("embed_prompt")
+    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
+    embed = kw.pop("embed_prompt")
     options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
                        "partial_images")
     with _recorder(backend, embed) as rec:
@@ -185,7 +202,8 @@ def edit_cmd(inputs: tuple[Path, ...], instruction: str, mask: Path | None, out:
       provenance edit photo.png -i inpaint --mask scratch.png -o clean.png
     """
     as_json, force = kw.pop("as_json"), kw.pop("force")
-    backend, embed = kw.pop("backend"), kw.pop("embed_prompt")
+    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
+    embed = kw.pop("embed_prompt")
     options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
                        "partial_images", "input_fidelity")
     with _recorder(backend, embed) as rec:

@@ -73,3 +73,11 @@ def test_bad_policy(case: Bad) -> None:
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="no such policy file"):
         load_policy(tmp_path / "nope.toml")
+
+
+def test_docs_example_policy_parses() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "compliance.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    policy = parse_policy(example, source="docs/compliance.md")
+    assert policy.rule_names == RULES
+    assert policy.rule("approval").options["four_eyes"] is True  # type: ignore[union-attr]

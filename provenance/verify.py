@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import stat
 from pathlib import Path
 
 from PIL import Image
 
 from ledger import Ledger
-from provenance import _chain, _ledger_check, imaging
+from provenance import _chain, _container, _ledger_check, imaging
 from provenance.credentials import LEDGER_ASSERTION, make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError
@@ -50,9 +51,12 @@ def verify_path(path: str | Path, policy: TrustPolicy, ledger: Ledger | None = N
     """
     p = Path(path)
     try:
-        if p.is_dir():
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
             return _finish(_error(str(p), "is a directory, not a file"), policy)
-        size = p.stat().st_size
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a socket cannot be read
+            return _finish(_error(str(p), "not a regular file (device, FIFO or socket)"), policy)
+        size = st.st_size
         if size > MAX_FILE_BYTES:
             return _finish(_error(str(p), f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"),
                            policy)
@@ -111,6 +115,9 @@ def _verify(data: bytes, policy: TrustPolicy, ledger: Ledger | None, name: str,
     mime = _mime_for(data, name)
     if mime is None:
         return _error(name, "not an image or document format that can carry content credentials")
+    damaged = _container.problem(data, mime)
+    if damaged:
+        return _error(name, damaged)
     ctx = make_context(trust_anchors=policy.anchors_pem, allow_network=policy.allow_network,
                        thumbnail=False)
     reading = read_store(data, mime, ctx, thumbnails=thumbnails)
@@ -144,9 +151,8 @@ def _unreadable_store(report: VerificationReport, reading: StoreReading, data: b
                                             log_verifier=log_verifier)
         _ledger_reasons(report)
         return report
-    report.verdict = "invalid"
-    report.reasons.append(f"the content credentials are present but unreadable: {reading.error}")
-    return report
+    return _error(report.path, f"the content credentials are corrupt and cannot be read "
+                               f"({reading.error})")
 
 
 def _no_manifest(report: VerificationReport, data: bytes, mime: str, ledger: Ledger | None,

@@ -65,7 +65,8 @@ _PDQ_KINDS = ("pdq0", "pdq1", "pdq2", "pdq3")
 _COLOR_KINDS = ("color0", "color1")
 
 # Calibrated limits (see docs/recovery.md): Hamming bits, colour in 16ths of the chroma range.
-# A strong match needs every fingerprint within its limit; a possible match any one of _POSSIBLE.
+# A strong match needs every fingerprint within its limit; a possible match two of _POSSIBLE
+# (one alone is what the prefilter already guarantees, so it says nothing).
 _STRONG = {"phash": 16, "dhash": 8, "pdq": 40, "color": 2}
 _POSSIBLE = {"phash": 16, "dhash": 12, "pdq": 64}
 
@@ -91,7 +92,8 @@ class Fingerprints:
     """All the perceptual fingerprints of one image.
 
     ``phash`` and ``dhash`` are 64-bit unsigned integers (imagehash's DCT and gradient hashes);
-    ``pdq`` is Meta's 256-bit PDQ hash as 32 bytes, ``None`` when it was not stored.
+    ``pdq`` is Meta's 256-bit PDQ hash as 32 bytes and ``color`` a 4x4 grid of mean chroma as 16
+    bytes; either is ``None`` when a ledger record lacks it.
     """
 
     phash: int
@@ -248,17 +250,13 @@ def _decide(distances: dict[str, int], gray_query: bool) -> Assessment:
         return Assessment(
             distances, True, "strong match", f"all fingerprints agree ({summary}){note}"
         )
-    near = [
-        kind
-        for kind, limit in _POSSIBLE.items()
-        if kind not in failed and distances.get(kind, limit + 1) <= limit
-    ]
-    if near:
+    near = [k for k, limit in _POSSIBLE.items() if distances.get(k, limit + 1) <= limit]
+    if len(near) >= 2:
         return Assessment(
             distances,
             False,
             "possible match",
-            f"{', '.join(near)} close but {', '.join(failed)} too far ({summary})",
+            f"{', '.join(near)} close but {', '.join(failed)} too far: not confirmed ({summary})",
         )
     return Assessment(distances, False, "no match", f"fingerprints differ ({summary})")
 

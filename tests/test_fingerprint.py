@@ -94,8 +94,11 @@ def test_cards_that_differ_in_colour_or_layout_are_not_confident() -> None:
     yellow = compute(card("#f4d03f", "SALE 20% OFF"))
     blue = card("#2471a3", "SALE 20% OFF")
     barred = card("#f4d03f", "SALE 20% OFF", shape="bar")
-    assert not assess(compute(jpeg_half(blue)), yellow).confident
-    assert not assess(compute(jpeg_half(barred)), yellow).confident
+    recoloured = assess(compute(jpeg_half(blue)), yellow)
+    assert (recoloured.confident, recoloured.label) == (False, "possible match")
+    assert "color too far" in recoloured.reason  # the shapes agree; only the colour grid vetoes
+    relaid = assess(compute(jpeg_half(barred)), yellow)
+    assert (relaid.confident, relaid.label) == (False, "no match")
 
 
 def test_ten_percent_crop_is_not_recovered() -> None:

@@ -1,0 +1,46 @@
+"""Review, gate, erasure and report on a PostgreSQL ledger (skips without a server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.compliance import (
+    build_report,
+    check_path,
+    check_report,
+    parse_policy,
+    parse_when,
+    record_review,
+)
+from provenance.config import ENV_HOME, ENV_LEDGER_URL, Home
+from provenance.identity import create_local_identity
+from provenance.ledger_access import create_ledger, open_ledger
+from provenance.recorder import Recorder
+
+
+@pytest.mark.postgres
+def test_review_check_erase_report_on_postgres(pg_url: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    home = Home(tmp_path / "home")
+    monkeypatch.setenv(ENV_HOME, str(home.root))
+    monkeypatch.setenv(ENV_LEDGER_URL, pg_url)
+    create_local_identity(home, actor="pg@example.org")
+    create_ledger(home)
+    with Recorder(home) as rec:
+        [out] = rec.generate("A yellow star", tmp_path / "star.png")
+    policy = parse_policy("[rules.approval]\n[rules.recorded]", source="p")
+    with open_ledger(home) as ledger:
+        assert not check_path(out.path, policy, home=home, ledger=ledger).passed
+        record_review(ledger, out.path, "approve", reviewer="legal@example.org")
+        result = check_path(out.path, policy, home=home, ledger=ledger)
+        assert result.passed, result.results
+        ledger.erase_secret(out.entry_id, reason="request", actor="dpo@example.org")
+        assert ledger.audit().ok
+        trail = build_report(ledger, since=parse_when("2000-01-01"))
+    doc = trail.to_json()
+    assert [r["kind"] for r in doc["entries"]] == ["generate", "review", "erasure"]
+    assert doc["entries"][0]["prompt_status"] == "erased"
+    assert doc["entries"][0]["review_status"] == "approved"
+    assert check_report(doc, home.log_pub.read_text().strip()) == []

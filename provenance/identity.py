@@ -82,6 +82,22 @@ class Identity:
         raise IdentityError("signer key: no key and no signing callback configured")
 
 
+def callback_identity(chain_pem: bytes, sign: Callable[[bytes], bytes], *, alg: str = "es256",
+                      ca_pem: bytes | None = None) -> Identity:
+    """A signer whose private key lives elsewhere (a KMS, an HSM, another process).
+
+    ``sign(data)`` must return the signature of ``data`` for ``alg`` (for ES256: ECDSA P-256 with
+    SHA-256, DER or raw r||s). The key never enters this process. Example::
+
+        ident = callback_identity(chain_pem, lambda data: kms.sign(key_id, data))
+        Recorder(identity=ident).generate("a red circle", "c.png")
+    """
+    _parse_chain(chain_pem, "signer chain")
+    if alg not in ("es256", "es384", "es512", "ps256", "ed25519"):
+        raise IdentityError(f"alg: {alg!r} is not a C2PA signing algorithm")
+    return Identity(chain_pem, None, alg, ca_pem is not None, ca_pem, sign_callback=sign)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -247,12 +263,7 @@ def load_identity(home: Home, *, passphrase: bytes | None = None) -> Identity:
             f"no signing identity in {home.root}: run `provenance init` first "
             "(or set PROVENANCE_HOME to the folder that holds one)"
         )
-    mode = home.signer_key.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise IdentityError(
-            f"{home.signer_key}: the signer key is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"run `chmod 600 {home.signer_key}`"
-        )
+    _check_private(home.signer_key, "signer key")
     if passphrase is None and os.environ.get(ENV_KEY_PASSPHRASE):
         passphrase = os.environ[ENV_KEY_PASSPHRASE].encode()
     chain = home.signer_chain.read_bytes()
@@ -261,6 +272,47 @@ def load_identity(home: Home, *, passphrase: bytes | None = None) -> Identity:
     meta = read_meta(home)
     is_local = meta.get("kind") == "local" and home.ca_cert.exists()
     return Identity(chain, key, _alg_for(key), is_local, home.ca_cert.read_bytes() if is_local else None)
+
+
+def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
+    """Replace the local signer with a new key and certificate under the same local CA.
+
+    Files signed before keep verifying (the CA stays the trust anchor); each ledger entry records
+    the SHA-256 of the certificate that signed it. The old certificate is kept in
+    ``identity/retired/`` for reference; the old private key is destroyed. An encrypted key
+    stays encrypted (passphrase from the argument or ``PROVENANCE_KEY_PASSPHRASE``).
+    """
+    old = load_identity(home, passphrase=passphrase)
+    if not old.is_local or not home.ca_key.exists():
+        raise IdentityError(
+            f"{home.identity_dir}: only a local identity made by `provenance init` can be rotated "
+            "here; bring the new certificate with `provenance init --cert ... --key ... --force`"
+        )
+    _check_private(home.ca_key, "CA key")
+    if passphrase is None and os.environ.get(ENV_KEY_PASSPHRASE):
+        passphrase = os.environ[ENV_KEY_PASSPHRASE].encode()
+    encrypted = b"ENCRYPTED" in home.signer_key.read_bytes()
+    ca_key = _parse_key(home.ca_key.read_bytes(), home.ca_key.name, passphrase if encrypted else None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise IdentityError(f"{home.ca_key.name}: the local CA key is not an EC key")
+    ca_cert = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
+    who = read_meta(home).get("actor") or _default_actor()
+    key, cert = issue_signer(ca_key, ca_cert, f"Provenance local signer ({who})")
+    write_public(home.identity_dir / "retired" / f"signer-{old.cert_sha256[:16]}.chain.pem",
+                 old.chain_pem)
+    chain = pem_cert(cert) + pem_cert(ca_cert)
+    write_private(home.signer_key, pem_key(key, passphrase if encrypted else None))
+    write_public(home.signer_chain, chain)
+    return Identity(chain, key, "es256", True, pem_cert(ca_cert))
+
+
+def _check_private(path: Path, what: str) -> None:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise IdentityError(
+            f"{path}: the {what} is readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"run `chmod 600 {path}`"
+        )
 
 
 def read_meta(home: Home) -> dict[str, str]:

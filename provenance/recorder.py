@@ -55,6 +55,7 @@ from provenance.credentials import (
     make_signer,
     sign_bytes,
 )
+from provenance.credentials.sign import ENV_TSA_URL
 from provenance.errors import BackendRefusedError, InputError, ProvenanceError
 from provenance.hashing import new_salt, salted_hash, sha256_bytes
 from provenance.identity import Identity, load_identity, read_meta
@@ -161,7 +162,8 @@ class Recorder:
         self.embed_prompt = embed_prompt
         self.record_refusals = record_refusals
         self.on_progress = on_progress
-        self._signer = make_signer(self.identity, tsa_url=tsa_url)
+        # RFC 3161 timestamps keep signatures verifiable after the signer certificate expires.
+        self._signer = make_signer(self.identity, tsa_url=tsa_url or os.environ.get(ENV_TSA_URL) or None)
         anchors = self.identity.ca_pem.decode() if self.identity.ca_pem else None
         self._context = make_context(trust_anchors=anchors)
 

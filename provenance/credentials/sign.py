@@ -21,6 +21,8 @@ from provenance.identity import Identity
 
 # Custom assertion naming the ledger entry that records this file (log origin + entry id).
 LEDGER_ASSERTION = "org.provenance.ledger"
+# RFC 3161 time-stamping authority for every signature, when the caller names none.
+ENV_TSA_URL = "PROVENANCE_TSA_URL"
 
 _ALGS = {
     "es256": c2pa.C2paSigningAlg.ES256,

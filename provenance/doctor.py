@@ -1,0 +1,188 @@
+"""Find and repair what an interrupted recording left behind, and audit the ledger.
+
+Example::
+
+    from pathlib import Path
+    from provenance.config import home_from_env
+    from provenance.doctor import run_doctor
+    from provenance.ledger_access import open_ledger
+
+    with open_ledger(home_from_env()) as ledger:
+        report = run_doctor([Path(".")], ledger, fix=True)
+    for item in report.leftovers:
+        print(item.status, item.action, item.path)
+    print("ok" if report.ok else "problems remain")
+
+The recorder signs into ``.NAME.provenance-tmp-PID-RAND`` beside the destination, fsyncs it,
+appends the ledger entry and only then moves the file into place. A process killed on the way
+leaves one of these temp files. Each is classified by its SHA-256:
+
+``restore``    its hash is a ledger output and the destination is missing: the append committed
+               but the rename did not happen; the file is moved into place (roll forward).
+``duplicate``  the destination already holds the same bytes: the temp copy is removed.
+``garbage``    its hash is in no ledger entry (killed before the append committed): removed.
+``conflict``   recorded, but a different file sits at the destination: kept and reported.
+``in_use``     the process that wrote it is still running: left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ledger import Ledger
+from ledger.audit import AuditReport
+
+TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.provenance-tmp-(?P<pid>\d+)-(?P<rand>[0-9a-f]{8})$")
+
+Status = Literal["restore", "duplicate", "garbage", "conflict", "in_use"]
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """One temp file found, what it is, and what was done with it."""
+
+    path: Path
+    dest: Path
+    pid: int
+    status: Status
+    action: str  # "restored", "removed", "kept", or "none" on a dry run
+    sha256: str | None = None
+    entry_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"], d["dest"] = str(self.path), str(self.dest)
+        return d
+
+
+@dataclass
+class DoctorReport:
+    leftovers: list[Leftover] = field(default_factory=list)
+    audit: AuditReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Nothing left that needs a person: no conflict, and the audit (if run) is clean."""
+        unresolved = any(item.status == "conflict" or item.action == "none"
+                         for item in self.leftovers if item.status != "in_use")
+        return not unresolved and (self.audit is None or self.audit.ok)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.leftovers:
+            out[item.status] = out.get(item.status, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        audit = None
+        if self.audit is not None:
+            audit = {"ok": self.audit.ok, "size": self.audit.size,
+                     "checkpoints_checked": self.audit.checkpoints_checked,
+                     "problems": [{"index": i, "kind": k, "detail": d}
+                                  for i, k, d in self.audit.problems]}
+        return {"ok": self.ok, "counts": self.counts(),
+                "leftovers": [item.to_json() for item in self.leftovers], "audit": audit}
+
+
+def find_temp_files(roots: Iterable[Path]) -> list[Path]:
+    """Every recorder temp file in ``roots`` (a directory is searched recursively)."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            candidates: Iterable[Path] = [root]
+        else:
+            candidates = root.rglob(".*.provenance-tmp-*")
+        found.update(p for p in candidates if p.is_file() and TEMP_PATTERN.match(p.name))
+    return sorted(found)
+
+
+def examine(path: Path, ledger: Ledger) -> Leftover:
+    """Classify one temp file without touching it."""
+    m = TEMP_PATTERN.match(path.name)
+    if m is None:
+        raise ValueError(f"{path}: not a recorder temp file")
+    dest = path.with_name(m["name"])
+    pid = int(m["pid"])
+    if _alive(pid):
+        return Leftover(path, dest, pid, "in_use", "none")
+    digest = _sha256(path)
+    entries = ledger.find_by_output(digest)
+    if not entries:
+        return Leftover(path, dest, pid, "garbage", "none", digest)
+    entry_id = entries[-1].id
+    if not dest.exists():
+        return Leftover(path, dest, pid, "restore", "none", digest, entry_id)
+    if dest.is_file() and _sha256(dest) == digest:
+        return Leftover(path, dest, pid, "duplicate", "none", digest, entry_id)
+    return Leftover(path, dest, pid, "conflict", "none", digest, entry_id)
+
+
+def repair(item: Leftover) -> Leftover:
+    """Do what :func:`examine` found to be safe: restore, or remove a copy or garbage."""
+    if item.status == "restore":
+        try:
+            os.link(item.path, item.dest)  # never clobbers a file that appeared meanwhile
+        except FileExistsError:
+            return Leftover(item.path, item.dest, item.pid, "conflict", "kept", item.sha256,
+                            item.entry_id)
+        item.path.unlink()
+        _fsync_dir(item.dest.parent)
+        return _done(item, "restored")
+    if item.status in ("duplicate", "garbage"):
+        item.path.unlink(missing_ok=True)
+        return _done(item, "removed")
+    return _done(item, "kept")
+
+
+def run_doctor(roots: Sequence[Path], ledger: Ledger, *, fix: bool = True,
+               audit: bool = True) -> DoctorReport:
+    """Examine (and with ``fix`` repair) every temp file under ``roots``; audit the ledger."""
+    report = DoctorReport()
+    for path in find_temp_files(roots):
+        item = examine(path, ledger)
+        report.leftovers.append(repair(item) if fix else item)
+    if audit:
+        report.audit = ledger.audit()
+    return report
+
+
+def _done(item: Leftover, action: str) -> Leftover:
+    return Leftover(item.path, item.dest, item.pid, item.status, action, item.sha256, item.entry_id)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftovers are never in flight while the doctor runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["TEMP_PATTERN", "DoctorReport", "Leftover", "examine", "find_temp_files", "repair",
+           "run_doctor"]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import imagehash
 import numpy as np
 import pdqhash
-from PIL import Image
+from PIL import Image, ImageOps
 
 from provenance.errors import InputError
 
@@ -61,6 +61,7 @@ drops a candidate :func:`assess` would confirm."""
 # Working size: one fast box downscale to this square, then every hash reads the small image.
 _WORK_SIZE = 256
 _MASK64 = (1 << 64) - 1
+_ORIENTATION = 0x0112  # EXIF tag
 _PDQ_KINDS = ("pdq0", "pdq1", "pdq2", "pdq3")
 _COLOR_KINDS = ("color0", "color1")
 
@@ -171,6 +172,8 @@ def compute(image: Image.Image) -> Fingerprints:
     width, height = image.size
     if width < 8 or height < 8:
         raise InputError(f"fingerprint: image is {width}x{height}, too small (at least 8x8)")
+    if image.getexif().get(_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)  # hash what a viewer shows, not the stored raster
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = _flatten(image)  # palette, CMYK, 16-bit: reduce() wants a plain mode
     # reduce() is a cheap integer box filter; it does most of the shrinking before the resize.

@@ -181,6 +181,24 @@ def test_transparent_pixels_hash_as_white() -> None:
     assert compute(palette) == compute(on_white)
 
 
+@pytest.mark.parametrize("mode", ["CMYK", "P", "LA", "RGBA", "I;16", "F"])
+def test_any_pillow_mode_hashes_like_the_rgb_original(mode: str) -> None:
+    original = photo("chelsea.png")
+    source = original.convert("L") if mode in ("I;16", "F") else original
+    assert assess(compute(source.convert(mode)), compute(original)).confident
+
+
+def test_exif_orientation_is_applied_before_hashing() -> None:
+    # a phone-style copy: pixels stored sideways, the Orientation tag says how to show them
+    original = photo("chelsea.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    original.rotate(90, expand=True).save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    sideways = Image.open(io.BytesIO(buf.getvalue()))
+    assert assess(compute(sideways), compute(original)).confident
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

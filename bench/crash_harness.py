@@ -14,6 +14,7 @@ At the end a sample of files is verified and must read ``trusted``.
     python bench/crash_harness.py               # CI budget: ~60 operations, ~30 kills
     python bench/crash_harness.py --full        # >= 500 operations
     python bench/crash_harness.py --ledger-url postgresql+psycopg://postgres@127.0.0.1/test
+    python bench/crash_harness.py --concurrent 4 --ops 25    # 4 writers at once, no kills
 
 Prints one JSON object with the figures; exit 1 on any violation.
 """
@@ -189,6 +190,35 @@ def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
     return stats
 
 
+def concurrent(root: Path, *, workers: int, ops: int, seed: int = 1,
+               ledger_url: str | None = None) -> CrashStats:
+    """``workers`` processes record ``ops`` calls each into one ledger at once; then check."""
+    start = time.monotonic()
+    rng = random.Random(seed)
+    warm_up()
+    home = setup_home(root, ledger_url)
+    out = root / "out"
+    out.mkdir()
+    stats = CrashStats(rounds=1)
+    pids = [_fork(record_loop, home, out, f"w{i}", rng.randrange(1 << 30), ops)
+            for i in range(workers)]
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            stats.violations.append(f"worker {pid} failed ({status})")
+    check(home, out, stats)
+    with open_ledger(home, read_only=True) as ledger:
+        indices = [e.index for e in ledger.iter_entries()]
+    if indices != list(range(len(indices))):
+        stats.violations.append("the tree is not contiguous")
+    if stats.operations != workers * ops:
+        stats.violations.append(f"{stats.operations} entries for {workers * ops} operations")
+    stats.verified, bad = verify_sample(home, out, 5, rng)
+    stats.violations.extend(bad)
+    stats.seconds = round(time.monotonic() - start, 1)
+    return stats
+
+
 @dataclass
 class _Args:
     full: bool
@@ -196,6 +226,8 @@ class _Args:
     max_delay: float
     seed: int
     ledger_url: str | None
+    workers: int
+    workdir: Path | None
 
 
 def _args(argv: list[str] | None) -> _Args:
@@ -205,16 +237,24 @@ def _args(argv: list[str] | None) -> _Args:
     p.add_argument("--max-delay", type=float, default=1.0, help="longest life of a worker, s")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--ledger-url", help="SQLAlchemy URL (e.g. PostgreSQL); default SQLite")
+    p.add_argument("--concurrent", type=int, default=0, metavar="N",
+                   help="instead of killing: N workers record --ops calls each at once")
+    p.add_argument("--workdir", type=Path, help="keep files and ledger here (new folder)")
     ns = p.parse_args(argv)
-    return _Args(ns.full, ns.ops, ns.max_delay, ns.seed, ns.ledger_url)
+    return _Args(ns.full, ns.ops, ns.max_delay, ns.seed, ns.ledger_url, ns.concurrent, ns.workdir)
 
 
 def main(argv: list[str] | None = None) -> int:
     a = _args(argv)
-    target = a.ops or (500 if a.full else 60)
     with tempfile.TemporaryDirectory(prefix="crash-harness-") as d:
-        stats = run(Path(d), target_ops=target, max_delay=a.max_delay, seed=a.seed,
-                    ledger_url=a.ledger_url)
+        root = a.workdir or Path(d)
+        root.mkdir(parents=True, exist_ok=True)
+        if a.workers:
+            stats = concurrent(root, workers=a.workers, ops=a.ops or 10, seed=a.seed,
+                               ledger_url=a.ledger_url)
+        else:
+            stats = run(root, target_ops=a.ops or (500 if a.full else 60),
+                        max_delay=a.max_delay, seed=a.seed, ledger_url=a.ledger_url)
     print(json.dumps(asdict(stats)))
     return 1 if stats.violations else 0
 

@@ -97,15 +97,38 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
     result.candidates = [{"output": key, "entry": entry_of[key], "distances": a.distances,
                           "label": a.label, "confident": a.confident, "reason": a.reason}
                          for key, a in ranked]
+    strong = [key for key, a in ranked if a.confident]
+    if best is None and len(strong) > 1:
+        found = _one_lineage(ledger, [_producer(ledger, k, entry_of[k]) for k in strong])
+        if found is not None:
+            result.match = "perceptual"
+            result.problems.append(f"{len(strong)} recorded images of one lineage match (an "
+                                   "edit and its ancestors); reporting the latest of them")
+            return found
     if best is None:
-        strong = sum(1 for _, a in ranked if a.confident)
-        result.reason = ("several recorded images match equally well; not recovered"
-                         if strong > 1 else "no recorded image matches closely enough"
+        result.reason = ("several unrelated recorded images match equally well; not recovered"
+                         if strong else "no recorded image matches closely enough"
                          if ranked else "no ledger entry for this file")
         return None
     result.match = "perceptual"
-    producers = ledger.find_by_output(best)
-    return producers[-1] if producers else ledger.get(entry_of[best])
+    return _producer(ledger, best, entry_of[best])
+
+
+def _producer(ledger: Ledger, output: str, entry_id: str) -> Entry | None:
+    producers = ledger.find_by_output(output)
+    return producers[-1] if producers else ledger.get(entry_id)
+
+
+def _one_lineage(ledger: Ledger, entries: list[Entry | None]) -> Entry | None:
+    """The entry whose lineage holds every other one, when the matches are one edit history;
+    look-alikes from different histories stay ambiguous."""
+    ids = {e.id for e in entries if e is not None}
+    if len(ids) != len(entries):
+        return None
+    for e in sorted((x for x in entries if x is not None), key=lambda x: -x.index):
+        if ids <= {x.id for x in ledger.lineage(e.id)}:
+            return e
+    return None
 
 
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:

@@ -178,13 +178,13 @@ def test_checkpoint_checked_with_the_log_key(home: Home, workdir: Path, tmp_path
 
     create_ledger(other)
     shutil.copy(other.log_pub, home.log_pub)
-    code, text, _ = run(capsys, "verify", "--json", str(out))
+    _, text, _ = run(capsys, "verify", "--json", str(out))
     [r] = reports(text)
     assert r["ledger"]["proof"]["verified"] is False
     assert r["ledger"]["proof"]["signature"] is False
     assert "does not verify" in r["ledger"]["proof"]["reason"]
     home.log_pub.write_text(original)
-    code, text, _ = run(capsys, "verify", "--json", str(out))
+    _code, text, _ = run(capsys, "verify", "--json", str(out))
     assert reports(text)[0]["ledger"]["proof"]["verified"] is True
 
 
@@ -199,7 +199,7 @@ def test_manifest_naming_an_entry_the_ledger_lacks(home: Home, workdir: Path, tm
     with sqlite3.connect(home.ledger_db) as db:  # a rewritten ledger: the entry is gone
         db.execute("DROP TRIGGER IF EXISTS ledger_entry_no_delete")
         db.execute("DELETE FROM ledger_artifact")
-    code, text, _ = run(capsys, "verify", "--json", str(out))
+    _code, text, _ = run(capsys, "verify", "--json", str(out))
     [r] = reports(text)
     # hash lookup fails; the manifest's named entry is still found and flagged
     assert r["ledger"]["match"] == "manifest"

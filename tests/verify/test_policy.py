@@ -1,0 +1,36 @@
+"""Trust policies: honest about what they accept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provenance.config import Home
+from provenance.errors import PolicyError
+from provenance.policy import TrustPolicy, default_policy
+from provenance.report import VerificationReport
+
+
+@pytest.mark.parametrize("accept", [{"trusted", "invalid"}, {"error"},
+                                    {"no_credentials", "valid_untrusted"}, set()])
+def test_policies_that_accept_anything_are_refused(accept: set[str]) -> None:
+    with pytest.raises(PolicyError):
+        TrustPolicy(accept=frozenset(accept))
+
+
+def test_unsafe_policy_is_named_and_warns() -> None:
+    with pytest.warns(UserWarning, match="Unsafe"):
+        policy = TrustPolicy.unsafe_accept_all()
+    assert policy.unsafe and policy.accepts(VerificationReport(path="x", verdict="invalid"))
+
+
+def test_default_policy_trusts_local_ca_only_when_made(home: Home, tmp_path: Path) -> None:
+    assert [a.local for a in default_policy(home).anchors] == [True]
+    assert default_policy(Home(tmp_path / "none")).anchors == ()
+    assert default_policy(None).anchors_pem is None
+
+
+def test_unknown_verdict_is_refused() -> None:
+    with pytest.raises(PolicyError, match="unknown verdict"):
+        TrustPolicy(accept=frozenset({"fine"}))

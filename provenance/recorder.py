@@ -58,7 +58,7 @@ from provenance.credentials import (
 from provenance.credentials.sign import ENV_TSA_URL
 from provenance.errors import BackendRefusedError, InputError, ProvenanceError
 from provenance.hashing import new_salt, salted_hash, sha256_bytes
-from provenance.identity import Identity, load_identity, read_meta
+from provenance.identity import Identity, load_identity, read_meta, write_private
 from provenance.ledger_access import open_ledger
 
 REQUEST_ASSERTION = "org.provenance.request"
@@ -194,6 +194,7 @@ class Recorder:
     ) -> list[RecordedOutput]:
         """Generate ``n`` images from ``prompt``; ``n > 1`` writes ``stem-1.ext``, ``stem-2.ext``..."""
         dests, fmt = self._plan_outputs(out, n, overwrite)
+        options = self._provider_options(options, actor)
         if not prompt.strip():
             raise InputError("prompt: empty; describe the image to generate")
         request = GenerateRequest(prompt=prompt, n=n, output_format=fmt, size=size, model=model,
@@ -226,6 +227,7 @@ class Recorder:
         if not instruction.strip():
             raise InputError("instruction: empty; say what to do, e.g. 'grayscale; brightness 1.1'")
         dests, fmt = self._plan_outputs(out, n, overwrite)
+        options = self._provider_options(options, actor)
         ins = [self._read_input(Path(p), "parent" if i == 0 else "reference")
                for i, p in enumerate(inputs)]
         mask_in = self._read_mask(Path(mask), ins[0]) if mask is not None else None
@@ -476,6 +478,18 @@ class Recorder:
                 )
             raise
 
+    def _provider_options(self, options: dict[str, Any] | None,
+                          actor: str | None) -> dict[str, Any]:
+        """Give OpenAI a pseudonymous, stable safety identifier for the actor (never the name).
+
+        OpenAI asks for a per-user identifier so abuse can be traced to one user without personal
+        data; it is an HMAC of the actor under a secret kept in PROVENANCE_HOME.
+        """
+        opts = dict(options or {})
+        if self.backend.name == "openai" and "user" not in opts and "safety_identifier" not in opts:
+            opts["safety_identifier"] = actor_pseudonym(self.home, actor or self.actor)
+        return opts
+
     def _plan_outputs(self, out: str | os.PathLike[str], n: int,
                       overwrite: bool) -> tuple[list[Path], OutputFormat]:
         if not 1 <= n <= MAX_N:
@@ -525,6 +539,14 @@ def _action(name: str, agent: dict[str, str], ingredient_ids: list[str], dst: st
     if description:
         action["description"] = description
     return action
+
+
+def actor_pseudonym(home: Home, actor: str) -> str:
+    """A stable pseudonym for ``actor``: HMAC-SHA256 under this home's secret actor salt."""
+    path = home.identity_dir / "actor.salt"
+    if not path.exists():
+        write_private(path, new_salt().encode())
+    return salted_hash(path.read_text().strip(), actor).removeprefix("sha256:")[:32]
 
 
 def _placed_ids(action: Action, references: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from provenance.cli import main
 from provenance.config import Home
 from provenance.errors import EXIT_AUTH, EXIT_BACKEND, EXIT_RATE_LIMITED, EXIT_REFUSED
 from provenance.ledger_access import open_ledger
-from provenance.recorder import Recorder
+from provenance.recorder import Recorder, actor_pseudonym
 from tests.conftest import files_in
 from tests.openai_server import OpenAIServer
 
@@ -212,3 +212,17 @@ def test_cli_refuses_transparent_jpeg_before_sending(home: Home, workdir: Path,
                      "--background", "transparent")
     assert rc == 2 and "needs output format png or webp" in err
     assert openai_env.requests == [] and files_in(workdir) == [] and entries(home) == []
+
+
+def test_actor_reaches_openai_only_as_a_pseudonym(home: Home, workdir: Path) -> None:
+    with OpenAIServer(api_key="sk-test-pseudonym") as server:
+        backend = OpenAIBackend(api_key="sk-test-pseudonym", base_url=server.base_url)
+        with Recorder(home, backend=backend, actor="alice@example.org") as rec:
+            rec.generate("a lighthouse", workdir / "l.png")
+            rec.generate("a lighthouse", workdir / "m.png", options={"user": "explicit"})
+        sent = [r.json for r in server.requests if r.json]
+    pseudonym = actor_pseudonym(home, "alice@example.org")
+    assert sent[0]["safety_identifier"] == pseudonym
+    assert "alice" not in json.dumps(sent[0])
+    assert "safety_identifier" not in sent[1] and sent[1]["user"] == "explicit"
+    assert actor_pseudonym(home, "bob@example.org") != pseudonym

@@ -4,12 +4,13 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PIL import Image
 
 from ledger import Entry, Ledger
-from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import LedgerError
 from ledger.merkle import verify_inclusion
 from provenance import fingerprint
@@ -50,7 +51,8 @@ def check(ledger: Ledger | None, digest: str, claimed: Any, *, log_verifier: str
         result.reason = result.reason or "no ledger entry for this file"
         return result
     result.entry = entry_summary(entry)
-    result.lineage = [entry_summary(e) for e in ledger.lineage(entry.id)]
+    chain = ledger.lineage(entry.id) if entry.parents else [entry]
+    result.lineage = [entry_summary(e) for e in chain]
     result.proof = proof(ledger, entry, log_verifier)
     result.reason = (f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)")
     return result
@@ -63,7 +65,7 @@ def _check_claim(ledger: Ledger, claimed: dict[str, Any], entry: Entry | None,
         result.problems.append(f"the manifest names another ledger ({origin}); "
                                "this ledger cannot vouch for it")
         return entry
-    named = ledger.get(named_id)
+    named = entry if entry is not None and entry.id == named_id else ledger.get(named_id)
     if named is None:
         result.problems.append(f"the manifest names ledger entry {named_id}, "
                                "which this ledger does not have")
@@ -131,9 +133,18 @@ def _one_lineage(ledger: Ledger, entries: list[Entry | None]) -> Entry | None:
     return None
 
 
+# The latest checkpoint per open ledger: any signed checkpoint that covers an entry proves it, so
+# a batch need not re-read it for every file (it is re-read when an entry is newer).
+_checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDictionary()
+
+
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
-    cp = ledger.latest_checkpoint()
+    cp = _checkpoints.get(ledger)
+    if cp is None or cp.size <= entry.index:  # a newer checkpoint may cover it
+        cp = ledger.latest_checkpoint()
+        if cp is not None:
+            _checkpoints[ledger] = cp
     if cp is None or cp.size <= entry.index:
         return {"verified": None, "signature": None,
                 "reason": "no signed checkpoint covers this entry yet"}

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
               help="Allow fetching remote manifests (off by default: verification is offline).")
 @click.option("--no-ledger", is_flag=True, help="Skip the ledger cross-check.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Worker processes (default: one per core, for 16 files or more).")
+              help="Worker processes (default: one per core, for 64 files or more).")
 def verify_cmd(files: tuple[str, ...], as_json: bool, html_out: str | None, trust: tuple[str, ...],
                signers: tuple[str, ...], signer_certs: tuple[str, ...], strict_chain: bool,
                accept: tuple[str, ...], allow_network: bool, no_ledger: bool,

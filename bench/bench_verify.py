@@ -1,0 +1,185 @@
+"""Benchmark: `verify` throughput and perceptual search, each beside its bare baseline.
+
+verify.files_per_s         our full verify (chain walk, ledger lookup + signed-checkpoint proof),
+                           batch with the process pool, vs c2pa-python's bare ``Reader`` validation
+                           of the same files with the same trust anchors, in one process.
+verify.files_per_s_single  the same, ours in one process (no pool).
+search.load_ms             first perceptual search on a freshly opened ledger (loads every stored
+                           pHash into memory) vs a raw SELECT of the same values.
+search.query_ms            one search once loaded vs a bare numpy XOR + bit count over the values.
+
+    python bench/bench_verify.py            # 200 files, 100,000 fingerprints
+    python bench/bench_verify.py --full     # 1,000 files, 1,000,000 fingerprints
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ledger import AppendRequest, Ledger
+from provenance.config import Home
+from provenance.credentials import (
+    LEDGER_ASSERTION,
+    ManifestSpec,
+    make_context,
+    make_signer,
+    sign_bytes,
+)
+from provenance.fingerprint import SEARCH_KIND, SEARCH_RADIUS, to_signed64
+from provenance.identity import create_local_identity, load_identity
+from provenance.ledger_access import create_ledger, open_ledger
+from provenance.policy import default_policy
+from provenance.verify_batch import LedgerSource, verify_many
+
+
+def emit(bench: str, value: float, unit: str, baseline: float, n: int) -> None:
+    print(json.dumps({"bench": bench, "value": round(value, 3), "unit": unit,
+                      "baseline": round(baseline, 3), "ratio": round(value / baseline, 3),
+                      "n": n}), flush=True)
+
+
+def _make_files(home: Home, out: Path, count: int) -> list[Path]:
+    """Signed 256x256 PNGs, each recorded in the ledger under the id its manifest names."""
+    identity = load_identity(home)
+    signer = make_signer(identity)
+    ctx = make_context(trust_anchors=(identity.ca_pem or b"").decode(), thumbnail=False)
+    rng = np.random.default_rng(1)
+    files, reqs = [], []
+    with open_ledger(home, checkpoint_every=None) as led:
+        for i in range(count):
+            buf = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(buf, "PNG")
+            entry_id = led.new_entry_id()
+            spec = ManifestSpec(title=f"f{i}.png", actions=[{
+                "action": "c2pa.created", "digitalSourceType": "algorithmicMedia"}],
+                assertions=[{"label": LEDGER_ASSERTION, "kind": "Json",
+                             "data": {"origin": led.origin, "entry": entry_id}}])
+            data = sign_bytes(spec, buf.getvalue(), "image/png", signer, ctx)
+            path = out / f"f{i:05d}.png"
+            path.write_bytes(data)
+            files.append(path)
+            sha = hashlib.sha256(data).hexdigest()
+            reqs.append(AppendRequest(kind="generate", body={"output": {"sha256": sha}},
+                                      entry_id=entry_id, outputs=[sha]))
+        led.append_many(reqs)
+        led.checkpoint()
+    signer.close()
+    return files
+
+
+def _bare_reader(files: list[Path], anchors: str) -> float:
+    import c2pa
+
+    start = time.perf_counter()
+    for f in files:
+        ctx = make_context(trust_anchors=anchors, thumbnail=False)
+        with c2pa.Reader("image/png", io.BytesIO(f.read_bytes()), context=ctx) as r:
+            r.json()
+            r.get_validation_state()
+    return len(files) / (time.perf_counter() - start)
+
+
+def _ours(files: list[Path], home: Home, workers: int | None) -> float:
+    policy = default_policy(home)
+    source = LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())
+    start = time.perf_counter()
+    reports = list(verify_many([(str(f), None) for f in files], policy, source, workers=workers))
+    elapsed = time.perf_counter() - start
+    bad = [r for r in reports if r.verdict != "trusted" or not (r.ledger and r.ledger.proof
+                                                                and r.ledger.proof["verified"])]
+    if bad:
+        raise SystemExit(f"bench: {len(bad)} files did not verify: {bad[0].reasons}")
+    return len(files) / elapsed
+
+
+def bench_verify(tmp: Path, count: int, repeats: int) -> None:
+    home = Home(tmp / "home")
+    create_local_identity(home, actor="bench")
+    create_ledger(home)
+    files = _make_files(home, tmp, count)
+    anchors = home.ca_cert.read_text()
+    bare = statistics.median(_bare_reader(files, anchors) for _ in range(repeats))
+    pooled = statistics.median(_ours(files, home, None) for _ in range(repeats))
+    single = statistics.median(_ours(files, home, 1) for _ in range(repeats))
+    emit("verify.files_per_s", pooled, "files/s", bare, count)
+    emit("verify.files_per_s_single", single, "files/s", bare, count)
+
+
+def _fill_fingerprints(url: str, total: int) -> None:
+    rng = random.Random(3)
+    with Ledger.open(url, log_key=None, checkpoint_every=None) as led:
+        for start in range(0, total, 20_000):
+            reqs = []
+            for i in range(start, min(total, start + 20_000)):
+                sha = hashlib.sha256(b"fp%d" % i).hexdigest()
+                reqs.append(AppendRequest(
+                    kind="generate", body={}, outputs=[sha],
+                    fingerprints=[(sha, SEARCH_KIND, to_signed64(rng.getrandbits(64)))]))
+            led.append_many(reqs)
+
+
+def bench_search(tmp: Path, total: int, queries: int) -> None:
+    home = Home(tmp / "search-home")
+    create_local_identity(home, actor="bench")
+    create_ledger(home)
+    url = home.ledger_url()
+    _fill_fingerprints(url, total)
+    rng = random.Random(9)
+    loads, raw_loads = [], []
+    for _ in range(3):
+        with Ledger.open(url, log_key=None, checkpoint_every=None) as led:
+            t = time.perf_counter()
+            led.search_fingerprints(SEARCH_KIND, rng.getrandbits(64), SEARCH_RADIUS)
+            loads.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        with sqlite3.connect(home.ledger_db) as db:
+            rows = db.execute("SELECT value FROM ledger_fingerprint WHERE kind = ?",
+                              (SEARCH_KIND,)).fetchall()
+        values = np.array([r[0] for r in rows], dtype=np.int64).view(np.uint64)
+        raw_loads.append((time.perf_counter() - t) * 1000)
+    emit("search.load_ms", statistics.median(loads), "ms", statistics.median(raw_loads), total)
+    with Ledger.open(url, log_key=None, checkpoint_every=None) as led:
+        led.search_fingerprints(SEARCH_KIND, 0, SEARCH_RADIUS)
+        times, bare = [], []
+        for _ in range(queries):
+            q = rng.getrandbits(64)
+            t = time.perf_counter()
+            led.search_fingerprints(SEARCH_KIND, q, SEARCH_RADIUS)
+            times.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            dist = np.bitwise_count(values ^ np.uint64(q))
+            np.nonzero(dist <= SEARCH_RADIUS)
+            bare.append((time.perf_counter() - t) * 1000)
+    emit("search.query_ms", statistics.median(times), "ms", statistics.median(bare), total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="1,000 files, 1,000,000 fingerprints")
+    parser.add_argument("--files", type=int, default=None)
+    parser.add_argument("--fingerprints", type=int, default=None)
+    args = parser.parse_args()
+    files = args.files or (1_000 if args.full else 200)
+    fps = args.fingerprints or (1_000_000 if args.full else 100_000)
+    with tempfile.TemporaryDirectory() as d:
+        bench_verify(Path(d), files, 3)
+        bench_search(Path(d), fps, 50)
+
+
+if __name__ == "__main__":
+    main()

@@ -142,11 +142,15 @@ def _unreadable_store(report: VerificationReport, reading: StoreReading, data: b
                       log_verifier: str | None) -> VerificationReport:
     if reading.unsupported:
         return _error(report.path, f"{report.mime}: {reading.error}")
-    if reading.remote_url and not policy.allow_network:
+    if reading.remote_url and policy.allow_network:
+        return _error(report.path, f"the remote manifest at {reading.remote_url} could not be "
+                                   f"fetched ({reading.error})")
+    if reading.remote_url:
         report.verdict = "no_credentials"
-        report.reasons.append("the credentials are stored remotely and were not fetched "
-                              "(run with --allow-network to fetch them)")
-        report.not_checked.append(f"remote manifest: not fetched, network off ({reading.error})")
+        report.reasons.append(f"the credentials are stored remotely at {reading.remote_url} and "
+                              "were not fetched (run with --allow-network to fetch them)")
+        report.not_checked.append(f"remote manifest at {reading.remote_url}: not fetched, "
+                                  "the network is off")
         report.ledger = _ledger_check.check(ledger, report.sha256 or "", None,
                                             log_verifier=log_verifier)
         _ledger_reasons(report)

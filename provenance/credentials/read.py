@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,9 +65,9 @@ def read_store(data: bytes, mime: str, context: c2pa.Context, *,
                             unsupported=True)
     except c2pa.C2paError as e:
         text = _clean(e)
-        if "remote" in text.lower() or "http" in text.lower():
-            return StoreReading(state=None, error=f"remote manifest not fetched ({text})",
-                                remote_url=text)
+        url = _URL.search(text)
+        if text.lower().startswith("remote") and url:
+            return StoreReading(state=None, error=text, remote_url=url.group(0))
         return StoreReading(state=None, error=text)
     try:
         store = json.loads(reader.json())
@@ -85,6 +86,7 @@ def read_store(data: bytes, mime: str, context: c2pa.Context, *,
                         resources=resources)
 
 
+_URL = re.compile(r"https?://[^\s)]+")
 _MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024  # a hostile store could claim a huge "thumbnail"
 
 

@@ -105,6 +105,15 @@ def test_signer_outside_the_trust_list_is_valid_untrusted(
                         "--signer", "Our photographer", str(workdir / "s.png"))
     r = reports(text)[0]
     assert (code, r["verdict"], r["accepted"]) == (1, "trusted", False)
+    # allowed signer certificates: this very certificate is accepted, another one is not
+    (workdir / "signer.pem").write_bytes(identity.chain_pem.split(b"-----END CERTIFICATE-----")[0]
+                                         + b"-----END CERTIFICATE-----\n")
+    code, text, _ = run(capsys, "verify", "--json", "--trust", str(workdir / "ca.pem"),
+                        "--signer-cert", str(workdir / "signer.pem"), str(workdir / "s.png"))
+    assert (code, reports(text)[0]["accepted"]) == (0, True)
+    code, text, _ = run(capsys, "verify", "--json", "--trust", str(workdir / "ca.pem"),
+                        "--signer-cert", str(workdir / "ca.pem"), str(workdir / "s.png"))
+    assert (code, reports(text)[0]["accepted"]) == (1, False)
 
 
 def test_expired_signer_without_timestamp_is_invalid(

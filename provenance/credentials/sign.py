@@ -89,8 +89,14 @@ def sign_bytes(spec: ManifestSpec, source: bytes, mime: str, signer: c2pa.Signer
         finally:
             builder.close()
     except c2pa.C2paError as e:
-        raise SigningError(f"signing the {mime} output failed: {e}") from e
+        raise SigningError(f"signing the {mime} output failed: {_one_line(e)}") from e
     return out.getvalue()
+
+
+def _one_line(e: Exception, limit: int = 300) -> str:
+    """c2pa's validation errors span lines; an error here is always one line (fuzz finding)."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @functools.cache

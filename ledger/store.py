@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from ledger import merkle
@@ -88,6 +88,23 @@ def _split_frontier(blob: bytes) -> list[bytes]:
     return [blob[i:i + 32] for i in range(0, len(blob), 32)]
 
 
+_SQL = {
+    "head": "SELECT size, frontier FROM ledger_head WHERE id = 1{lock}",
+    "parents": "SELECT entry_id FROM ledger_entry WHERE entry_id IN ({marks})",
+    "entry": "INSERT INTO ledger_entry (idx, entry_id, kind, ts, leaf) VALUES (?, ?, ?, ?, ?)",
+    "node": "INSERT INTO ledger_node (pos, hash) VALUES (?, ?)",
+    "artifact": "INSERT INTO ledger_artifact (entry_idx, role, sha256) VALUES (?, ?, ?)",
+    "parent": "INSERT INTO ledger_parent (child_idx, parent_id) VALUES (?, ?)",
+    "secret": "INSERT INTO ledger_secret (entry_id, salt, text) VALUES (?, ?, ?)",
+    "fingerprint": "INSERT INTO ledger_fingerprint (entry_id, output, kind, value) VALUES (?, ?, ?, ?)",
+    "set_head": "UPDATE ledger_head SET size = ?, frontier = ? WHERE id = 1",
+    "mark": "?",
+}
+# SQLite's BEGIN IMMEDIATE already holds the write lock; elsewhere the head row is locked.
+_SQL_SQLITE = {k: v.replace("{lock}", "") for k, v in _SQL.items()}
+_SQL_OTHER = {k: v.replace("{lock}", " FOR UPDATE").replace("?", "%s") for k, v in _SQL.items()}
+
+
 class _FingerprintCache:
     """All values of one kind as a numpy array, topped up with rows added since the last look."""
 
@@ -105,6 +122,7 @@ class Ledger:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(ledger_write=True)
+        self._dbapi: Any = self.engine.dialect.dbapi  # its errors, raised by the raw append path
         self._key = log_key
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = checkpoint_interval
@@ -226,34 +244,43 @@ class Ledger:
         try:
             with self._writer.begin() as conn:
                 entries = self._append_tx(conn, items)
-        except IntegrityError as e:
-            raise InvalidEntryError(f"entry id already in the ledger ({e.orig})") from e
-        except DatabaseError as e:
+        except (IntegrityError, self._dbapi.IntegrityError) as e:
+            raise InvalidEntryError(f"entry id already in the ledger ({getattr(e, 'orig', e)})") from e
+        except (DatabaseError, self._dbapi.DatabaseError) as e:
             raise db_error(self.url, e) from e
         self._maybe_checkpoint(entries[-1].index + 1 if entries else 0)
         return entries
 
     def _append_tx(self, conn: Connection, items: Sequence[AppendRequest]) -> list[Entry]:
+        # Raw DB-API statements inside the caller's transaction: the ORM/Core layer cost more per
+        # append than the SQL itself (see bench/bench_ledger.py).
+        sql = _SQL_SQLITE if self.engine.dialect.name == "sqlite" else _SQL_OTHER
+        cur = conn.connection.cursor()
+        try:
+            return self._append_rows(cur, sql, items)
+        finally:
+            cur.close()
+
+    def _append_rows(self, cur: Any, sql: dict[str, str], items: Sequence[AppendRequest]) -> list[Entry]:
         # The head row lock serialises writers: no fork, no gap, whatever the process count.
-        head = conn.execute(select(H.c.size, H.c.frontier).where(H.c.id == 1).with_for_update()).one()
-        size = int(head[0])
-        frontier = list(zip(frontier_levels(size), _split_frontier(head[1]), strict=True))
-        batch_ids = set()
-        for req in items:
-            if req.entry_id is not None:
-                batch_ids.add(req.entry_id)
-        wanted = {p for req in items for p in req.parents} - batch_ids
+        cur.execute(sql["head"])
+        size, blob = cur.fetchone()
+        size = int(size)
+        frontier = list(zip(frontier_levels(size), _split_frontier(bytes(blob)), strict=True))
+        batch_ids = {req.entry_id for req in items if req.entry_id is not None}
+        wanted = sorted({p for req in items for p in req.parents} - batch_ids)
         if wanted:
-            found = set(conn.execute(select(E.c.entry_id).where(E.c.entry_id.in_(wanted))).scalars())
-            missing = sorted(wanted - found)
+            marks = ",".join([sql["mark"]] * len(wanted))
+            cur.execute(sql["parents"].replace("{marks}", marks), wanted)
+            missing = sorted(set(wanted) - {str(r[0]) for r in cur.fetchall()})
             if missing:
                 raise UnknownEntryError(f"parent entry {missing[0]} is not in the ledger")
-        rows: list[dict[str, Any]] = []
-        nodes: list[dict[str, Any]] = []
-        arts: list[dict[str, Any]] = []
-        pars: list[dict[str, Any]] = []
-        secrets: list[dict[str, Any]] = []
-        fps: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[int, bytes]] = []
+        arts: list[tuple[int, str, str]] = []
+        pars: list[tuple[int, str]] = []
+        secrets: list[tuple[str, bytes, str]] = []
+        fps: list[tuple[str, str, str, int]] = []
         entries: list[Entry] = []
         now = datetime.now(UTC)
         for req in items:
@@ -263,34 +290,32 @@ class Ledger:
                 salt = os.urandom(16)
                 # Salted so an erased prompt cannot be recovered by guessing against the leaf.
                 secret_hash = hashlib.sha256(salt + req.secret.encode()).hexdigest()
-                secrets.append({"entry_id": eid, "salt": salt, "text": req.secret})
+                secrets.append((eid, salt, req.secret))
             leaf = build_leaf(size, eid, req.kind, now, req.body, outputs=req.outputs,
                               inputs=req.inputs, parents=req.parents,
                               fingerprints=req.fingerprints, secret_hash=secret_hash)
             lh = merkle.leaf_hash(leaf)
-            rows.append({"idx": size, "entry_id": eid, "kind": req.kind, "ts": to_micros(now),
-                         "leaf": leaf})
-            nodes.append({"pos": merkle.node_key(0, size), "hash": lh})
+            rows.append((size, eid, req.kind, to_micros(now), leaf))
+            nodes.append((merkle.node_key(0, size), lh))
             level, acc, idx = 0, lh, size
             while frontier and frontier[-1][0] == level:
                 acc = merkle.node_hash(frontier.pop()[1], acc)
                 level, idx = level + 1, idx >> 1
-                nodes.append({"pos": merkle.node_key(level, idx), "hash": acc})
+                nodes.append((merkle.node_key(level, idx), acc))
             frontier.append((level, acc))
-            arts += [{"entry_idx": size, "role": "output", "sha256": o} for o in dict.fromkeys(req.outputs)]
-            arts += [{"entry_idx": size, "role": "input", "sha256": i} for i in dict.fromkeys(req.inputs)]
-            pars += [{"child_idx": size, "parent_id": p} for p in dict.fromkeys(req.parents)]
-            fps += [{"entry_id": eid, "output": o, "kind": k, "value": signed64(v)}
-                    for o, k, v in req.fingerprints]
+            arts += [(size, "output", o) for o in dict.fromkeys(req.outputs)]
+            arts += [(size, "input", i) for i in dict.fromkeys(req.inputs)]
+            pars += [(size, p) for p in dict.fromkeys(req.parents)]
+            fps += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
             entries.append(entry_from_leaf(leaf))
             size += 1
-        conn.execute(insert(E), rows)
-        conn.execute(insert(N), nodes)
-        for table, data in ((A, arts), (P, pars), (S, secrets), (F, fps)):
-            if data:
-                conn.execute(insert(table), data)
-        conn.execute(update(H).where(H.c.id == 1).values(
-            size=size, frontier=b"".join(h for _, h in frontier)))
+        for name, data in (("entry", rows), ("node", nodes), ("artifact", arts),
+                           ("parent", pars), ("secret", secrets), ("fingerprint", fps)):
+            if len(data) == 1:
+                cur.execute(sql[name], data[0])
+            elif data:
+                cur.executemany(sql[name], data)
+        cur.execute(sql["set_head"], (size, b"".join(h for _, h in frontier)))
         return entries
 
     # --- reading ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import LedgerError
 from ledger.merkle import verify_inclusion
 from provenance import fingerprint
+from provenance._fp_index import index_for
 from provenance.report import LedgerCheck
 
 _CANDIDATES = 20  # prefilter hits to confirm; more than this many look-alikes is noise
@@ -83,8 +84,8 @@ def _check_claim(ledger: Ledger, claimed: dict[str, Any], entry: Entry | None,
 def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry | None:
     """Perceptual search: a fast prefilter on one hash, then every fingerprint must agree."""
     query = fingerprint.compute(image)
-    hits = ledger.search_fingerprints(fingerprint.SEARCH_KIND, query.phash,
-                                      fingerprint.SEARCH_RADIUS, limit=_CANDIDATES)
+    hits = index_for(ledger, fingerprint.SEARCH_KIND).search(
+        query.phash, fingerprint.SEARCH_RADIUS, _CANDIDATES)
     stored: dict[str, fingerprint.Fingerprints] = {}
     entry_of: dict[str, str] = {}
     for hit in hits:

@@ -69,3 +69,24 @@ def test_whole_directory_in_one_batch(c2pa_fixtures: Path,
         assert got[name] == (want["verdict"], want["chain_ok"])
     assert code == 1
     assert "trusted" in err  # the summary table goes to stderr with --json
+
+
+def test_every_status_code_seen_has_a_plain_reading(c2pa_fixtures: Path) -> None:
+    from provenance.explain import KNOWN_CODES
+    from provenance.report import ChainNode
+
+    policy = TrustPolicy.from_pem_files([c2pa_fixtures / "test-trust-anchors.pem"])
+    seen: set[str] = set()
+
+    def walk(node: ChainNode) -> None:
+        seen.update(f.code for f in node.failures)
+        for child in node.ingredients:
+            walk(child)
+
+    for f in sorted((c2pa_fixtures / "public-testfiles").iterdir()):
+        report = verify_path(f, policy)
+        seen.update(c.code for c in report.status_codes)
+        if report.chain is not None:
+            walk(report.chain)
+    assert "assertion.dataHash.mismatch" in seen
+    assert seen <= KNOWN_CODES, sorted(seen - KNOWN_CODES)

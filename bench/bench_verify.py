@@ -183,12 +183,15 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="1,000 files, 1,000,000 fingerprints")
     parser.add_argument("--files", type=int, default=None)
     parser.add_argument("--fingerprints", type=int, default=None)
+    parser.add_argument("--only", choices=("verify", "search"), default=None)
     args = parser.parse_args()
     files = args.files or (1_000 if args.full else 200)
     fps = args.fingerprints or (1_000_000 if args.full else 100_000)
     with tempfile.TemporaryDirectory() as d:
-        bench_verify(Path(d), files, 3)
-        bench_search(Path(d), fps, 50)
+        if args.only in (None, "verify"):
+            bench_verify(Path(d), files, 3)
+        if args.only in (None, "search"):
+            bench_search(Path(d), fps, 50)
 
 
 if __name__ == "__main__":

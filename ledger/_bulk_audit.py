@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -83,23 +84,27 @@ class _Checker:
             self.problems.append((index, "index", detail))
 
     def chunk(self, s: int, m: int) -> None:
-        rows = self.rows("SELECT idx, entry_id, kind, leaf FROM ledger_entry "
+        # Id, index and kind come back as bytes, so the leaf cross-check is list equality in C.
+        text = "CAST({} AS BLOB)" if self.sqlite else "convert_to({}, 'UTF8')"
+        cols = ", ".join(text.format(c) for c in ("entry_id", "CAST(idx AS VARCHAR(20))", "kind"))
+        rows = self.rows(f"SELECT idx, {cols}, leaf FROM ledger_entry "
                          "WHERE idx >= ? AND idx < ? ORDER BY idx", (s, s + m))
         if len(rows) != m:
             raise StructureDamaged(f"entries {s}..{s + m - 1}: {len(rows)} rows")
-        idxs, eids, kinds, leaves = zip(*rows, strict=True)
+        idxs, eids, idx_texts, kinds, leaves = zip(*rows, strict=True)
         if idxs != tuple(range(s, s + m)):
             raise StructureDamaged(f"entries {s}..{s + m - 1}: rows out of place")
-        leaves = tuple(bytes(x) for x in leaves)
+        if not self.sqlite:
+            leaves = tuple(bytes(x) for x in leaves)
         sha = hashlib.sha256
         leaf_hashes = b"".join([sha(b"\x00" + x).digest() for x in leaves])
-        tails = [_TAIL.match(x, max(0, x.rfind(b'"fingerprints":['))) for x in leaves]
-        for j, eid, kind, t in zip(idxs, eids, kinds, tails, strict=True):
-            if t is None or t[2] != eid.encode() or t[5] != kind.encode() or int(t[3]) != j:
-                raise StructureDamaged(f"entry {j}: leaf disagrees with its row")
+        tails: list[Any] = [_TAIL.match(x, max(0, x.rfind(b'"fingerprints":['))) for x in leaves]
+        if None in tails or (list(map(itemgetter(2, 3, 5), tails))
+                             != list(zip(eids, idx_texts, kinds, strict=True))):
+            raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf disagrees with its row")
         self.nodes(s, m, leaf_hashes)
         self.links(s, m, tails)
-        self.fingerprints(eids, tails)
+        self.fingerprints([e.decode() for e in eids], tails)
 
     def nodes(self, s: int, m: int, leaf_hashes: bytes) -> None:
         keys, levels = node_layout(s, m)

@@ -86,7 +86,7 @@ def _file(r: VerificationReport) -> str:
     table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in facts)
     reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
     chain = (f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else
-             _picture_only(r))
+             _picture_only(r)) + _lineage(r)
     return (f"<section class=file><div><span class=verdict style='background:{colour}'>"
             f"{escape(_WORDS.get(r.verdict, r.verdict))}</span>"
             f"<span class=path>{escape(r.path)}</span> "
@@ -128,6 +128,17 @@ def _node(n: ChainNode, r: VerificationReport) -> str:
             f"<br><span class=actions>Actions: {escape(acts)}</span>"
             f"<br>Status: <span class={'good' if n.ok else 'bad'}>{escape(status)}</span>"
             f"</div></div>" + (f"<div class=children>{kids}</div>" if kids else ""))
+
+
+def _lineage(r: VerificationReport) -> str:
+    if r.ledger is None or not r.ledger.lineage:
+        return ""
+    items = "".join(
+        f"<li>entry {e['index']} · {escape(str(e['kind']))} · "
+        f"{escape(', '.join(str(a) for a in e.get('actions') or []) or '-')} · "
+        f"{escape(str(e.get('output_name') or e.get('output') or ''))} · {escape(str(e['time']))}"
+        f"</li>" for e in r.ledger.lineage)
+    return f"<h3>Ledger lineage, back to the roots</h3><ol>{items}</ol>"
 
 
 def _picture_only(r: VerificationReport) -> str:

@@ -11,8 +11,8 @@ into one output folder and ledger, kills it with SIGKILL after a random delay, r
 
 At the end a sample of files is verified and must read ``trusted``.
 
-    python bench/crash_harness.py               # CI budget: ~60 operations, ~30 kills
-    python bench/crash_harness.py --full        # >= 500 operations
+    python bench/crash_harness.py               # CI budget: >= 60 operations and >= 30 kills
+    python bench/crash_harness.py --full        # >= 500 operations and >= 100 kills
     python bench/crash_harness.py --ledger-url postgresql+psycopg://postgres@127.0.0.1/test
     python bench/crash_harness.py --concurrent 4 --ops 25    # 4 writers at once, no kills
 
@@ -161,8 +161,8 @@ def warm_up() -> None:
 
 
 def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
-        ledger_url: str | None = None, verify: int = 10) -> CrashStats:
-    """Kill workers until ``target_ops`` operations are recorded; return the figures."""
+        ledger_url: str | None = None, verify: int = 10, min_kills: int = 0) -> CrashStats:
+    """Kill workers until ``target_ops`` operations are recorded and ``min_kills`` kills made."""
     start = time.monotonic()
     rng = random.Random(seed)
     warm_up()
@@ -170,7 +170,7 @@ def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
     out = root / "out"
     out.mkdir()
     stats = CrashStats()
-    while stats.operations < target_ops:
+    while stats.operations < target_ops or stats.kills < min_kills:
         stats.rounds += 1
         pid = _fork(record_loop, home, out, f"r{stats.rounds}", rng.randrange(1 << 30))
         time.sleep(rng.uniform(0.0, max_delay))
@@ -228,6 +228,7 @@ class _Args:
     ledger_url: str | None
     workers: int
     workdir: Path | None
+    kills: int
 
 
 def _args(argv: list[str] | None) -> _Args:
@@ -240,8 +241,10 @@ def _args(argv: list[str] | None) -> _Args:
     p.add_argument("--concurrent", type=int, default=0, metavar="N",
                    help="instead of killing: N workers record --ops calls each at once")
     p.add_argument("--workdir", type=Path, help="keep files and ledger here (new folder)")
+    p.add_argument("--kills", type=int, help="at least this many kills (default 30; --full 100)")
     ns = p.parse_args(argv)
-    return _Args(ns.full, ns.ops, ns.max_delay, ns.seed, ns.ledger_url, ns.concurrent, ns.workdir)
+    return _Args(ns.full, ns.ops, ns.max_delay, ns.seed, ns.ledger_url, ns.concurrent, ns.workdir,
+                 ns.kills if ns.kills is not None else (100 if ns.full else 30))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                                ledger_url=a.ledger_url)
         else:
             stats = run(root, target_ops=a.ops or (500 if a.full else 60),
-                        max_delay=a.max_delay, seed=a.seed, ledger_url=a.ledger_url)
+                        max_delay=a.max_delay, seed=a.seed, ledger_url=a.ledger_url,
+                        min_kills=a.kills)
     print(json.dumps(asdict(stats)))
     return 1 if stats.violations else 0
 

@@ -7,11 +7,11 @@ from typing import NamedTuple
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger_helpers import ORIGIN, make_ledger
 from sqlalchemy import Connection, text
 
 from ledger import Ledger, merkle
 from ledger.checkpoint import Checkpoint, generate_log_key
+from tests.ledger.ledger_helpers import ORIGIN, make_ledger
 
 
 def _modify(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:

@@ -7,11 +7,11 @@ from typing import NamedTuple
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger_helpers import make_ledger
 from sqlalchemy import Connection, text
 
 from ledger import AppendRequest, Ledger, merkle
 from ledger.audit import audit
+from tests.ledger.ledger_helpers import make_ledger
 
 
 def _linked_ledger(url: str, key: Ed25519PrivateKey) -> Ledger:

@@ -9,9 +9,9 @@ import multiprocessing as mp
 import os
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger_helpers import make_ledger
 
 from ledger import Ledger
+from tests.ledger.ledger_helpers import make_ledger
 
 PROCS, APPENDS = (int(x) for x in os.environ.get("LEDGER_CONCURRENCY", "8x500").split("x"))
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger_helpers import ORIGIN, make_ledger
 
 from ledger import Ledger, merkle, verify_receipt
 from ledger.checkpoint import generate_log_key, key_to_pem, verifier_key
 from ledger.errors import MalformedNoteError, WrongLogKeyError
 from provenance.cli import main
 from provenance.config import Home
+from tests.ledger.ledger_helpers import ORIGIN, make_ledger
 
 
 def test_receipt_verifies_offline_and_fails_when_tampered(sqlite_url: str,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger_helpers import ORIGIN, make_ledger
 from sqlalchemy import create_engine, text
 
 from ledger import AppendRequest, Ledger, LedgerError, merkle
@@ -22,6 +21,7 @@ from ledger.errors import (
     UnknownEntryError,
     WrongLogKeyError,
 )
+from tests.ledger.ledger_helpers import ORIGIN, make_ledger
 
 SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
 

@@ -139,12 +139,17 @@ def _pixels(data: bytes) -> bytes | None:
     manifest chunk unsigned (COSE padding), and a flip there changes neither pixels nor claims."""
     from PIL import Image, ImageFile
 
-    ImageFile.LOAD_TRUNCATED_IMAGES = True  # lets Pillow skip CRCs of ancillary chunks only
+    # Lets Pillow skip CRCs of ancillary chunks only. A process-wide switch, so it is restored:
+    # left on, it made every later decode in the same process accept truncated images.
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.convert("RGBA").tobytes()
     except Exception:
         return None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def worker(home_root: Path) -> None:

@@ -74,3 +74,13 @@ def test_regression_file(path: Path, home: Home, workdir: Path) -> None:
                 call()
             except ProvenanceError as e:
                 assert e.diagnostics() and "\n" not in e.diagnostics()
+
+
+def test_pixel_oracle_leaves_truncated_image_detection_on() -> None:
+    """Regression: the oracle switched Pillow's truncated-image tolerance on for the process."""
+    from PIL import ImageFile
+
+    from bench.fuzz_verify import _pixels
+
+    _pixels(b"\x89PNG\r\n\x1a\n")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

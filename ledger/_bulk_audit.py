@@ -32,12 +32,18 @@ from ledger import merkle
 if TYPE_CHECKING:
     from ledger.store import Ledger
 
-# The top-level tail of a canonical leaf (RFC 8785 sorts keys, so "body" comes first and every
-# later value is hex, a UUID, a kind or a time: the last '"fingerprints":[' is the top-level one).
-_TAIL = re.compile(
-    rb'"fingerprints":\[(.*?)\],"id":"([^"]*)","index":(\d+),"inputs":\[([^\]]*)\],'
-    rb'"kind":"([^"]*)","outputs":\[([^\]]*)\],"parents":\[([^\]]*)\],'
-    rb'"secret":(?:null|"[0-9a-f]*"),"time":"[^"]*","v":\d+\}\Z', re.S)
+# The top-level tail of a canonical leaf, found in a chunk of leaves joined by newlines (a
+# canonical leaf holds no raw newline, so only a top-level tail can end in '}\n'). RFC 8785 sorts
+# keys: "body" comes first and everything after it is hex, a UUID, a kind or a time. Groups:
+# fingerprints, id, index, inputs, kind, outputs, parents. Plain classes like [^"]* keep the
+# regex engine on its fast paths (measured 2.5x faster than [^"\n]*+ on 65,536 leaves).
+_REST = (rb'\],"id":"([^"]*)","index":(\d+),"inputs":\[([^\]]*)\],"kind":"([^"]*)",'
+         rb'"outputs":\[([^\]]*)\],"parents":\[([^\]]*)\],"secret":(?:null|"[0-9a-f]*"),'
+         rb'"time":"[^"]*","v":\d+\}\n')
+_TAILS_NO_FP = re.compile(rb'"fingerprints":\[()' + _REST)
+_TAILS = re.compile(rb'"fingerprints":\[((?:\["[0-9a-f]{64}","[a-z0-9_.-]+","-?\d+"\],?)*)'
+                    + _REST)
+_NO_FP = b'"fingerprints":[],"id":"'
 _FP = re.compile(rb'\["([0-9a-f]{64})","([a-z0-9_.-]+)","(-?\d+)"\]')
 _IN_BATCH = 500
 
@@ -98,13 +104,15 @@ class _Checker:
             leaves = tuple(bytes(x) for x in leaves)
         sha = hashlib.sha256
         leaf_hashes = b"".join([sha(b"\x00" + x).digest() for x in leaves])
-        tails: list[Any] = [_TAIL.match(x, max(0, x.rfind(b'"fingerprints":['))) for x in leaves]
-        if None in tails or (list(map(itemgetter(2, 3, 5), tails))
-                             != list(zip(eids, idx_texts, kinds, strict=True))):
+        blob = b"\n".join(leaves) + b"\n"
+        # Most chunks of a bench ledger hold no fingerprints: a literal-prefixed regex then.
+        tails = (_TAILS_NO_FP if blob.count(_NO_FP) == m else _TAILS).findall(blob)
+        if len(tails) != m or (list(map(itemgetter(1, 2, 4), tails))
+                               != list(zip(eids, idx_texts, kinds, strict=True))):
             raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf disagrees with its row")
         self.nodes(s, m, leaf_hashes)
         self.links(s, m, tails)
-        self.fingerprints([e.decode() for e in eids], tails)
+        self.fingerprints(eids, tails)
 
     def nodes(self, s: int, m: int, leaf_hashes: bytes) -> None:
         keys, levels = node_layout(s, m)
@@ -118,7 +126,7 @@ class _Checker:
             raise StructureDamaged(f"nodes of entries {s}..{s + m - 1}: wrong keys or sizes")
         hashes = self.rows("SELECT hash FROM ledger_node WHERE pos >= ? AND pos < ? ORDER BY pos",
                            (lo, hi))
-        blob = b"".join([bytes(h[0]) for h in hashes])
+        blob = b"".join(map(itemgetter(0), hashes) if self.sqlite else [bytes(h[0]) for h in hashes])
         by_level = np.frombuffer(blob, np.uint8).reshape(-1, 32)[np.argsort(levels, kind="stable")]
         counts = np.bincount(levels)
         ends = np.cumsum(counts)
@@ -146,32 +154,32 @@ class _Checker:
                                                            self.high[(level - 1, 2 * i + 1)]):
                 raise StructureDamaged(f"stored hash at level {level}, index {i} is wrong")
 
-    def links(self, s: int, m: int, tails: list[Any]) -> None:
-        arts: list[tuple[int, str, str]] = []
-        pars: list[tuple[int, str]] = []
-        for j, t in enumerate(tails, s):
-            for role, group in (("input", t[4]), ("output", t[6])):
-                if not group:
-                    continue
-                if b"," not in group:  # the usual single digest: no dedup or sort needed
-                    arts.append((j, role, group[1:-1].decode()))
-                else:
-                    arts += [(j, role, h) for h in sorted(set(group[1:-1].decode().split('","')))]
-            if t[7]:
-                pars += [(j, p) for p in sorted(set(t[7][1:-1].decode().split('","')))]
-        for table, col, cols, want in (("artifact", "entry_idx", "entry_idx, role, sha256", arts),
-                                       ("parent", "child_idx", "child_idx, parent_id", pars)):
-            self.counts[table] += len(want)
-            got = [tuple(r) for r in self.rows(f"SELECT {cols} FROM ledger_{table} WHERE {col} >= ? "
-                                               f"AND {col} < ? ORDER BY {cols}", (s, s + m))]
-            if got != want and sorted(got) != want:  # sorted: a database collation may differ
-                first = min(int(r[0]) for r in set(got) ^ set(want)) if set(got) != set(want) else s
-                self.index_problem(first, table,
-                                   f"{table} rows of entry {first} do not match its leaf")
+    def links(self, s: int, m: int, tails: list[tuple[bytes, ...]]) -> None:
+        quoted = "CAST('\"' || {} || '\"' AS BLOB)" if self.sqlite else "convert_to('\"' || {} || '\"', 'UTF8')"
+        for table, col, value, role, group in (
+                ("artifact", "entry_idx", "sha256", "input", 3),
+                ("artifact", "entry_idx", "sha256", "output", 5),
+                ("parent", "child_idx", "parent_id", None, 6)):
+            where = f"{col} >= ? AND {col} < ?" + (f" AND role = '{role}'" if role else "")
+            got = self.rows(f"SELECT {col}, {quoted.format(value)} FROM ledger_{table} "
+                            f"WHERE {where} ORDER BY {col}, {value}", (s, s + m))
+            # The usual case, one digest or none per entry in leaf order, compares as two lists;
+            # a list with several items (deduplicated and sorted in the table) is expanded.
+            want = [(j, g) for j, g in enumerate(map(itemgetter(group), tails), s) if g]
+            self.counts[table] += len(got)
+            if got != want:
+                self.link_detail(table, got, want)
 
-    def fingerprints(self, eids: Sequence[str], tails: list[Any]) -> None:
-        want = [(eid, o.decode(), k.decode(), int(v))
-                for eid, t in zip(eids, tails, strict=True) if t[1] for o, k, v in _FP.findall(t[1])]
+    def link_detail(self, table: str, got: list[Any], want: list[tuple[int, bytes]]) -> None:
+        items = [(j, b'"' + h + b'"') for j, g in want for h in sorted(set(g[1:-1].split(b'","')))]
+        rows = [(int(j), bytes(v)) for j, v in got]
+        if sorted(rows) != items:
+            first = min(j for j, _ in set(rows) ^ set(items))
+            self.index_problem(first, table, f"{table} rows of entry {first} do not match its leaf")
+
+    def fingerprints(self, eids: Sequence[bytes], tails: list[tuple[bytes, ...]]) -> None:
+        want = [(eid.decode(), o.decode(), k.decode(), int(v))
+                for eid, t in zip(eids, tails, strict=True) if t[0] for o, k, v in _FP.findall(t[0])]
         if not want:
             return
         self.counts["fingerprint"] += len(want)
@@ -192,11 +200,12 @@ class _Checker:
         return int(found[0][0]) if found else -1
 
     def totals(self, head_size: int) -> None:
+        """Rows outside every entry's range (the chunks saw only rows inside them)."""
         for table in ("artifact", "parent", "fingerprint"):
             n = int(self.rows(f"SELECT count(*) FROM ledger_{table}")[0][0])
             if n != self.counts[table]:
                 self.index_problem(head_size, table, f"{table} table holds {n} rows, "
-                                   f"the leaves name {self.counts[table]}")
+                                   f"{n - self.counts[table]} more than the entries name")
 
     def perfect(self, nodes: set[merkle.Node]) -> dict[merkle.Node, bytes]:
         keys = {merkle.node_key(lv, ix): (lv, ix) for lv, ix in nodes}

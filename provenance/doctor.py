@@ -27,9 +27,7 @@ leaves one of these temp files. Each is classified by its SHA-256:
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,8 +35,8 @@ from typing import Any, Literal
 
 from ledger import Ledger
 from ledger.audit import AuditReport
-
-TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.provenance-tmp-(?P<pid>\d+)-(?P<rand>[0-9a-f]{8})$")
+from provenance.fileio import TEMP_PATTERN, fsync_dir
+from provenance.hashing import sha256_file
 
 Status = Literal["restore", "duplicate", "garbage", "conflict", "in_use"]
 
@@ -111,14 +109,14 @@ def examine(path: Path, ledger: Ledger) -> Leftover:
     pid = int(m["pid"])
     if _alive(pid):
         return Leftover(path, dest, pid, "in_use", "none")
-    digest = _sha256(path)
+    digest = sha256_file(path)
     entries = ledger.find_by_output(digest)
     if not entries:
         return Leftover(path, dest, pid, "garbage", "none", digest)
     entry_id = entries[-1].id
     if not dest.exists():
         return Leftover(path, dest, pid, "restore", "none", digest, entry_id)
-    if dest.is_file() and _sha256(dest) == digest:
+    if dest.is_file() and sha256_file(dest) == digest:
         return Leftover(path, dest, pid, "duplicate", "none", digest, entry_id)
     return Leftover(path, dest, pid, "conflict", "none", digest, entry_id)
 
@@ -132,7 +130,7 @@ def repair(item: Leftover) -> Leftover:
             return Leftover(item.path, item.dest, item.pid, "conflict", "kept", item.sha256,
                             item.entry_id)
         item.path.unlink()
-        _fsync_dir(item.dest.parent)
+        fsync_dir(item.dest.parent)
         return _done(item, "restored")
     if item.status in ("duplicate", "garbage"):
         item.path.unlink(missing_ok=True)
@@ -166,22 +164,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["TEMP_PATTERN", "DoctorReport", "Leftover", "examine", "find_temp_files", "repair",

@@ -57,6 +57,7 @@ from provenance.credentials import (
 )
 from provenance.credentials.sign import ENV_TSA_URL
 from provenance.errors import BackendRefusedError, InputError, ProvenanceError
+from provenance.fileio import fsync_dir, place, write_temp
 from provenance.hashing import new_salt, salted_hash, sha256_bytes
 from provenance.identity import Identity, load_identity, read_meta, write_private
 from provenance.ledger_access import open_ledger
@@ -342,9 +343,9 @@ class Recorder:
             raise
         recorded = []
         for p, entry in zip(pending, entries, strict=True):
-            _place(p.tmp, p.dest, overwrite)
+            place(p.tmp, p.dest, overwrite)
             recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
-        _fsync_dir(dests[0].parent)
+        fsync_dir(dests[0].parent)
         return recorded
 
     def _sign_one(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
@@ -362,7 +363,7 @@ class Recorder:
         spec = self._manifest(op, result, output, dest, inputs, entry_id, prompt, prompt_record,
                               now, provider_signed)
         signed = sign_bytes(spec, output.data, output.mime, self._signer, self._context)
-        tmp = _write_temp(dest, signed)
+        tmp = write_temp(dest, signed)
         digest = sha256_bytes(signed)
         body: dict[str, Any] = {
             "schema": ENTRY_SCHEMA,
@@ -596,46 +597,6 @@ def _read(path: Path) -> bytes:
         raise InputError(f"{path}: is a directory, not an image") from e
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from e
-
-
-def _write_temp(dest: Path, data: bytes) -> Path:
-    """Write ``data`` to a fresh temp file beside ``dest`` and fsync it."""
-    tmp = dest.with_name(f".{dest.name}.provenance-tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # The temp file's name must survive a power cut too: once the ledger names its hash,
-    # `provenance doctor` has to be able to find it and roll the rename forward.
-    _fsync_dir(dest.parent)
-    return tmp
-
-
-def _place(tmp: Path, dest: Path, overwrite: bool) -> None:
-    """Move the finished temp file into place; without ``overwrite`` never clobber a file."""
-    if overwrite:
-        os.replace(tmp, dest)
-        return
-    try:
-        os.link(tmp, dest)
-    except FileExistsError as e:
-        raise InputError(
-            f"{dest}: appeared while recording; the recorded file was kept at {tmp}"
-        ) from e
-    tmp.unlink()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["RecordedOutput", "Recorder", "Step"]

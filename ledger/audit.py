@@ -10,7 +10,8 @@ Example::
 Damage kinds: ``modified`` (a row's bytes changed), ``deleted``, ``swapped``, ``inserted``,
 ``subtree_hash`` (a stored node rewritten), ``head``, ``checkpoint_forged`` (bad signature or a
 note that disagrees with its row), ``checkpoint_inconsistent`` (signed, but not this tree) and
-``index`` (an artifact, parent or fingerprint row that disagrees with the leaves).
+``index`` (an artifact, parent or fingerprint row that disagrees with the leaves) and
+``checkpoint_timestamp`` (a stored RFC 3161 token that is not a valid token over its checkpoint).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from ledger import merkle
 from ledger._bulk_audit import StructureDamaged, check
 from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint_timestamps import TimestampSummary, audit_timestamps
 from ledger.errors import LedgerError
 from ledger.models import CHECKPOINT as C
 from ledger.models import ENTRY as E
@@ -32,6 +34,8 @@ from ledger.models import HEAD as H
 from ledger.models import NODE as N
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from ledger.store import Ledger
 
 
@@ -41,6 +45,7 @@ class AuditReport:
     size: int = 0
     checkpoints_checked: int = 0
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    timestamps: TimestampSummary = field(default_factory=TimestampSummary)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +55,8 @@ class AuditReport:
         return json.dumps({"ok": self.ok, "size": self.size,
                            "checkpoints_checked": self.checkpoints_checked,
                            "problems": [{"index": i, "kind": k, "detail": d}
-                                        for i, k, d in self.problems]})
+                                        for i, k, d in self.problems],
+                           "timestamps": self.timestamps.to_dict()})
 
 
 def _claimed_index(leaf: bytes) -> int:
@@ -70,20 +76,29 @@ def _stream(led: Ledger, stmt: Any) -> Iterator[Any]:
         yield from conn.execution_options(stream_results=True, yield_per=20000).execute(stmt)
 
 
-def audit(led: Ledger, *, chunk_bits: int = 16) -> AuditReport:
+def audit(led: Ledger, *, chunk_bits: int = 16,
+          tsa_anchors: Sequence[x509.Certificate] = ()) -> AuditReport:
     """Audit ``led``; never raises for damage, only reports it.
 
     A bulk pass checks ``2**chunk_bits`` leaves at a time (memory grows with it); only when it
-    finds structural damage does the row-by-row pass run to name the first bad index.
+    finds structural damage does the row-by-row pass run to name the first bad index. Stored
+    checkpoint timestamps are checked against their notes (and chained to ``tsa_anchors``).
     """
     try:
         bulk = check(led, chunk_bits=chunk_bits)
     except StructureDamaged:
-        return _detailed(led)
+        return _with_timestamps(_detailed(led), led, tsa_anchors)
     report = AuditReport(size=bulk.head_size, checkpoints_checked=len(bulk.checkpoints))
     report.problems += bulk.index_problems
     report.problems += _check_checkpoints(led, [c[:4] for c in bulk.checkpoints], bulk.roots,
                                           bulk.head_size)
+    return _with_timestamps(report, led, tsa_anchors)
+
+
+def _with_timestamps(report: AuditReport, led: Ledger,
+                     anchors: Sequence[x509.Certificate]) -> AuditReport:
+    report.timestamps, problems = audit_timestamps(led, anchors)
+    report.problems += problems
     return report
 
 

@@ -92,6 +92,15 @@ class LedgerCheckpointRow(SQLModel, table=True):
     ts: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class LedgerCheckpointTimestamp(SQLModel, table=True):
+    """An RFC 3161 token over a checkpoint's signed note (schema 0003); absent when none was had."""
+
+    __tablename__ = "ledger_checkpoint_timestamp"
+    checkpoint_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    tsa_url: str = Field(sa_column=Column(Text, nullable=False))
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # DER CMS ContentInfo
+
+
 def _t(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -101,3 +110,4 @@ def _t(model: type[SQLModel]) -> Table:
 META, HEAD, ENTRY, NODE = _t(LedgerMeta), _t(LedgerHead), _t(LedgerEntry), _t(LedgerNode)
 ARTIFACT, PARENT, SECRET = _t(LedgerArtifact), _t(LedgerParent), _t(LedgerSecret)
 FINGERPRINT, CHECKPOINT = _t(LedgerFingerprint), _t(LedgerCheckpointRow)
+CHECKPOINT_TIMESTAMP = _t(LedgerCheckpointTimestamp)

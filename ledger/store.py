@@ -64,9 +64,13 @@ from ledger.models import NODE as N
 from ledger.models import PARENT as P
 from ledger.models import SECRET as S
 from ledger.schema import check_sqlite_file, current_revision, db_error, make_engine, upgrade
+from ledger.timestamp import ENV_TSA_URL
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from ledger.audit import AuditReport
+    from ledger.checkpoint_timestamps import Stamper
 
 
 
@@ -118,7 +122,8 @@ class Ledger:
     """A transparency log in an SQL database. Open with :meth:`create` or :meth:`open`."""
 
     def __init__(self, url: str, *, log_key: Ed25519PrivateKey | None,
-                 checkpoint_every: int | None, checkpoint_interval: float | None) -> None:
+                 checkpoint_every: int | None, checkpoint_interval: float | None,
+                 tsa_url: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(ledger_write=True)
@@ -129,16 +134,26 @@ class Ledger:
         self._fp: dict[str, _FingerprintCache] = {}
         self.origin = ""
         self._last_cp: tuple[int, float] = (0, time.time())
+        # RFC 3161 timestamps on new checkpoints: None = PROVENANCE_TSA_URL, "" = none.
+        self.tsa_url = os.environ.get(ENV_TSA_URL, "") if tsa_url is None else tsa_url
+        self._stamper: Stamper | None = None
+        if self.tsa_url:
+            from ledger.checkpoint_timestamps import Stamper
+
+            self._stamper = Stamper(self.tsa_url)
+        self.timestamp_error: str | None = None  # why the last checkpoint got no timestamp
 
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, url: str, *, origin: str, log_key: Ed25519PrivateKey | None = None) -> Ledger:
+    def create(cls, url: str, *, origin: str, log_key: Ed25519PrivateKey | None = None,
+               tsa_url: str | None = None) -> Ledger:
         """A new ledger at ``url`` (schema by migration); refuses an existing ledger with data."""
         if not origin or any(c.isspace() for c in origin) or "+" in origin:
             raise LedgerError(f"origin {origin!r}: must be non-empty, without spaces or '+'")
         check_sqlite_file(url, must_exist=False)
-        led = cls(url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None)
+        led = cls(url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None,
+                  tsa_url=tsa_url)
         try:
             with led._writer.begin() as conn:
                 rev = current_revision(conn, url)
@@ -166,11 +181,15 @@ class Ledger:
     @classmethod
     def open(cls, url: str, *, log_key: Ed25519PrivateKey | None = None,
              checkpoint_every: int | None = 1000,
-             checkpoint_interval: float | None = 300.0) -> Ledger:
-        """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints."""
+             checkpoint_interval: float | None = 300.0, tsa_url: str | None = None) -> Ledger:
+        """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints.
+
+        ``tsa_url``: an RFC 3161 TSA that timestamps each new checkpoint (default: the
+        ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off).
+        """
         check_sqlite_file(url, must_exist=True)
         led = cls(url, log_key=log_key, checkpoint_every=checkpoint_every,
-                  checkpoint_interval=checkpoint_interval)
+                  checkpoint_interval=checkpoint_interval, tsa_url=tsa_url)
         try:
             with led._writer.begin() as conn:
                 rev = current_revision(conn, url)
@@ -498,10 +517,13 @@ class Ledger:
         if self._key is None:
             raise NoLogKeyError("cannot sign a checkpoint: the ledger was opened without its log key")
         vkey = verifier_key(self._key, self.origin)
+        retry: int | None = None
+        self.timestamp_error = None
         with self._writer.begin() as conn:
             head = conn.execute(select(H.c.size, H.c.frontier).where(H.c.id == 1).with_for_update()).one()
             size, root = int(head[0]), merkle.fold_pieces(_split_frontier(bytes(head[1])))
-            last = conn.execute(select(C.c.size, C.c.root, C.c.note).order_by(C.c.id.desc()).limit(1)).first()
+            last = conn.execute(select(C.c.size, C.c.root, C.c.note, C.c.id)
+                                .order_by(C.c.id.desc()).limit(1)).first()
             if last is not None:
                 prev = open_checkpoint(last[2], vkey)
                 if (prev.size, prev.root) != (int(last[0]), bytes(last[1])):
@@ -516,10 +538,19 @@ class Ledger:
                         f"{prev.size}; refusing to sign (run `provenance ledger audit`)")
                 if prev.size == size:
                     self._last_cp = (size, time.time())
-                    return prev
-            note = Checkpoint(self.origin, size, root).sign(self._key)
-            conn.execute(insert(C).values(size=size, root=root, note=note, ts=time.time_ns() // 1000))
+                    retry = int(last[3])
+            if retry is None:
+                note = Checkpoint(self.origin, size, root).sign(self._key)
+                cid = conn.execute(insert(C).values(size=size, root=root, note=note,
+                                                    ts=time.time_ns() // 1000)
+                                   .returning(C.c.id)).scalar_one()
+        if retry is not None:  # nothing new: give an untimestamped checkpoint another chance
+            if self._stamper is not None and not self._stamper.has_token(self, retry):
+                self.timestamp_error = self._stamper.stamp(self, retry, prev.note, retry=True)
+            return prev
         self._last_cp = (size, time.time())
+        if self._stamper is not None:  # after the commit: the TSA is never asked under the lock
+            self.timestamp_error = self._stamper.stamp(self, int(cid), note)
         return Checkpoint(self.origin, size, root, note)
 
     def _maybe_checkpoint(self, size: int) -> None:
@@ -548,10 +579,12 @@ class Ledger:
             cp = self.checkpoint()
         return build_receipt(entry, self.inclusion_proof(entry.index, cp.size), cp.note)
 
-    def audit(self) -> AuditReport:
+    def audit(self, *, tsa_anchors: Sequence[x509.Certificate] = ()) -> AuditReport:
+        """Full audit; stored checkpoint timestamps are checked too (chained to ``tsa_anchors``
+        when given)."""
         from ledger.audit import audit
 
-        return audit(self)
+        return audit(self, tsa_anchors=tsa_anchors)
 
     def export(self, out: TextIO) -> int:
         """Write every entry as one JSON line ``{"index", "leaf_hash", "leaf"}``; returns the count."""

@@ -10,8 +10,10 @@ import click
 
 from ledger import Ledger, verify_receipt
 from ledger.checkpoint import key_from_pem
+from ledger.checkpoint_timestamps import timestamp_of
 from ledger.errors import LedgerError, UnknownEntryError
 from ledger.receipt import sha256_file
+from ledger.timestamp import load_anchors
 from provenance.config import home_from_env
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -50,7 +52,12 @@ def checkpoint_cmd() -> None:
     """
     with _open(with_key=True) as led:
         cp = led.checkpoint()
+        stamp = timestamp_of(led, cp) if led.tsa_url else None
     click.echo(cp.note, nl=False)
+    if stamp is not None:
+        click.echo(f"timestamped by {stamp.tsa} at {stamp.gen_time.isoformat()}", err=True)
+    elif led.tsa_url:
+        click.echo(f"warning: checkpoint has no timestamp: {led.timestamp_error}", err=True)
 
 
 @ledger_group.command("receipt")
@@ -113,7 +120,9 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
 
 @ledger_group.command("audit")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-def audit_cmd(as_json: bool) -> int:
+@click.option("--tsa-anchors", "tsa_anchors", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM certificates: checkpoint timestamps must chain to one of them.")
+def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
     """Recompute every leaf, subtree hash and checkpoint; name the first damage found.
 
     Exit 0 clean, 1 damage found.
@@ -122,13 +131,20 @@ def audit_cmd(as_json: bool) -> int:
     Example:
       provenance ledger audit --json
     """
+    anchors = []
+    if tsa_anchors is not None:
+        try:
+            anchors = load_anchors(tsa_anchors.read_bytes())
+        except OSError as e:
+            raise LedgerError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
     with _open(with_key=False) as led:
-        report = led.audit()
+        report = led.audit(tsa_anchors=anchors)
     if as_json:
         click.echo(report.to_json())
     else:
         click.echo(f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
                    f"{report.checkpoints_checked} checkpoints checked")
+        click.echo(f"  timestamps: {report.timestamps.describe()}")
         for index, kind, detail in report.problems:
             click.echo(f"  index {index}: {kind}: {detail}")
     return 0 if report.ok else 1

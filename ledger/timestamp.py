@@ -112,9 +112,9 @@ def parse_response(der: bytes, message: bytes, nonce: int, *,
     if status not in ("granted", "granted_with_mods"):
         text = "; ".join(resp["status"]["status_string"].native or []) or "no reason given"
         raise TimestampError(f"{source}: request {status} ({text})")
-    if token.native is None:
+    if isinstance(token, core.Void):
         raise TimestampError(f"{source}: granted but carries no token")
-    checked = check_token(bytes(token.dump()), message, anchors=anchors)
+    checked = check_token(bytes(token.dump()), message, anchors=anchors)  # dump before parsing
     got = _tst_info(_signed_data(token))["nonce"].native
     if got != nonce:
         raise TimestampError(f"{source}: nonce {got} does not answer our request ({nonce})")
@@ -190,16 +190,21 @@ def _verify_signature(signed: Any) -> tuple[x509.Certificate, list[x509.Certific
     if len(infos) != 1:
         raise TimestampError(f"timestamp token: {len(infos)} signers, expected one")
     signer = infos[0]
+    # Raw encodings first: once asn1crypto has parsed a value's children, dump() re-encodes
+    # it (slowly, and a signature covers the bytes received, not a re-encoding).
+    attrs = signer["signed_attrs"]
+    attrs_der = bytes(attrs.dump())
     carried = [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+    carried_der = [bytes(c.dump()) for c in carried]
     sid = signer["sid"]
     if sid.name == "issuer_and_serial_number":
-        match = [c for c in carried if c.issuer == sid.chosen["issuer"]
-                 and c.serial_number == sid.chosen["serial_number"].native]
+        serial = sid.chosen["serial_number"].native  # compared first: Name equality is slow
+        match = [c for c in carried if c.serial_number == serial
+                 and c.issuer == sid.chosen["issuer"]]
     else:
         match = [c for c in carried if c.key_identifier == sid.chosen.native]
     if not match:
         raise TimestampError("timestamp token: the signing certificate is not in the token")
-    attrs = signer["signed_attrs"]
     if not len(attrs):
         raise TimestampError("timestamp token: no signed attributes")
     digest_alg = signer["digest_algorithm"]["algorithm"].native
@@ -212,13 +217,13 @@ def _verify_signature(signed: Any) -> tuple[x509.Certificate, list[x509.Certific
     if found.get("message_digest") is None or \
             found["message_digest"].native != hashlib.new(digest_alg, content).digest():
         raise TimestampError("timestamp token: TSTInfo does not match its signed digest")
-    cert_der = bytes(match[0].dump())
+    cert_der = carried_der[carried.index(match[0])]
     _check_ess(found, cert_der)
     cert = x509.load_der_x509_certificate(cert_der)
-    # The signature covers the attributes DER-encoded as a SET OF, not as the [0] field.
-    data = bytes(attrs.untag().dump())
+    # The signature covers the attributes encoded as a SET OF, not as the [0] field: swap the tag.
+    data = b"\x31" + attrs_der[1:]
     _verify_raw(cert, bytes(signer["signature"].native), data, signer, _HASHES[digest_alg]())
-    return cert, [x509.load_der_x509_certificate(bytes(c.dump())) for c in carried]
+    return cert, [x509.load_der_x509_certificate(d) for d in carried_der]
 
 
 def _check_ess(attrs: dict[str, Any], cert_der: bytes) -> None:

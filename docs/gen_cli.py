@@ -48,19 +48,23 @@ stdout, one JSON object per line; progress and logs go to stderr.
 """
 
 
-def _walk(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    found = [(path, cmd)]
+def _walk(cmd: click.Command, ctx: click.Context) -> list[click.Context]:
+    """Contexts made the way click makes them when a command runs, so that settings inherited
+    from the group (e.g. `-h` for help) show, whatever ran before in this process."""
+    found = [ctx]
     if isinstance(cmd, click.Group):
         for name in sorted(cmd.commands):
-            found += _walk(cmd.commands[name], [*path, name])
+            sub = cmd.commands[name]
+            found += _walk(sub, sub.make_context(name, [], parent=ctx, resilient_parsing=True))
     return found
 
 
 def render() -> str:
     parts = [HEADER]
-    for path, cmd in _walk(cli, ["provenance"]):
-        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
-        parts.append(f"## `{' '.join(path)}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
+    root = cli.make_context("provenance", [], resilient_parsing=True, terminal_width=100,
+                            max_content_width=100)
+    for ctx in _walk(cli, root):
+        parts.append(f"## `{ctx.command_path}`\n\n```text\n{ctx.get_help().rstrip()}\n```\n")
     return "\n".join(parts)
 
 

@@ -42,11 +42,13 @@ def create_ledger(home: Home) -> str:
     return origin
 
 
-def open_ledger(home: Home, *, read_only: bool = False, checkpoint_every: int | None = 1) -> Ledger:
+def open_ledger(home: Home, *, read_only: bool = False, checkpoint_every: int | None = 1,
+                tsa_url: str | None = None) -> Ledger:
     """Open ``home``'s ledger; with its log key unless ``read_only`` (then no checkpoints).
 
     By default a checkpoint is signed after every recorded call, so receipts and verification
-    proofs are available at once (an Ed25519 signature costs ~0.1 ms).
+    proofs are available at once (an Ed25519 signature costs ~0.1 ms). ``tsa_url`` (default:
+    ``PROVENANCE_TSA_URL``) time-stamps those checkpoints too.
     """
     key = None
     if not read_only and home.log_key.exists():
@@ -55,6 +57,7 @@ def open_ledger(home: Home, *, read_only: bool = False, checkpoint_every: int | 
         except OSError as e:
             raise IdentityError(f"{home.log_key}: cannot read the ledger's log key ({e.strerror})") from e
     try:
-        return Ledger.open(home.ledger_url(), log_key=key, checkpoint_every=checkpoint_every)
+        return Ledger.open(home.ledger_url(), log_key=key, checkpoint_every=checkpoint_every,
+                           tsa_url=tsa_url)
     except LedgerNotFoundError as e:
         raise LedgerNotFoundError(f"{e.diagnostics()}; run `provenance init` first") from e

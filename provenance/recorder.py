@@ -157,7 +157,7 @@ class Recorder:
     ) -> None:
         self.home = home or home_from_env()
         self.identity = identity or load_identity(self.home)
-        self.ledger = ledger or open_ledger(self.home)
+        self.ledger = ledger or open_ledger(self.home, tsa_url=tsa_url)
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
         self.actor = actor or os.environ.get(ENV_ACTOR) or read_meta(self.home).get("actor") or "unknown"
         self.embed_prompt = embed_prompt

@@ -102,3 +102,18 @@ def test_tsa_url_from_environment(home: Home, workdir: Path, authority: TsaAutho
     report = verify_path(workdir / "env.png", default_policy(home))
     assert report.verdict == "trusted"
     assert report.signer is not None and report.signer.time
+
+
+def test_recorder_tsa_url_also_stamps_the_ledger_checkpoint(home: Home, workdir: Path,
+                                                             authority: TsaAuthority) -> None:
+    """Regression: an explicit Recorder(tsa_url=...) stamped the C2PA signature only."""
+    from ledger.checkpoint_timestamps import timestamp_of
+    from provenance.ledger_access import open_ledger
+
+    with running_tsa(authority) as url, Recorder(home, tsa_url=url) as rec:
+        rec.generate("A blue square", workdir / "cp.png", size="64x64")
+    with open_ledger(home, read_only=True, tsa_url="") as led:
+        cp = led.latest_checkpoint()
+        assert cp is not None
+        token = timestamp_of(led, cp)
+    assert token is not None

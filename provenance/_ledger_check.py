@@ -92,7 +92,7 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
         if hit.output in stored:
             continue
         try:
-            stored[hit.output] = fingerprint.Fingerprints.from_ledger(ledger.fingerprints_of(hit.output))
+            stored[hit.output] = _stored_fingerprints(ledger, hit.output, hit.entry_id)
         except Exception:  # a partial record cannot confirm anything
             continue
         entry_of[hit.output] = hit.entry_id
@@ -115,6 +115,18 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
         return None
     result.match = "perceptual"
     return _producer(ledger, best, entry_of[best])
+
+
+def _stored_fingerprints(ledger: Ledger, output: str, entry_id: str) -> fingerprint.Fingerprints:
+    """The entry body's full fingerprints (with the detail grid that tells words apart), else the
+    ledger table's 64-bit kinds (older entries: never confident, since words go unchecked)."""
+    entry = ledger.get(entry_id)
+    out = entry.body.get("output") if entry is not None else None
+    if isinstance(out, dict) and out.get("sha256") == output:
+        fps = out.get("fingerprints")
+        if isinstance(fps, dict) and "detail" in fps:
+            return fingerprint.Fingerprints.from_json(fps)
+    return fingerprint.Fingerprints.from_ledger(ledger.fingerprints_of(output))
 
 
 def _producer(ledger: Ledger, output: str, entry_id: str) -> Entry | None:

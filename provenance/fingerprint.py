@@ -5,7 +5,9 @@ matches any SHA-256 in the ledger, but its pixels still look the same. :func:`co
 cheap perceptual hashes of an image; the ledger scans one of them (:data:`SEARCH_KIND`, within
 :data:`SEARCH_RADIUS` bits) to find candidates, and :func:`assess` confirms each candidate with all
 of them together, by the rule calibrated in ``bench/calibrate_fingerprints.py`` (table in
-``docs/recovery.md``). One weak hash alone never yields a confident match.
+``docs/recovery.md``). One weak hash alone never yields a confident match, and a match is confident
+only when the local-detail grid (:attr:`Fingerprints.detail`, 32x32 blocks) agrees too, so a
+same-layout image whose words differ is never taken for the recorded one.
 
 Example::
 
@@ -16,14 +18,17 @@ Example::
     >>> copy = compute(img.resize((256, 256)).convert("L"))
     >>> assess(copy, original).label
     'strong match'
-    >>> restored = Fingerprints.from_ledger(dict(original.as_ledger()))
-    >>> restored == original
+    >>> Fingerprints.from_json(original.to_json()) == original
     True
+    >>> ImageDraw.Draw(img).text((60, 420), "day", fill="navy")  # an unrecorded variant
+    >>> assess(compute(img), original).label
+    'possible match'
 
 Ledger storage: :meth:`Fingerprints.as_ledger` yields 64-bit values as *signed* two's-complement
 integers (``-2**63 .. 2**63-1``) so they fit a SQL ``BIGINT``; :meth:`Fingerprints.from_ledger`
 accepts signed or unsigned values. Hamming distance is the same either way as long as both sides
-use 64-bit two's complement (XOR, then count bits of the unsigned view).
+use 64-bit two's complement (XOR, then count bits of the unsigned view). The detail grid (1.5 KB)
+is not a ledger kind: it travels in :meth:`Fingerprints.to_json`, i.e. in the entry body.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
 
+from provenance._detail import DETAIL_BYTES, detail_grid, detail_mismatch
 from provenance.errors import InputError
 
 __all__ = [
@@ -67,8 +73,9 @@ _COLOR_KINDS = ("color0", "color1")
 
 # Calibrated limits (see docs/recovery.md): Hamming bits, colour in 16ths of the chroma range.
 # A strong match needs every fingerprint within its limit; a possible match two of _POSSIBLE
-# (one alone is what the prefilter already guarantees, so it says nothing).
-_STRONG = {"phash": 16, "dhash": 8, "pdq": 40, "color": 2}
+# (one alone is what the prefilter already guarantees, so it says nothing). "detail" counts the
+# blocks of the 32x32 grid that differ beyond what re-encoding explains: one is a different image.
+_STRONG = {"phash": 16, "dhash": 8, "pdq": 40, "color": 2, "detail": 0}
 _POSSIBLE = {"phash": 16, "dhash": 12, "pdq": 64}
 
 
@@ -94,19 +101,25 @@ class Fingerprints:
 
     ``phash`` and ``dhash`` are 64-bit unsigned integers (imagehash's DCT and gradient hashes);
     ``pdq`` is Meta's 256-bit PDQ hash as 32 bytes and ``color`` a 4x4 grid of mean chroma as 16
-    bytes; either is ``None`` when a ledger record lacks it.
+    bytes; ``detail`` is the 32x32 local-detail grid (block luminance and texture, see
+    ``provenance/_detail.py``). Each is ``None`` when a record lacks it.
     """
 
     phash: int
     dhash: int
     pdq: bytes | None = None
     color: bytes | None = None  # 4x4 grid of mean (Cb, Cr), 4 bits each: 16 bytes
+    detail: bytes | None = None  # 32x32 block means and textures: DETAIL_BYTES bytes
 
     def __post_init__(self) -> None:
         if self.pdq is not None and len(self.pdq) != 32:
             raise InputError(f"fingerprints: PDQ must be 32 bytes, got {len(self.pdq)}")
         if self.color is not None and len(self.color) != 16:
             raise InputError(f"fingerprints: colour grid must be 16 bytes, got {len(self.color)}")
+        if self.detail is not None and len(self.detail) != DETAIL_BYTES:
+            raise InputError(
+                f"fingerprints: detail grid must be {DETAIL_BYTES} bytes, got {len(self.detail)}"
+            )
 
     def as_ledger(self) -> list[tuple[str, int]]:
         """``(kind, signed 64-bit int)`` pairs to store; PDQ becomes ``pdq0`` .. ``pdq3``."""
@@ -131,13 +144,37 @@ class Fingerprints:
         )
 
     def to_json(self) -> dict[str, str]:
-        """Lower-case hex strings (16 digits per 64 bits), for manifests and reports."""
+        """Lower-case hex strings (16 digits per 64 bits), for entry bodies and reports."""
         out = {"phash": f"{self.phash:016x}", "dhash": f"{self.dhash:016x}"}
         if self.pdq is not None:
             out["pdq"] = self.pdq.hex()
         if self.color is not None:
             out["color"] = self.color.hex()
+        if self.detail is not None:
+            out["detail"] = self.detail.hex()
         return out
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, object]) -> Fingerprints:
+        """Rebuild from :meth:`to_json` output (e.g. an entry body's ``output.fingerprints``)."""
+        missing = [kind for kind in ("phash", "dhash") if kind not in record]
+        if missing:
+            raise InputError(f"fingerprints: JSON record lacks {', '.join(missing)}")
+        parsed: dict[str, bytes | None] = {}
+        for kind in ("phash", "dhash", "pdq", "color", "detail"):
+            value = record.get(kind)
+            try:
+                parsed[kind] = None if value is None else bytes.fromhex(str(value))
+            except ValueError:
+                raise InputError(f"fingerprints: {kind} is not a hex string") from None
+        phash, dhash = parsed.pop("phash"), parsed.pop("dhash")
+        if phash is None or dhash is None or len(phash) != 8 or len(dhash) != 8:
+            raise InputError("fingerprints: phash and dhash must be 16 hex digits each")
+        return cls(
+            phash=int.from_bytes(phash, "big"),
+            dhash=int.from_bytes(dhash, "big"),
+            **parsed,
+        )
 
 
 def _split(kinds: tuple[str, ...], data: bytes) -> list[tuple[str, int]]:
@@ -168,12 +205,13 @@ def _hash_bits(h: imagehash.ImageHash) -> int:
 
 
 def compute(image: Image.Image) -> Fingerprints:
-    """Fingerprint an image: one fast downscale, then pHash, dHash, PDQ and a colour grid."""
+    """Fingerprint an image: one fast downscale, then pHash, dHash, PDQ, colour and detail grids."""
     width, height = image.size
     if width < 8 or height < 8:
         raise InputError(f"fingerprint: image is {width}x{height}, too small (at least 8x8)")
     if image.getexif().get(_ORIENTATION, 1) != 1:
         image = ImageOps.exif_transpose(image)  # hash what a viewer shows, not the stored raster
+        width, height = image.size
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = _flatten(image)  # palette, CMYK, 16-bit: reduce() wants a plain mode
     # reduce() is a cheap integer box filter; it does most of the shrinking before the resize.
@@ -191,6 +229,7 @@ def compute(image: Image.Image) -> Fingerprints:
         dhash=_hash_bits(imagehash.dhash(gray)),
         pdq=np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes(),
         color=_color_grid(small),
+        detail=detail_grid(gray, min(width, height)),
     )
 
 
@@ -228,8 +267,9 @@ def _pdq_distance(a: bytes, b: bytes) -> int:
 def assess(query: Fingerprints, candidate: Fingerprints) -> Assessment:
     """Compare every fingerprint both sides have; confident only when all of them agree.
 
-    The rule (calibrated in docs/recovery.md): pHash, dHash and PDQ each within their limit, and
-    the colour grid close unless the query has no colour. A missing PDQ is never confident.
+    The rule (calibrated in docs/recovery.md): pHash, dHash and PDQ each within their limit, the
+    colour grid close unless the query has no colour, and no block of the detail grid differing
+    more than re-encoding or resizing explains. A missing PDQ or detail grid is never confident.
     """
     distances = {
         "phash": hamming(query.phash, candidate.phash),
@@ -240,14 +280,22 @@ def assess(query: Fingerprints, candidate: Fingerprints) -> Assessment:
     gray_query = query.color is not None and _is_gray(query.color)
     if query.color is not None and candidate.color is not None and not gray_query:
         distances["color"] = _color_distance(query.color, candidate.color)
+    if query.detail is not None and candidate.detail is not None:
+        distances["detail"] = detail_mismatch(query.detail, candidate.detail)
     return _decide(distances, gray_query)
 
 
 def _decide(distances: dict[str, int], gray_query: bool) -> Assessment:
     summary = ", ".join(f"{kind} {d}" for kind, d in distances.items())
-    failed = [kind for kind, limit in _STRONG.items() if distances.get(kind, 0) > limit]
+    failed = [
+        f"detail ({distances[kind]} blocks differ: other words or details)"
+        if kind == "detail" else kind
+        for kind, limit in _STRONG.items() if distances.get(kind, 0) > limit
+    ]  # fmt: skip
     if "pdq" not in distances:
         failed.append("pdq (missing)")
+    if "detail" not in distances:
+        failed.append("detail (missing: words not checked)")
     if not failed:
         note = "; colour not compared (grayscale query)" if gray_query else ""
         return Assessment(

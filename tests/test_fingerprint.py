@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sqlite3
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 import skimage
 from PIL import Image, ImageDraw, ImageFont
 
+from provenance.backends.base import GenerateRequest
+from provenance.backends.local import LocalBackend
 from provenance.errors import InputError
 from provenance.fingerprint import (
     SEARCH_KIND,
@@ -96,7 +99,7 @@ def test_cards_that_differ_in_colour_or_layout_are_not_confident() -> None:
     barred = card("#f4d03f", "SALE 20% OFF", shape="bar")
     recoloured = assess(compute(jpeg_half(blue)), yellow)
     assert (recoloured.confident, recoloured.label) == (False, "possible match")
-    assert "color too far" in recoloured.reason  # the shapes agree; only the colour grid vetoes
+    assert "color" in recoloured.reason.split(" too far")[0]  # the shapes agree; colour vetoes
     relaid = assess(compute(jpeg_half(barred)), yellow)
     assert (relaid.confident, relaid.label) == (False, "no match")
 
@@ -108,13 +111,15 @@ def test_ten_percent_crop_is_not_recovered() -> None:
     assert not assess(compute(cropped), compute(original)).confident
 
 
-def test_same_layout_text_variants_are_ambiguous_so_choose_names_none() -> None:
-    # documented limitation: global fingerprints cannot read text, so both cards match strongly
+def test_same_layout_text_variants_are_told_apart_by_the_detail_grid() -> None:
+    # global hashes cannot read: both cards agree on pHash/dHash/PDQ/colour; the detail grid decides
     sale20, sale30 = card("#f4d03f", "SALE 20% OFF"), card("#f4d03f", "SALE 30% OFF")
     query = compute(jpeg_half(sale20))
     picked, ranked = choose(query, {"a20": compute(sale20), "a30": compute(sale30)})
-    assert picked is None
-    assert [a.confident for _, a in ranked] == [True, True]
+    assert picked == "a20"
+    assert [(key, a.confident) for key, a in ranked] == [("a20", True), ("a30", False)]
+    assert ranked[1][1].label == "possible match"
+    assert "other words or details" in ranked[1][1].reason
 
 
 def test_choose_names_the_single_strong_match_first() -> None:
@@ -139,7 +144,8 @@ def test_ledger_round_trip_through_a_real_sqlite_bigint_column(tmp_path: Path) -
     )
     db = sqlite3.connect(tmp_path / "fp.db")
     db.execute("CREATE TABLE fp (kind TEXT PRIMARY KEY, value BIGINT NOT NULL)")
-    for fps in (top_bits, compute(photo("camera.png"))):
+    # the table holds the 64-bit kinds only; the detail grid travels in the entry body
+    for fps in (top_bits, dataclasses.replace(compute(photo("camera.png")), detail=None)):
         pairs = fps.as_ledger()
         assert all(-(1 << 63) <= value < 1 << 63 for _, value in pairs)
         db.execute("DELETE FROM fp")
@@ -162,10 +168,25 @@ def test_record_without_pdq_is_never_confident() -> None:
     assert "pdq" in result.reason
 
 
-def test_to_json_is_hex() -> None:
-    out = compute(photo("camera.png")).to_json()
-    assert {k: len(v) for k, v in out.items()} == {"phash": 16, "dhash": 16, "pdq": 64, "color": 32}
+def test_to_json_is_hex_and_round_trips_with_the_detail_grid() -> None:
+    fps = compute(photo("camera.png"))
+    out = fps.to_json()
+    assert {k: len(v) for k, v in out.items()} == {
+        "phash": 16, "dhash": 16, "pdq": 64, "color": 32, "detail": 2 * 1538}
     assert all(int(v, 16) >= 0 for v in out.values())
+    assert Fingerprints.from_json(out) == fps
+    # the ledger table stays small: the detail grid is never one of its kinds
+    assert [kind for kind, _ in fps.as_ledger()] == [
+        "phash", "dhash", "pdq0", "pdq1", "pdq2", "pdq3", "color0", "color1"]
+    assert Fingerprints.from_ledger(dict(fps.as_ledger())).detail is None
+
+
+def test_record_without_detail_is_never_confident() -> None:
+    full = compute(photo("astronaut.png"))
+    old = Fingerprints.from_ledger(dict(full.as_ledger()))
+    result = assess(full, old)
+    assert (result.confident, result.label) == (False, "possible match")
+    assert "detail (missing: words not checked)" in result.reason
 
 
 def test_transparent_pixels_hash_as_white() -> None:
@@ -206,10 +227,83 @@ def test_exif_orientation_is_applied_before_hashing() -> None:
         (lambda: Fingerprints.from_ledger({"dhash": 1}), "lacks phash"),
         (lambda: Fingerprints(phash=0, dhash=0, pdq=b"short"), "PDQ must be 32 bytes"),
         (lambda: Fingerprints(phash=0, dhash=0, color=b"x"), "colour grid must be 16 bytes"),
+        (lambda: Fingerprints(phash=0, dhash=0, detail=b"x"), "detail grid must be 1538 bytes"),
+        (lambda: Fingerprints.from_json({"phash": "00" * 8}), "JSON record lacks dhash"),
+        (lambda: Fingerprints.from_json({"phash": "zz", "dhash": "00"}), "phash is not a hex"),
+        (lambda: Fingerprints.from_json({"phash": "00", "dhash": "00"}), "16 hex digits each"),
     ],
-    ids=["tiny-image", "missing-kind", "short-pdq", "short-colour"],
+    ids=["tiny-image", "missing-kind", "short-pdq", "short-colour", "short-detail",
+         "json-missing-kind", "json-not-hex", "json-short-hash"],
 )
 def test_bad_input_is_one_clear_error(call: object, message: str) -> None:
     assert callable(call)
     with pytest.raises(InputError, match=message):
         call()
+
+
+# Same layout, a few words different: the local engine's real posters and cards, both directions.
+TEXT_VARIANTS = [
+    ("poster 1200x630, dark blue, title 'Election night'",
+     "poster 1200x630, dark blue, title 'Election day'"),
+    ("A yellow card with the text 'SALE 20% OFF'", "A yellow card with the text 'SALE 30% OFF'"),
+    ("A navy card on white, title 'Press release', subtitle 'Monday 3 November 2026'",
+     "A navy card on white, title 'Press release', subtitle 'Tuesday 4 November 2026'"),
+    ("16:9 banner, green background, a yellow star, 'Spring sale'",
+     "16:9 banner, green background, a yellow star, 'Spring sales'"),
+]  # fmt: skip
+
+
+def local(prompt: str) -> Image.Image:
+    made = LocalBackend().generate(GenerateRequest(prompt))
+    return Image.open(io.BytesIO(made.outputs[0].data)).convert("RGB")
+
+
+def _encode(img: Image.Image, fmt: str, **opts: int) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **opts)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+COPIES = {
+    "jpeg-q75-half": jpeg_half,
+    "jpeg-q50": lambda i: _encode(i, "JPEG", quality=50),
+    "webp-q80": lambda i: _encode(i, "WEBP", quality=80),
+    "resize-25": lambda i: i.resize((i.width // 4, i.height // 4), Image.Resampling.LANCZOS),
+    "grayscale": lambda i: i.convert("L"),
+}
+
+
+@pytest.mark.parametrize("copy", list(COPIES.values()), ids=list(COPIES))
+@pytest.mark.parametrize("prompt", [TEXT_VARIANTS[0][0], TEXT_VARIANTS[2][0], TEXT_VARIANTS[3][0]],
+                         ids=["poster", "press-card", "banner"])
+def test_copies_of_posters_with_text_are_still_strong_matches(prompt: str, copy: object) -> None:
+    assert callable(copy)
+    original = local(prompt)
+    result = assess(compute(copy(original)), compute(original))
+    assert result.confident, result.reason
+    assert result.distances["detail"] == 0
+
+
+@pytest.mark.parametrize(("recorded", "variant"),
+                         TEXT_VARIANTS + [(b, a) for a, b in TEXT_VARIANTS],
+                         ids=[f"{i}{d}" for d in ("", "-rev") for i in range(len(TEXT_VARIANTS))])
+def test_one_word_changed_is_not_confident(recorded: str, variant: str) -> None:
+    original = compute(local(recorded))
+    for copy in (jpeg_half, COPIES["grayscale"]):
+        result = assess(compute(copy(local(variant))), original)
+        assert not result.confident, (variant, result.reason)
+        assert result.distances["detail"] > 0
+
+
+@pytest.mark.parametrize(("text_a", "text_b"), [
+    ("SALE 20% OFF", "SALE 30% OFF"),      # same length, one digit
+    ("Open day", "Open night"),            # longer word
+    ("Notice", "Notices"),                 # one letter added
+    ("Meeting at noon", "Meeting at 10"),  # shorter
+])  # fmt: skip
+def test_synthetic_card_text_variants_are_not_confident(text_a: str, text_b: str) -> None:
+    a, b = card("#f4d03f", text_a), card("#f4d03f", text_b)
+    fa, fb = compute(a), compute(b)
+    assert assess(compute(jpeg_half(b)), fa).label == "possible match"
+    assert not assess(compute(jpeg_half(a)), fb).confident
+    assert assess(compute(jpeg_half(a)), fa).confident  # while its own copy still is

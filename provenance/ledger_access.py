@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import shutil
 import socket
 
 from ledger import Ledger
@@ -35,8 +36,16 @@ def create_ledger(home: Home) -> str:
     key = generate_log_key()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     origin = log_origin(raw)
-    home.ledger_db.parent.mkdir(parents=True, exist_ok=True)
-    Ledger.create(home.ledger_url(), origin=origin, log_key=key).close()
+    url = home.ledger_url()
+    made_dir = url == f"sqlite:///{home.ledger_db}" and not home.ledger_db.parent.exists()
+    if made_dir:
+        home.ledger_db.parent.mkdir(parents=True)
+    try:
+        Ledger.create(url, origin=origin, log_key=key).close()
+    except BaseException:
+        if made_dir:  # leave nothing behind, so `provenance init` can simply be run again
+            shutil.rmtree(home.ledger_db.parent, ignore_errors=True)
+        raise
     write_private(home.log_key, key_to_pem(key))
     write_public(home.log_pub, (verifier_key(key, origin) + "\n").encode())
     return origin

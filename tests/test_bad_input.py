@@ -149,3 +149,17 @@ def test_init_refuses_to_overwrite_identity(home: Home, capsys: pytest.CaptureFi
 def test_signer_key_mode_is_0600(home: Home) -> None:
     assert home.signer_key.stat().st_mode & 0o777 == 0o600
     assert home.log_key.stat().st_mode & 0o777 == 0o600
+
+
+def test_init_against_an_unusable_ledger_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "not-a-dir"
+    target.write_text("a file where the ledger's folder should be")
+    monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PROVENANCE_LEDGER_URL", f"sqlite:///{target}/ledger.db")
+    code = main(["init"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "home" / "identity").exists()
+    assert not (tmp_path / "home" / "ledger").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import click
 from provenance.backends import BACKENDS
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
-from provenance.config import ENV_KEY_PASSPHRASE, home_from_env
+from provenance.config import ENV_KEY_PASSPHRASE, Home, home_from_env
 from provenance.errors import InputError
 
 if TYPE_CHECKING:
@@ -58,17 +59,23 @@ def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None
         env = os.environ.get(ENV_KEY_PASSPHRASE)
         passphrase = (env or click.prompt("Passphrase for the signer key", hide_input=True,
                                           confirmation_prompt=True, err=True)).encode()
+    fresh = not home.identity_dir.exists()
     if cert is not None and key is not None:
         ident = import_identity(home, cert, key, actor=actor, passphrase=passphrase, force=force)
     else:
         ident = create_local_identity(home, actor=actor, passphrase=passphrase, force=force)
     ledger_note = "kept the existing ledger"
-    if not home.log_key.exists():
-        origin = create_ledger(home) if not _ledger_exists(home) else None
-        ledger_note = f"created ledger {origin}" if origin else ledger_note
+    if not home.log_key.exists() and not _ledger_exists(home):
+        try:
+            ledger_note = f"created ledger {create_ledger(home)}"
+        except BaseException:
+            if fresh:  # a failed init leaves nothing behind, so it can simply be run again
+                shutil.rmtree(home.identity_dir, ignore_errors=True)
+            raise
+    from sqlalchemy.engine import make_url
+
     info = {"home": str(home.root), "signer": ident.subject, "local_identity": ident.is_local,
-            "ledger": home.ledger_url() if "://" not in home.ledger_url() or
-            home.ledger_url().startswith("sqlite") else "(PROVENANCE_LEDGER_URL)",
+            "ledger": make_url(home.ledger_url()).render_as_string(hide_password=True),
             "log_key": str(home.log_pub)}
     if as_json:
         echo_json(info)
@@ -78,8 +85,8 @@ def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None
     click.echo(f"Ledger:   {ledger_note}; log key {home.log_pub}")
 
 
-def _ledger_exists(home: Any) -> bool:
-    url: str = home.ledger_url()
+def _ledger_exists(home: Home) -> bool:
+    url = home.ledger_url()
     return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
 
 

@@ -143,7 +143,9 @@ def check_sqlite_file(url: str, must_exist: bool) -> None:
 
 
 def _db_error(url: str, e: Exception) -> LedgerError:
-    msg = str(getattr(e, "orig", e))
+    # Drivers add detail lines (PostgreSQL quotes the SQL); errors are one line, so keep the first.
+    lines = str(getattr(e, "orig", e)).strip().splitlines() or [type(e).__name__]
+    msg = lines[0].strip()
     if "malformed" in msg or "disk image" in msg:
         return CorruptLedgerError(f"{_describe(url)}: database is damaged ({msg})")
     if "not a database" in msg:

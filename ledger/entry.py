@@ -106,6 +106,30 @@ def check_request(req: AppendRequest) -> None:
             raise InvalidEntryError(f"fingerprint value {fp[2]!r}: not a 64-bit integer")
 
 
+_INT_MIN, _INT_MAX = -(2**53) + 1, 2**53 - 1  # RFC 8785's integer domain (IEEE doubles)
+
+
+def _plain(v: object) -> bool:
+    """True when ``json.dumps(sort_keys=True)`` writes exactly RFC 8785's bytes for ``v``.
+
+    rfc8785 is pure Python (~90 us for a small leaf, a tenth of a durable append); the C encoder
+    agrees with it on exact dicts with ASCII keys (code point order = UTF-16 order), lists,
+    tuples, strings, bools, None and safe integers. Anything else (floats, subclasses, other
+    keys) takes the rfc8785 path, so its output and its errors are unchanged.
+    """
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return True
+    if t is int:
+        return _INT_MIN <= v <= _INT_MAX  # type: ignore[operator]
+    if t is dict:
+        return all(type(k) is str and k.isascii() and _plain(x)
+                   for k, x in v.items())  # type: ignore[attr-defined]
+    if t is list or t is tuple:
+        return all(_plain(x) for x in v)  # type: ignore[attr-defined]
+    return False
+
+
 def signed64(value: int) -> int:
     return value - 2**64 if value >= 2**63 else value
 
@@ -124,9 +148,38 @@ def build_leaf(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[
         "secret": secret_hash,
     }
     try:
-        return bytes(rfc8785.dumps(doc))
+        return canonical_json(doc)
     except Exception as e:  # rfc8785 raises its own errors for floats/ints outside JSON
         raise InvalidEntryError(f"body: cannot be canonical JSON ({e})") from e
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value`` (the C encoder when it provably agrees, else rfc8785)."""
+    if _plain(value):
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                              check_circular=False).encode()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it with its own reason
+    return bytes(rfc8785.dumps(value))
+
+
+def build_entry(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[str, Any], *,
+                outputs: Sequence[str] = (), inputs: Sequence[str] = (),
+                parents: Sequence[str] = (), fingerprints: Sequence[tuple[str, str, int]] = (),
+                secret_hash: str | None = None) -> Entry:
+    """The :class:`Entry` of a new leaf, equal to ``entry_from_leaf(build_leaf(...))`` but without
+    re-reading the time, the lists and the leaf hash from the bytes just written."""
+    leaf = build_leaf(index, entry_id, kind, t, body, outputs=outputs, inputs=inputs,
+                      parents=parents, fingerprints=fingerprints, secret_hash=secret_hash)
+    return Entry(
+        id=entry_id, index=index, kind=kind,
+        time=t.astimezone(UTC) if t.tzinfo is not UTC else t,
+        body=json.loads(leaf)["body"],  # the body as the leaf holds it (tuples become lists, ...)
+        leaf=leaf, leaf_hash=leaf_hash(leaf), outputs=tuple(outputs), inputs=tuple(inputs),
+        parents=tuple(parents), fingerprints=tuple((o, k, signed64(v)) for o, k, v in fingerprints),
+        secret_hash=secret_hash,
+    )
 
 
 def entry_from_leaf(leaf: bytes) -> Entry:

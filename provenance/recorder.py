@@ -107,7 +107,9 @@ class _Input:
             "entry": self.entry_id,
             "width": self.image.width,
             "height": self.image.height,
-            "fingerprints": self.fingerprints.to_json(),
+            # Inputs are never searched for, so the ~3 KB detail grid stays out of their records;
+            # a recorded input's own entry holds its full fingerprints.
+            "fingerprints": {k: v for k, v in self.fingerprints.to_json().items() if k != "detail"},
         }
 
 

@@ -137,3 +137,15 @@ def test_own_identity_key_must_match_the_certificate(tmp_path: Path, monkeypatch
     assert main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")]) == 2
     assert "does not match" in capsys.readouterr().err
     assert not (tmp_path / "home" / "identity" / "signer.key.pem").exists()
+
+
+def test_detail_grid_is_kept_for_outputs_only(home: Home, workdir: Path) -> None:
+    with Recorder(home) as rec:
+        [card] = rec.generate("A red circle on a white background", workdir / "c.png")
+        [gray] = rec.edit([card.path], "grayscale", workdir / "g.png")
+    with _ledger(home) as led:
+        entry = led.get(gray.entry_id)
+    assert entry is not None
+    assert "detail" in entry.body["output"]["fingerprints"]
+    assert "detail" not in entry.body["inputs"][0]["fingerprints"]
+    assert "phash" in entry.body["inputs"][0]["fingerprints"]

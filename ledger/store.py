@@ -306,20 +306,9 @@ class Ledger:
         size, blob = cur.fetchone()
         size = int(size)
         frontier = list(zip(frontier_levels(size), _split_frontier(bytes(blob)), strict=True))
-        batch_ids = {req.entry_id for req in items if req.entry_id is not None}
-        wanted = sorted({p for req in items for p in req.parents} - batch_ids)
-        if wanted:
-            marks = ",".join([sql["mark"]] * len(wanted))
-            cur.execute(sql["parents"].replace("{marks}", marks), wanted)
-            missing = sorted(set(wanted) - {str(r[0]) for r in cur.fetchall()})
-            if missing:
-                raise UnknownEntryError(f"parent entry {missing[0]} is not in the ledger")
-        rows: list[tuple[Any, ...]] = []
-        nodes: list[tuple[int, bytes]] = []
-        arts: list[tuple[int, str, str]] = []
-        pars: list[tuple[int, str]] = []
-        secrets: list[tuple[str, bytes, str]] = []
-        fps: list[tuple[str, str, str, int]] = []
+        self._check_parents(cur, sql, items)
+        rows: dict[str, list[tuple[Any, ...]]] = {
+            "entry": [], "node": [], "artifact": [], "parent": [], "secret": [], "fingerprint": []}
         entries: list[Entry] = []
         now = datetime.now(UTC)
         ts = to_micros(now)
@@ -330,33 +319,48 @@ class Ledger:
                 salt = os.urandom(16)
                 # Salted so an erased prompt cannot be recovered by guessing against the leaf.
                 secret_hash = hashlib.sha256(salt + req.secret.encode()).hexdigest()
-                secrets.append((eid, salt, req.secret))
+                rows["secret"].append((eid, salt, req.secret))
             entry = build_entry(size, eid, req.kind, now, req.body, outputs=req.outputs,
                                 inputs=req.inputs, parents=req.parents,
                                 fingerprints=req.fingerprints, secret_hash=secret_hash)
-            lh = entry.leaf_hash
-            rows.append((size, eid, req.kind, ts, entry.leaf))
-            nodes.append((merkle.node_key(0, size), lh))
-            level, acc, idx = 0, lh, size
+            rows["entry"].append((size, eid, req.kind, ts, entry.leaf))
+            nodes = rows["node"]
+            level, acc, idx = 0, entry.leaf_hash, size
+            nodes.append((merkle.node_key(0, size), acc))
             while frontier and frontier[-1][0] == level:
                 acc = merkle.node_hash(frontier.pop()[1], acc)
                 level, idx = level + 1, idx >> 1
                 nodes.append((merkle.node_key(level, idx), acc))
             frontier.append((level, acc))
-            arts += [(size, "output", o) for o in dict.fromkeys(req.outputs)]
-            arts += [(size, "input", i) for i in dict.fromkeys(req.inputs)]
-            pars += [(size, p) for p in dict.fromkeys(req.parents)]
-            fps += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
+            if req.outputs or req.inputs:
+                rows["artifact"] += [(size, "output", o) for o in dict.fromkeys(req.outputs)]
+                rows["artifact"] += [(size, "input", i) for i in dict.fromkeys(req.inputs)]
+            if req.parents:
+                rows["parent"] += [(size, p) for p in dict.fromkeys(req.parents)]
+            if req.fingerprints:
+                rows["fingerprint"] += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
             entries.append(entry)
             size += 1
-        for name, data in (("entry", rows), ("node", nodes), ("artifact", arts),
-                           ("parent", pars), ("secret", secrets), ("fingerprint", fps)):
+        for name, data in rows.items():
             if len(data) == 1:
                 cur.execute(sql[name], data[0])
             elif data:
                 cur.executemany(sql[name], data)
         cur.execute(sql["set_head"], (size, b"".join(h for _, h in frontier)))
         return entries
+
+    @staticmethod
+    def _check_parents(cur: Any, sql: dict[str, str], items: Sequence[AppendRequest]) -> None:
+        if not any(req.parents for req in items):
+            return
+        batch_ids = {req.entry_id for req in items if req.entry_id is not None}
+        wanted = sorted({p for req in items for p in req.parents} - batch_ids)
+        if wanted:
+            marks = ",".join([sql["mark"]] * len(wanted))
+            cur.execute(sql["parents"].replace("{marks}", marks), wanted)
+            missing = sorted(set(wanted) - {str(r[0]) for r in cur.fetchall()})
+            if missing:
+                raise UnknownEntryError(f"parent entry {missing[0]} is not in the ledger")
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import AppendRequest, Ledger
-from ledger.entry import build_entry, build_leaf, canonical_json, entry_from_leaf, new_entry_id
+from ledger.entry import (
+    build_entry,
+    build_leaf,
+    canonical_json,
+    entry_from_leaf,
+    format_time,
+    new_entry_id,
+)
 from ledger.errors import InvalidEntryError
 from tests.ledger.ledger_helpers import make_ledger
 
@@ -129,3 +137,17 @@ def test_in_memory_ledger_appends_through_the_engine() -> None:
     led = Ledger.create("sqlite://", origin="test.example/log")
     assert [led.append("generate", {"i": i}).index for i in range(3)] == [0, 1, 2]
     assert led.size == 3 and led.audit().ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC)))
+def test_format_time_is_strftime(t: datetime) -> None:
+    assert format_time(t) == t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_new_entry_ids_are_uuid7_strings_in_time_order() -> None:
+    ids = [new_entry_id() for _ in range(50)]
+    for eid in ids:
+        u = uuid.UUID(eid)
+        assert str(u) == eid and u.version == 7 and u.variant == uuid.RFC_4122
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)  # the millisecond prefix

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
 
 from ledger import merkle
 from ledger._sqlite_writer import SqliteWriter
@@ -285,8 +285,10 @@ class Ledger:
                     entries = self._append_tx(conn, items)
         except (IntegrityError, self._dbapi.IntegrityError) as e:
             raise InvalidEntryError(f"entry id already in the ledger ({getattr(e, 'orig', e)})") from e
-        except (DatabaseError, self._dbapi.DatabaseError) as e:
+        except DatabaseError as e:
             raise db_error(self.url, e) from e
+        except self._dbapi.DatabaseError as e:  # from the raw writer: wrapped as the engine would
+            raise db_error(self.url, DBAPIError.instance(None, None, e, self._dbapi.Error)) from e
         self._maybe_checkpoint(entries[-1].index + 1 if entries else 0)
         return entries
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -53,6 +55,20 @@ def png_bytes(size: tuple[int, int] = (256, 256), color: str = "red") -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "PNG")
     return buf.getvalue()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    from provenance.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def reports(out: str) -> list[dict[str, Any]]:
+    """The JSON objects of a ``--json`` run, one per line."""
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def files_in(directory: Path) -> list[str]:

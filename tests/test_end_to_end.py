@@ -11,19 +11,8 @@ import c2pa
 import pytest
 from PIL import Image
 
-from provenance.cli import main
 from provenance.config import Home
-from tests.conftest import files_in
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def reports(out: str) -> list[dict]:
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+from tests.conftest import files_in, reports, run
 
 
 def read_manifest(path: Path, home: Home) -> dict:

@@ -14,12 +14,11 @@ import pytest
 from PIL import Image
 
 from provenance.backends.openai import OpenAIBackend
-from provenance.cli import main
 from provenance.config import Home
 from provenance.errors import EXIT_AUTH, EXIT_BACKEND, EXIT_RATE_LIMITED, EXIT_REFUSED
 from provenance.ledger_access import open_ledger
 from provenance.recorder import Recorder, actor_pseudonym
-from tests.conftest import files_in
+from tests.conftest import files_in, reports, run
 from tests.openai_server import OpenAIServer
 
 KEY = "sk-proj-RECORDEDsecret0123456789abcdef"
@@ -38,14 +37,6 @@ def openai_env(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIS
     return server
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def reports(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def entries(home: Home) -> list[Any]:

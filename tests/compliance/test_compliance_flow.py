@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 
 from ledger.checkpoint import key_from_pem
-from provenance.cli import main
 from provenance.compliance.report import check_report
 from provenance.config import ENV_ACTOR, Home
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import run
 
 
 def rules(out: str) -> dict[str, dict[str, object]]:

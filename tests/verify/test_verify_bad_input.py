@@ -14,7 +14,8 @@ from typing import NamedTuple
 import pytest
 
 from provenance.config import Home
-from tests.verify.conftest import record, reports, run
+from tests.conftest import reports, run
+from tests.verify.conftest import record
 
 
 class Case(NamedTuple):

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from provenance.config import Home
-from tests.verify.conftest import record, run
+from tests.conftest import run
+from tests.verify.conftest import record
 
 
 def _chromium() -> str:

@@ -16,7 +16,7 @@ from PIL import Image
 from provenance.config import Home
 from provenance.credentials import make_context, make_signer
 from provenance.identity import load_identity
-from tests.verify.conftest import reports, run
+from tests.conftest import reports, run
 
 
 class _Server(http.server.ThreadingHTTPServer):

@@ -14,7 +14,8 @@ from ledger import AppendRequest
 from provenance.config import Home
 from provenance.fingerprint import to_signed64
 from provenance.ledger_access import open_ledger
-from tests.verify.conftest import record, reports, run
+from tests.conftest import reports, run
+from tests.verify.conftest import record
 
 SYNTHETIC = 10_000
 

@@ -12,7 +12,8 @@ from PIL import Image
 from provenance.backends.base import GenerateRequest
 from provenance.backends.local import LocalBackend
 from provenance.config import Home
-from tests.verify.conftest import record, reports, run
+from tests.conftest import reports, run
+from tests.verify.conftest import record
 
 RECORDED = "poster 1200x630, dark blue, title 'Election night'"
 VARIANT = "poster 1200x630, dark blue, title 'Election day'"

@@ -11,7 +11,7 @@ import pytest
 
 from provenance.policy import TrustPolicy
 from provenance.verify import verify_path
-from tests.verify.conftest import reports, run
+from tests.conftest import reports, run
 
 _FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "c2pa"
 _EXPECTED: dict[str, Any] = (json.loads((_FIXTURES / "expected.json").read_text())["files"]

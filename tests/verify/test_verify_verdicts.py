@@ -14,7 +14,8 @@ from PIL import Image
 from provenance.config import ENV_HOME, Home
 from provenance.credentials import ManifestSpec, make_context, make_signer, sign_bytes
 from provenance.identity import Identity, create_ca, issue_signer, pem_cert
-from tests.verify.conftest import flip_after, node_titles, record, reports, run
+from tests.conftest import reports, run
+from tests.verify.conftest import flip_after, node_titles, record
 
 
 def test_own_output_is_trusted_with_ledger_proof(home: Home, workdir: Path,

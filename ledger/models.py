@@ -29,6 +29,8 @@ class LedgerHead(SQLModel, table=True):
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Hashes of the perfect subtrees covering [0, size), largest first: enough to append in O(log n).
     frontier: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The newest entry time (us): appends stamp max(now, last_ts), so times follow the index.
+    last_ts: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -36,7 +38,8 @@ class LedgerEntry(SQLModel, table=True):
     idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
     kind: str = Field(sa_column=Column(String(64), nullable=False))
-    ts: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # microseconds UTC
+    # Microseconds UTC, non-decreasing with idx from meta ts_ordered_from on (no index: 0004).
+    ts: int = Field(sa_column=Column(BigInteger, nullable=False))
     leaf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

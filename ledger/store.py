@@ -22,15 +22,16 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select
 from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger import merkle
 from ledger._sqlite_writer import SqliteWriter
@@ -91,6 +92,9 @@ class FingerprintMatch:
     distance: int
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def frontier_levels(size: int) -> list[int]:
     """Levels of the perfect subtrees covering ``[0, size)``, largest first."""
     return [b for b in range(size.bit_length() - 1, -1, -1) if size >> b & 1]
@@ -101,7 +105,7 @@ def _split_frontier(blob: bytes) -> list[bytes]:
 
 
 _SQL = {
-    "head": "SELECT size, frontier FROM ledger_head WHERE id = 1{lock}",
+    "head": "SELECT size, frontier, last_ts FROM ledger_head WHERE id = 1{lock}",
     "parents": "SELECT entry_id FROM ledger_entry WHERE entry_id IN ({marks})",
     "entry": "INSERT INTO ledger_entry (idx, entry_id, kind, ts, leaf) VALUES (?, ?, ?, ?, ?)",
     "node": "INSERT INTO ledger_node (pos, hash) VALUES (?, ?)",
@@ -109,7 +113,7 @@ _SQL = {
     "parent": "INSERT INTO ledger_parent (child_idx, parent_id) VALUES (?, ?)",
     "secret": "INSERT INTO ledger_secret (entry_id, salt, text) VALUES (?, ?, ?)",
     "fingerprint": "INSERT INTO ledger_fingerprint (entry_id, output, kind, value) VALUES (?, ?, ?, ?)",
-    "set_head": "UPDATE ledger_head SET size = ?, frontier = ? WHERE id = 1",
+    "set_head": "UPDATE ledger_head SET size = ?, frontier = ?, last_ts = ? WHERE id = 1",
     "mark": "?",
 }
 # SQLite's BEGIN IMMEDIATE already holds the write lock; elsewhere the head row is locked.
@@ -146,6 +150,7 @@ class Ledger:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval = checkpoint_interval
         self._fp: dict[str, _FingerprintCache] = {}
+        self._ts_ordered_from = 0  # entries from here on have non-decreasing times (schema 0004)
         self.origin = ""
         self._last_cp: tuple[int, float] = (0, time.time())
         # RFC 3161 timestamps on new checkpoints: None = PROVENANCE_TSA_URL, "" = none.
@@ -182,7 +187,7 @@ class Ledger:
                 if log_key is not None:
                     conn.execute(insert(M), [{"key": "verifier_key",
                                               "value": verifier_key(log_key, origin)}])
-                conn.execute(insert(H).values(id=1, size=0, frontier=b""))
+                conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
         except DatabaseError as e:
             led.engine.dispose()
             raise db_error(url, e) from e
@@ -214,6 +219,7 @@ class Ledger:
                 if "origin" not in meta or conn.execute(select(H.c.size)).scalar() is None:
                     raise NotALedgerError(f"{url}: ledger tables are incomplete")
                 led.origin = meta["origin"]
+                led._ts_ordered_from = int(meta.get("ts_ordered_from", "0"))
                 if log_key is not None:
                     vk = verifier_key(log_key, led.origin)
                     stored = meta.get("verifier_key")
@@ -305,7 +311,7 @@ class Ledger:
     def _append_rows(self, cur: Any, sql: dict[str, str], items: Sequence[AppendRequest]) -> list[Entry]:
         # The head row lock serialises writers: no fork, no gap, whatever the process count.
         cur.execute(sql["head"])
-        size, blob = cur.fetchone()
+        size, blob, last_ts = cur.fetchone()
         size = int(size)
         frontier = list(zip(frontier_levels(size), _split_frontier(bytes(blob)), strict=True))
         self._check_parents(cur, sql, items)
@@ -314,6 +320,9 @@ class Ledger:
         entries: list[Entry] = []
         now = datetime.now(UTC)
         ts = to_micros(now)
+        if ts < last_ts:  # the clock stepped back: keep times in index order (time ranges rely on it)
+            ts = int(last_ts)
+            now = _EPOCH + timedelta(microseconds=ts)
         for req in items:
             eid = req.entry_id or new_entry_id()
             secret_hash = None
@@ -348,7 +357,7 @@ class Ledger:
                 cur.execute(sql[name], data[0])
             elif data:
                 cur.executemany(sql[name], data)
-        cur.execute(sql["set_head"], (size, b"".join(h for _, h in frontier)))
+        cur.execute(sql["set_head"], (size, b"".join(h for _, h in frontier), ts))
         return entries
 
     @staticmethod
@@ -418,13 +427,26 @@ class Ledger:
     def iter_entries(self, *, since: datetime | None = None, until: datetime | None = None,
                      kinds: Sequence[str] | None = None) -> Iterator[Entry]:
         """Entries in index order, fetched in pages so a large ledger streams."""
+        lo_ts = None if since is None else to_micros(since)
+        hi_ts = None if until is None else to_micros(until)
+        with self.engine.connect() as conn:
+            size = int(conn.execute(select(H.c.size).where(H.c.id == 1)).scalar_one())
+            ordered = min(self._ts_ordered_from, size)
+            # Times are in index order from `ordered` on: the time range is an index range there.
+            lo = ordered if lo_ts is None else self._first_at(conn, ordered, size, lo_ts)
+            hi = size if hi_ts is None else self._first_at(conn, lo, size, hi_ts)
+        in_range: ColumnElement[bool] = E.c.idx.between(lo, hi - 1)
+        if ordered:  # older entries (clock steps allowed): a filtered scan of that prefix
+            old: ColumnElement[bool] = E.c.idx < ordered
+            if lo_ts is not None:
+                old = old & (E.c.ts >= lo_ts)
+            if hi_ts is not None:
+                old = old & (E.c.ts < hi_ts)
+            in_range = or_(old, in_range)
         last = -1
         while True:
-            stmt = select(E.c.leaf, E.c.idx).where(E.c.idx > last).order_by(E.c.idx).limit(1000)
-            if since is not None:
-                stmt = stmt.where(E.c.ts >= to_micros(since))
-            if until is not None:
-                stmt = stmt.where(E.c.ts < to_micros(until))
+            stmt = (select(E.c.leaf, E.c.idx).where(E.c.idx > last, in_range)
+                    .order_by(E.c.idx).limit(1000))
             if kinds is not None:
                 stmt = stmt.where(E.c.kind.in_(list(kinds)))
             with self.engine.connect() as conn:
@@ -434,6 +456,21 @@ class Ledger:
             for leaf, idx in page:
                 yield entry_from_leaf(bytes(leaf))
                 last = int(idx)
+
+    @staticmethod
+    def _first_at(conn: Connection, lo: int, hi: int, ts: int) -> int:
+        """The first index in ``[lo, hi)`` whose time is >= ``ts`` (``hi`` if none), by bisection."""
+        stmt = select(E.c.ts).where(E.c.idx == bindparam("i"))
+        while lo < hi:
+            mid = (lo + hi) // 2
+            got = conn.execute(stmt, {"i": mid}).scalar()
+            if got is None:
+                raise LedgerIntegrityError(f"entry {mid} is missing; run `provenance ledger audit`")
+            if int(got) < ts:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     # --- secrets ---------------------------------------------------------------------------
 

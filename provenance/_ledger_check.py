@@ -4,6 +4,7 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import Any
 
@@ -151,6 +152,12 @@ def _one_lineage(ledger: Ledger, entries: list[Entry | None]) -> Entry | None:
 _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDictionary()
 
 
+@functools.lru_cache(maxsize=64)
+def _open_checkpoint(note: str, vkey: str) -> Checkpoint:
+    """Signature check of a checkpoint note: pure, so a batch checks each note once."""
+    return open_checkpoint(note, vkey)
+
+
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
     cp = _checkpoints.get(ledger)
@@ -167,7 +174,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, A
         return {"verified": None, "signature": None, "checkpoint_size": cp.size,
                 "reason": "no log public key to check the checkpoint's signature"}
     try:
-        signed = open_checkpoint(cp.note, vkey)
+        signed = _open_checkpoint(cp.note, vkey)
     except LedgerError as e:
         return {"verified": False, "signature": False, "checkpoint_size": cp.size,
                 "reason": f"the latest checkpoint's signature does not verify with {source} "

@@ -18,18 +18,27 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Engine
 
 from ledger import merkle
+from ledger.errors import LedgerError
+from ledger.schema import make_engine, sqlite_path
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from ledger.store import Ledger
 
 # The top-level tail of a canonical leaf, found in a chunk of leaves joined by newlines (a
@@ -46,6 +55,7 @@ _TAILS = re.compile(rb'"fingerprints":\[((?:\["[0-9a-f]{64}","[a-z0-9_.-]+","-?\
 _NO_FP = b'"fingerprints":[],"id":"'
 _FP = re.compile(rb'\["([0-9a-f]{64})","([a-z0-9_.-]+)","(-?\d+)"\]')
 _IN_BATCH = 500
+PARALLEL_MIN = 1 << 17  # below this a helper process costs more than it saves
 
 
 class StructureDamaged(Exception):
@@ -71,9 +81,12 @@ def node_layout(start: int, count: int) -> tuple[npt.NDArray[np.int64], npt.NDAr
 
 
 class _Checker:
-    def __init__(self, led: Ledger, cur: Any, chunk_bits: int) -> None:
-        self.led, self.cur, self.bits = led, cur, chunk_bits
-        self.sqlite = led.engine.dialect.name == "sqlite"
+    def __init__(self, cur: Any, chunk_bits: int, sqlite: bool, *, defer_fp: bool = False) -> None:
+        self.cur, self.bits, self.sqlite = cur, chunk_bits, sqlite
+        # A helper process cannot know where its range's fingerprint rows start (they follow
+        # entry order by id): it hands what the leaves want to the parent, which checks in order.
+        self.defer_fp = defer_fp
+        self.fp_pending: list[list[tuple[str, str, str, int]]] = []
         self.high: dict[tuple[int, int], bytes] = {}  # stored nodes at level >= chunk_bits
         self.counts = {"artifact": 0, "parent": 0, "fingerprint": 0}
         self.fp_last_id = -(2**62)
@@ -112,7 +125,12 @@ class _Checker:
             raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf disagrees with its row")
         self.nodes(s, m, leaf_hashes)
         self.links(s, m, tails)
-        self.fingerprints(eids, tails)
+        want = [(eid.decode(), o.decode(), k.decode(), int(v))
+                for eid, t in zip(eids, tails, strict=True) if t[0] for o, k, v in _FP.findall(t[0])]
+        if self.defer_fp:
+            self.fp_pending.append(want)
+        else:
+            self.fingerprints(want)
 
     def nodes(self, s: int, m: int, leaf_hashes: bytes) -> None:
         keys, levels = node_layout(s, m)
@@ -177,9 +195,7 @@ class _Checker:
             first = min(j for j, _ in set(rows) ^ set(items))
             self.index_problem(first, table, f"{table} rows of entry {first} do not match its leaf")
 
-    def fingerprints(self, eids: Sequence[bytes], tails: list[tuple[bytes, ...]]) -> None:
-        want = [(eid.decode(), o.decode(), k.decode(), int(v))
-                for eid, t in zip(eids, tails, strict=True) if t[0] for o, k, v in _FP.findall(t[0])]
+    def fingerprints(self, want: list[tuple[str, str, str, int]]) -> None:
         if not want:
             return
         self.counts["fingerprint"] += len(want)
@@ -220,24 +236,41 @@ class _Checker:
         return out
 
 
-def check(led: Ledger, *, chunk_bits: int = 16) -> BulkResult:
+def check(led: Ledger, *, chunk_bits: int = 16, workers: int | None = None) -> BulkResult:
     """Check the whole tree and the index tables in one read-only snapshot; raises
-    :class:`StructureDamaged` when the row-by-row audit has to name what is wrong."""
-    conn = led.engine.connect()
+    :class:`StructureDamaged` when the row-by-row audit has to name what is wrong.
+
+    ``workers=2`` checks the upper half of the chunks in a forked helper process with its own
+    read connection (entries below the head never change, so its later snapshot sees the same
+    rows); ``None`` does so for ledgers of :data:`PARALLEL_MIN` entries or more when the
+    machine has two cores and fork.
+    """
+    with _read_cursor(led.engine) as cur:
+        return _check(led, _Checker(cur, chunk_bits, led.engine.dialect.name == "sqlite"), workers)
+
+
+@contextmanager
+def _read_cursor(engine: Engine) -> Iterator[Any]:
+    conn = engine.connect()
     try:
-        if led.engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot
         with conn.begin():
             cur = conn.connection.cursor()
             try:
-                return _check(led, _Checker(led, cur, chunk_bits))
+                yield cur
             finally:
                 cur.close()
     finally:
         conn.close()
 
 
-def _check(led: Ledger, ck: _Checker) -> BulkResult:
+def _can_fork(led: Ledger) -> bool:
+    shared = led.engine.dialect.name != "sqlite" or sqlite_path(led.url) is not None
+    return shared and "fork" in mp.get_all_start_methods()  # in-memory SQLite: one connection
+
+
+def _check(led: Ledger, ck: _Checker, workers: int | None) -> BulkResult:
     size, frontier = ck.rows("SELECT size, frontier FROM ledger_head WHERE id = 1")[0]
     size, frontier = int(size), bytes(frontier)
     cps = [(int(i), int(s), bytes(r), str(n)) for i, s, r, n in ck.rows(
@@ -245,10 +278,17 @@ def _check(led: Ledger, ck: _Checker) -> BulkResult:
     if int(ck.rows("SELECT count(*) FROM ledger_entry")[0][0]) != size:
         raise StructureDamaged("entry count differs from the head")
     step = 1 << ck.bits
-    for s in range(0, size, step):
-        ck.chunk(s, min(step, size - s))
+    starts = list(range(0, size, step))
+    if workers is None:
+        workers = 2 if size >= PARALLEL_MIN and (os.cpu_count() or 1) >= 2 else 1
+    split = len(starts) // 2 if workers > 1 and len(starts) > 1 and _can_fork(led) else len(starts)
+    with _Helper(led, ck, starts[split:], size) as helper:
+        for s in starts[:split]:
+            ck.chunk(s, min(step, size - s))
+        helper.merge_into(ck)
     ck.check_high()
     ck.totals(size)
+    ck.problems.sort(key=itemgetter(0))  # the parts found them out of order; first index first
     sizes = sorted({s for _, s, _, _ in cps if 0 < s <= size} | {size})
     pieces = {s: merkle.perfect_pieces(0, s) for s in sizes}
     found = ck.perfect({p for ps in pieces.values() for p in ps})
@@ -257,3 +297,65 @@ def _check(led: Ledger, ck: _Checker) -> BulkResult:
     roots = {s: merkle.fold_pieces([found[p] for p in ps]) for s, ps in pieces.items()}
     roots[0] = merkle.EMPTY_ROOT
     return BulkResult(size, cps, roots, ck.problems)
+
+
+class _Helper:
+    """The forked process that checks ``starts`` (or nothing, when the list is empty)."""
+
+    def __init__(self, led: Ledger, ck: _Checker, starts: list[int], size: int) -> None:
+        self.proc: BaseProcess | None = None
+        if not starts:
+            return
+        ctx = mp.get_context("fork")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_helper_main,
+                                args=(led.url, ck.bits, ck.sqlite, starts, size, send), daemon=True)
+        self.proc.start()
+        send.close()  # so recv() sees EOF if the helper dies
+
+    def __enter__(self) -> _Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()  # the parent's part failed: its answer is not needed
+            self.proc.join()
+            self.recv.close()
+
+    def merge_into(self, ck: _Checker) -> None:
+        if self.proc is None:
+            return
+        try:
+            status, got = self.recv.recv()
+        except EOFError:
+            status, got = "failed", "the helper process died"
+        if status == "damaged":
+            raise StructureDamaged(got)
+        if status == "failed":
+            raise LedgerError(f"audit helper: {got}")
+        high, counts, problems, pending = got
+        ck.high.update(high)
+        for table, n in counts.items():
+            ck.counts[table] += n
+        for index, _kind, detail in problems:  # details open with their table's name
+            ck.index_problem(index, detail.split(" ", 1)[0], detail)
+        for want in pending:
+            ck.fingerprints(want)
+
+
+def _helper_main(url: str, bits: int, sqlite: bool, starts: list[int], size: int,
+                 send: Connection) -> None:
+    engine = make_engine(url)  # never the parent's pooled connections
+    try:
+        with _read_cursor(engine) as cur:
+            ck = _Checker(cur, bits, sqlite, defer_fp=True)
+            for s in starts:
+                ck.chunk(s, min(1 << bits, size - s))
+        send.send(("ok", (ck.high, ck.counts, ck.problems, ck.fp_pending)))
+    except StructureDamaged as e:
+        send.send(("damaged", str(e)))
+    except Exception as e:  # reported by the parent as one line
+        send.send(("failed", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+    finally:
+        engine.dispose()

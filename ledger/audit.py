@@ -77,15 +77,16 @@ def _stream(led: Ledger, stmt: Any) -> Iterator[Any]:
 
 
 def audit(led: Ledger, *, chunk_bits: int = 16,
-          tsa_anchors: Sequence[x509.Certificate] = ()) -> AuditReport:
+          tsa_anchors: Sequence[x509.Certificate] = (), workers: int | None = None) -> AuditReport:
     """Audit ``led``; never raises for damage, only reports it.
 
     A bulk pass checks ``2**chunk_bits`` leaves at a time (memory grows with it); only when it
     finds structural damage does the row-by-row pass run to name the first bad index. Stored
     checkpoint timestamps are checked against their notes (and chained to ``tsa_anchors``).
+    ``workers=2`` splits the bulk pass over two processes (default: when the ledger is large).
     """
     try:
-        bulk = check(led, chunk_bits=chunk_bits)
+        bulk = check(led, chunk_bits=chunk_bits, workers=workers)
     except StructureDamaged:
         return _with_timestamps(_detailed(led), led, tsa_anchors)
     report = AuditReport(size=bulk.head_size, checkpoints_checked=len(bulk.checkpoints))

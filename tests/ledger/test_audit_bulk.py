@@ -32,14 +32,15 @@ def _linked_ledger(url: str, key: Ed25519PrivateKey) -> Ledger:
 
 def test_small_chunks_agree_with_the_tree(sqlite_url: str, log_key: Ed25519PrivateKey) -> None:
     with _linked_ledger(sqlite_url, log_key) as led:
-        for bits in (0, 1, 2, 5, 16):
-            report = audit(led, chunk_bits=bits)
+        for bits, workers in ((0, 1), (1, 2), (2, 1), (2, 2), (5, 2), (16, 2)):
+            report = audit(led, chunk_bits=bits, workers=workers)
             assert report.ok and report.size == 37 and report.checkpoints_checked == 3, bits
         with led.engine.begin() as c:  # a level-4 node lies above 4-leaf chunks
             c.execute(text("UPDATE ledger_node SET hash = :h WHERE pos = :p"),
                       {"h": bytes(32), "p": merkle.node_key(4, 1)})
-        report = audit(led, chunk_bits=2)
-        assert report.problems[0][:2] == (16, "subtree_hash"), report.problems
+        for workers in (1, 2):  # the node lies in the helper's half of the chunks
+            report = audit(led, chunk_bits=2, workers=workers)
+            assert report.problems[0][:2] == (16, "subtree_hash"), report.problems
 
 
 def _artifact_changed(c: Connection) -> None:
@@ -67,10 +68,19 @@ def _fingerprint_added(c: Connection) -> None:
               {"o": "0" * 64})
 
 
+def _late_artifact_changed(c: Connection) -> None:  # in the helper's half at 2-bit chunks
+    c.execute(text("UPDATE ledger_artifact SET sha256 = :s WHERE entry_idx = 30 AND role = 'output'"),
+              {"s": "f" * 64})
+
+
+def _late_fingerprint_changed(c: Connection) -> None:
+    c.execute(text("UPDATE ledger_fingerprint SET value = 7 WHERE kind = 'dhash' AND value = 31"))
+
+
 class IndexDamage(NamedTuple):
     name: str
     do: Callable[[Connection], None]
-    index: int
+    at: int
     table: str
 
 
@@ -80,6 +90,8 @@ INDEX_CASES = [
     IndexDamage("parent row deleted", _parent_deleted, 7, "parent"),
     IndexDamage("fingerprint value changed", _fingerprint_changed, 9, "fingerprint"),
     IndexDamage("fingerprint row added", _fingerprint_added, 37, "fingerprint"),
+    IndexDamage("artifact row changed late", _late_artifact_changed, 30, "artifact"),
+    IndexDamage("fingerprint value changed late", _late_fingerprint_changed, 31, "fingerprint"),
 ]
 
 
@@ -90,9 +102,10 @@ def test_index_rows_must_match_leaves(any_url: str, log_key: Ed25519PrivateKey,
         assert led.audit().ok
         with led.engine.begin() as conn:
             case.do(conn)
-        for bits in (2, 16):
-            report = audit(led, chunk_bits=bits)
+        # Two workers at 2-bit chunks: rows of both halves (entries 5-9 parent, 18-36 helper).
+        for bits, workers in ((2, 1), (2, 2), (3, 2), (16, 1)):
+            report = audit(led, chunk_bits=bits, workers=workers)
             assert not report.ok
             index, kind, detail = report.problems[0]
-            assert (index, kind) == (case.index, "index"), report.problems
+            assert (index, kind) == (case.at, "index"), report.problems
             assert case.table in detail

@@ -19,9 +19,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Connections inherited across fork(): never used nor closed in the child (closing could run
 # SQLite's last-connection WAL cleanup under the parent's feet), so they are kept alive here.
@@ -34,6 +37,7 @@ class SqliteWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: sqlite3.Connection | None = None
+        self._cur: sqlite3.Cursor | None = None  # reused by run()
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
@@ -56,7 +60,28 @@ class SqliteWriter:
         if self._pid != os.getpid():
             if self._conn is not None:
                 _INHERITED.append(self._conn)
-            self._conn, self._pid, self._lock = None, os.getpid(), threading.Lock()
+            self._conn, self._cur, self._pid, self._lock = None, None, os.getpid(), threading.Lock()
+
+    def run(self, work: Callable[[sqlite3.Cursor], T]) -> T:
+        """``work(cursor)`` between ``BEGIN IMMEDIATE`` and ``COMMIT`` (rolled back if either
+        fails): :meth:`transaction` without a generator's enter/exit cost on the append path."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._cur is None:
+                self._cur = self._connection().cursor()
+            cur = self._cur
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                result = work(cur)
+                cur.execute("COMMIT")
+                return result
+            except BaseException:
+                conn = self._conn
+                if conn is not None and conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -83,4 +108,4 @@ class SqliteWriter:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
-                self._conn = None
+                self._conn = self._cur = None

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ledger import merkle
-from ledger._bulk_audit import StructureDamaged, check
+from ledger._bulk_audit import StructureDamaged, check, paused_gc
 from ledger.checkpoint import open_checkpoint
 from ledger.checkpoint_timestamps import TimestampSummary, audit_timestamps
 from ledger.errors import LedgerError
@@ -88,7 +88,9 @@ def audit(led: Ledger, *, chunk_bits: int = 16,
     try:
         bulk = check(led, chunk_bits=chunk_bits, workers=workers)
     except StructureDamaged:
-        return _with_timestamps(_detailed(led), led, tsa_anchors)
+        with paused_gc():
+            detailed = _detailed(led)
+        return _with_timestamps(detailed, led, tsa_anchors)
     report = AuditReport(size=bulk.head_size, checkpoints_checked=len(bulk.checkpoints))
     report.problems += bulk.index_problems
     report.problems += _check_checkpoints(led, [c[:4] for c in bulk.checkpoints], bulk.roots,

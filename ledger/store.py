@@ -284,8 +284,7 @@ class Ledger:
             check_request(req)
         try:
             if self._raw is not None:
-                with self._raw.transaction() as cur:
-                    entries = self._append_rows(cur, _SQL_SQLITE, items)
+                entries = self._raw.run(lambda cur: self._append_rows(cur, _SQL_SQLITE, items))
             else:
                 with self._writer.begin() as conn:
                     entries = self._append_tx(conn, items)

@@ -311,52 +311,62 @@ class Ledger:
         # The head row lock serialises writers: no fork, no gap, whatever the process count.
         cur.execute(sql["head"])
         size, blob, last_ts = cur.fetchone()
-        size = int(size)
-        frontier = list(zip(frontier_levels(size), _split_frontier(bytes(blob)), strict=True))
+        size, blob = int(size), bytes(blob)
+        if len(blob) != 32 * size.bit_count():  # one hash per perfect subtree covering [0, size)
+            raise LedgerIntegrityError("head row's subtree hashes do not fit its size; "
+                                       "run `provenance ledger audit`")
         self._check_parents(cur, sql, items)
-        rows: dict[str, list[tuple[Any, ...]]] = {
-            "entry": [], "node": [], "artifact": [], "parent": [], "secret": [], "fingerprint": []}
+        entry_rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[int, bytes]] = []
+        artifacts: list[tuple[int, str, str]] = []
+        links: list[tuple[int, str]] = []
+        secrets: list[tuple[str, bytes, str]] = []
+        fps: list[tuple[str, str, str, int]] = []
         entries: list[Entry] = []
         now = datetime.now(UTC)
         ts = to_micros(now)
         if ts < last_ts:  # the clock stepped back: keep times in index order (time ranges rely on it)
             ts = int(last_ts)
             now = _EPOCH + timedelta(microseconds=ts)
+        sha = hashlib.sha256
         for req in items:
             eid = req.entry_id or new_entry_id()
             secret_hash = None
             if req.secret is not None:
                 salt = os.urandom(16)
                 # Salted so an erased prompt cannot be recovered by guessing against the leaf.
-                secret_hash = hashlib.sha256(salt + req.secret.encode()).hexdigest()
-                rows["secret"].append((eid, salt, req.secret))
+                secret_hash = sha(salt + req.secret.encode()).hexdigest()
+                secrets.append((eid, salt, req.secret))
             entry = build_entry(size, eid, req.kind, now, req.body, outputs=req.outputs,
                                 inputs=req.inputs, parents=req.parents,
                                 fingerprints=req.fingerprints, secret_hash=secret_hash)
-            rows["entry"].append((size, eid, req.kind, ts, entry.leaf))
-            nodes = rows["node"]
-            level, acc, idx = 0, entry.leaf_hash, size
-            nodes.append((merkle.node_key(0, size), acc))
-            while frontier and frontier[-1][0] == level:
-                acc = merkle.node_hash(frontier.pop()[1], acc)
-                level, idx = level + 1, idx >> 1
-                nodes.append((merkle.node_key(level, idx), acc))
-            frontier.append((level, acc))
+            entry_rows.append((size, eid, req.kind, ts, entry.leaf))
+            # Leaf `size` completes one perfect subtree per trailing 1 bit of `size`: it folds in
+            # that many frontier hashes (smallest last), and every node it completes is keyed
+            # size * 64 + level (ledger.merkle.node_key).
+            acc, key = entry.leaf_hash, size * 64
+            nodes.append((key, acc))
+            for level in range(1, ((size ^ (size + 1)).bit_length())):
+                acc = sha(b"\x01" + blob[-32:] + acc).digest()
+                blob = blob[:-32]
+                nodes.append((key + level, acc))
+            blob += acc
             if req.outputs or req.inputs:
-                rows["artifact"] += [(size, "output", o) for o in dict.fromkeys(req.outputs)]
-                rows["artifact"] += [(size, "input", i) for i in dict.fromkeys(req.inputs)]
+                artifacts += [(size, "output", o) for o in dict.fromkeys(req.outputs)]
+                artifacts += [(size, "input", i) for i in dict.fromkeys(req.inputs)]
             if req.parents:
-                rows["parent"] += [(size, p) for p in dict.fromkeys(req.parents)]
+                links += [(size, p) for p in dict.fromkeys(req.parents)]
             if req.fingerprints:
-                rows["fingerprint"] += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
+                fps += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
             entries.append(entry)
             size += 1
-        for name, data in rows.items():
+        for name, data in (("entry", entry_rows), ("node", nodes), ("artifact", artifacts),
+                           ("parent", links), ("secret", secrets), ("fingerprint", fps)):
             if len(data) == 1:
                 cur.execute(sql[name], data[0])
             elif data:
                 cur.executemany(sql[name], data)
-        cur.execute(sql["set_head"], (size, b"".join(h for _, h in frontier), ts))
+        cur.execute(sql["set_head"], (size, blob, ts))
         return entries
 
     @staticmethod

@@ -388,17 +388,36 @@ class Ledger:
         with self.engine.connect() as conn:
             return [entry_from_leaf(bytes(leaf)) for leaf in conn.execute(stmt).scalars()]
 
+    def _raw_read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        assert self._raw is not None
+        try:
+            return self._raw.read(sql, params)
+        except self._dbapi.Error as e:
+            raise db_error(self.url, e) from e
+
+    def _raw_entries(self, sql: str, params: tuple[object, ...]) -> list[Entry]:
+        return [entry_from_leaf(bytes(row[0])) for row in self._raw_read(sql, params)]
+
     def get(self, entry_id: str) -> Entry | None:
-        found = self._entries(select(E.c.leaf).where(E.c.entry_id == entry_id))
+        if self._raw is not None:
+            found = self._raw_entries("SELECT leaf FROM ledger_entry WHERE entry_id = ?", (entry_id,))
+        else:
+            found = self._entries(select(E.c.leaf).where(E.c.entry_id == entry_id))
         return found[0] if found and found[0].id == entry_id else None
 
     def at(self, index: int) -> Entry:
-        found = self._entries(select(E.c.leaf).where(E.c.idx == index))
+        found = (self._raw_entries("SELECT leaf FROM ledger_entry WHERE idx = ?", (index,))
+                 if self._raw is not None else
+                 self._entries(select(E.c.leaf).where(E.c.idx == index)))
         if not found:
             raise UnknownEntryError(f"no entry at index {index} (ledger size {self.size})")
         return found[0]
 
     def _by_artifact(self, sha256: str, role: str) -> list[Entry]:
+        if self._raw is not None:
+            return self._raw_entries(
+                "SELECT e.leaf FROM ledger_entry e JOIN ledger_artifact a ON a.entry_idx = e.idx "
+                "WHERE a.sha256 = ? AND a.role = ? ORDER BY e.idx", (sha256.lower(), role))
         return self._entries(select(E.c.leaf).join(A, A.c.entry_idx == E.c.idx)
                              .where(A.c.sha256 == sha256.lower(), A.c.role == role)
                              .order_by(E.c.idx))
@@ -553,9 +572,27 @@ class Ledger:
         if not 0 <= tree_size <= size:
             raise LedgerError(f"tree size {tree_size}: the ledger has {size} entries")
 
+    def _raw_hashes(self, tree_size: int, ranges: list[merkle.Range]) -> list[bytes]:
+        """:meth:`_hashes` and :meth:`_check_size` in one read, on the SQLite file's connection."""
+        pieces = [merkle.perfect_pieces(lo, hi) for lo, hi in ranges]
+        keys = {merkle.node_key(lv, ix): (lv, ix) for ps in pieces for lv, ix in ps}
+        marks = ",".join("?" * len(keys))
+        rows = self._raw_read(
+            "SELECT -1, size FROM ledger_head WHERE id = 1 UNION ALL "
+            f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks or 'NULL'})", tuple(keys))
+        size = next((int(v) for p, v in rows if p == -1), 0)
+        if not 0 <= tree_size <= size:
+            raise LedgerError(f"tree size {tree_size}: the ledger has {size} entries")
+        found = {keys[int(p)]: bytes(h) for p, h in rows if p != -1}
+        if len(found) != len(keys):
+            raise LedgerIntegrityError("stored subtree hashes are missing; run `provenance ledger audit`")
+        return [merkle.fold_pieces([found[p] for p in ps]) for ps in pieces]
+
     def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         if not 0 <= index < tree_size:
             raise LedgerError(f"index {index}: not in a tree of size {tree_size}")
+        if self._raw is not None:
+            return self._raw_hashes(tree_size, merkle.inclusion_ranges(index, tree_size))
         with self.engine.connect() as conn:
             self._check_size(conn, tree_size)
             return self._hashes(conn, merkle.inclusion_ranges(index, tree_size))
@@ -563,6 +600,8 @@ class Ledger:
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         if not 0 <= old <= new:
             raise LedgerError(f"no consistency proof from size {old} to {new}")
+        if self._raw is not None:
+            return self._raw_hashes(new, merkle.consistency_ranges(old, new))
         with self.engine.connect() as conn:
             self._check_size(conn, new)
             return self._hashes(conn, merkle.consistency_ranges(old, new))

@@ -1,0 +1,56 @@
+"""SQLite ledger files answer lookups and proofs on their own DB-API connection; the answers must
+be exactly those of the SQLAlchemy path (used for other databases and URLs with options)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import Ledger
+from ledger.errors import LedgerError, LedgerIntegrityError
+from ledger.merkle import verify_inclusion
+from tests.ledger.ledger_helpers import make_ledger
+
+
+def _both(tmp_path: Path, log_key: Ed25519PrivateKey, n: int) -> tuple[Ledger, Ledger]:
+    path = tmp_path / "l.db"
+    make_ledger(f"sqlite:///{path}", log_key, n).close()
+    fast = Ledger.open(f"sqlite:///{path}", checkpoint_every=None)
+    engine = Ledger.open(f"sqlite:///{path}?timeout=30", checkpoint_every=None)  # options: engine
+    assert fast._raw is not None and engine._raw is None
+    return fast, engine
+
+
+def test_raw_reads_equal_the_engine_path(tmp_path: Path, log_key: Ed25519PrivateKey) -> None:
+    fast, engine = _both(tmp_path, log_key, 37)
+    with fast, engine:
+        for i in (0, 1, 17, 36):
+            e = fast.at(i)
+            assert e == engine.at(i)
+            assert fast.get(e.id) == engine.get(e.id) == e
+            assert fast.find_by_output(f"{i:064x}") == engine.find_by_output(f"{i:064x}") == [e]
+            for size in (i + 1, 20, 37):
+                if i < size:
+                    proof = fast.inclusion_proof(i, size)
+                    assert proof == engine.inclusion_proof(i, size)
+                    assert verify_inclusion(e.leaf_hash, i, size, proof, engine.root(size))
+        for old, new in ((0, 37), (1, 37), (13, 29), (36, 37)):
+            assert fast.consistency_proof(old, new) == engine.consistency_proof(old, new)
+        assert fast.get("00000000-0000-7000-8000-000000000000") is None
+        assert fast.find_by_output("f" * 64) == []
+
+
+def test_raw_reads_report_damage_and_bad_sizes(tmp_path: Path, log_key: Ed25519PrivateKey) -> None:
+    fast, engine = _both(tmp_path, log_key, 9)
+    with fast, engine:
+        with pytest.raises(LedgerError, match="has 9 entries"):
+            fast.inclusion_proof(0, 10)
+        with sqlite3.connect(tmp_path / "l.db") as db:
+            db.execute("DELETE FROM ledger_node WHERE pos = (SELECT max(pos) FROM ledger_node)")
+        for led in (fast, engine):
+            with pytest.raises(LedgerIntegrityError, match="missing"):
+                for i in range(9):
+                    led.inclusion_proof(i, 9)

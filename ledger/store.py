@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -173,27 +174,20 @@ class Ledger:
         check_sqlite_file(url, must_exist=False)
         led = cls(url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None,
                   tsa_url=tsa_url)
-        try:
-            with led._writer.begin() as conn:
-                rev = current_revision(conn, url)
-                if rev is not None:
-                    n = conn.execute(select(H.c.size).where(H.c.id == 1)).scalar()
-                    if n:
-                        raise LedgerExistsError(f"a ledger with {n} entries already exists there")
-                    conn.execute(delete(M))
-                    conn.execute(delete(H))
-                upgrade(conn)
-                conn.execute(insert(M), [{"key": "origin", "value": origin}])
-                if log_key is not None:
-                    conn.execute(insert(M), [{"key": "verifier_key",
-                                              "value": verifier_key(log_key, origin)}])
-                conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
-        except DatabaseError as e:
-            led.engine.dispose()
-            raise db_error(url, e) from e
-        except BaseException:
-            led.engine.dispose()
-            raise
+        with _closed_on_error(led, url), led._writer.begin() as conn:
+            rev = current_revision(conn, url)
+            if rev is not None:
+                n = conn.execute(select(H.c.size).where(H.c.id == 1)).scalar()
+                if n:
+                    raise LedgerExistsError(f"a ledger with {n} entries already exists there")
+                conn.execute(delete(M))
+                conn.execute(delete(H))
+            upgrade(conn)
+            conn.execute(insert(M), [{"key": "origin", "value": origin}])
+            if log_key is not None:
+                conn.execute(insert(M), [{"key": "verifier_key",
+                                          "value": verifier_key(log_key, origin)}])
+            conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
         led.origin = origin
         return led
 
@@ -209,34 +203,27 @@ class Ledger:
         check_sqlite_file(url, must_exist=True)
         led = cls(url, log_key=log_key, checkpoint_every=checkpoint_every,
                   checkpoint_interval=checkpoint_interval, tsa_url=tsa_url)
-        try:
-            with led._writer.begin() as conn:
-                rev = current_revision(conn, url)
-                if rev is None:
-                    raise NotALedgerError(f"{url}: no ledger here; run `provenance init` first")
-                upgrade(conn)  # a no-op at head; older ledgers are brought up to date
-                meta = {str(k): str(v) for k, v in conn.execute(select(M.c.key, M.c.value))}
-                if "origin" not in meta or conn.execute(select(H.c.size)).scalar() is None:
-                    raise NotALedgerError(f"{url}: ledger tables are incomplete")
-                led.origin = meta["origin"]
-                led._ts_ordered_from = int(meta.get("ts_ordered_from", "0"))
-                if log_key is not None:
-                    vk = verifier_key(log_key, led.origin)
-                    stored = meta.get("verifier_key")
-                    if stored is None:
-                        conn.execute(insert(M).values(key="verifier_key", value=vk))
-                    elif stored != vk:
-                        raise WrongLogKeyError(
-                            f"log key does not belong to ledger {led.origin!r} (its key is {stored.split('+')[1]})")
-                last = conn.execute(select(C.c.size, C.c.ts).order_by(C.c.id.desc()).limit(1)).first()
-                if last is not None:
-                    led._last_cp = (int(last[0]), last[1] / 1e6)
-        except DatabaseError as e:
-            led.engine.dispose()
-            raise db_error(url, e) from e
-        except BaseException:
-            led.engine.dispose()
-            raise
+        with _closed_on_error(led, url), led._writer.begin() as conn:
+            rev = current_revision(conn, url)
+            if rev is None:
+                raise NotALedgerError(f"{url}: no ledger here; run `provenance init` first")
+            upgrade(conn)  # a no-op at head; older ledgers are brought up to date
+            meta = {str(k): str(v) for k, v in conn.execute(select(M.c.key, M.c.value))}
+            if "origin" not in meta or conn.execute(select(H.c.size)).scalar() is None:
+                raise NotALedgerError(f"{url}: ledger tables are incomplete")
+            led.origin = meta["origin"]
+            led._ts_ordered_from = int(meta.get("ts_ordered_from", "0"))
+            if log_key is not None:
+                vk = verifier_key(log_key, led.origin)
+                stored = meta.get("verifier_key")
+                if stored is None:
+                    conn.execute(insert(M).values(key="verifier_key", value=vk))
+                elif stored != vk:
+                    raise WrongLogKeyError(
+                        f"log key does not belong to ledger {led.origin!r} (its key is {stored.split('+')[1]})")
+            last = conn.execute(select(C.c.size, C.c.ts).order_by(C.c.id.desc()).limit(1)).first()
+            if last is not None:
+                led._last_cp = (int(last[0]), last[1] / 1e6)
         return led
 
     def close(self) -> None:
@@ -703,3 +690,16 @@ class Ledger:
         from ledger.export import export
 
         return export(self, out)
+
+
+@contextlib.contextmanager
+def _closed_on_error(led: Ledger, url: str) -> Iterator[None]:
+    """Opening or creating: on any failure release the engine; database errors become ours."""
+    try:
+        yield
+    except DatabaseError as e:
+        led.engine.dispose()
+        raise db_error(url, e) from e
+    except BaseException:
+        led.engine.dispose()
+        raise

@@ -160,15 +160,21 @@ def warm_up() -> None:
     fingerprint.compute(Image.new("RGB", (64, 64), "white"))
 
 
-def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
-        ledger_url: str | None = None, verify: int = 10, min_kills: int = 0) -> CrashStats:
-    """Kill workers until ``target_ops`` operations are recorded and ``min_kills`` kills made."""
+def _prepare(root: Path, seed: int, ledger_url: str | None) -> tuple[float, random.Random, Home, Path]:
+    """Start clock, seeded RNG, a warmed-up interpreter, a fresh home and output folder."""
     start = time.monotonic()
     rng = random.Random(seed)
     warm_up()
     home = setup_home(root, ledger_url)
     out = root / "out"
     out.mkdir()
+    return start, rng, home, out
+
+
+def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
+        ledger_url: str | None = None, verify: int = 10, min_kills: int = 0) -> CrashStats:
+    """Kill workers until ``target_ops`` operations are recorded and ``min_kills`` kills made."""
+    start, rng, home, out = _prepare(root, seed, ledger_url)
     stats = CrashStats()
     while stats.operations < target_ops or stats.kills < min_kills:
         stats.rounds += 1
@@ -193,12 +199,7 @@ def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
 def concurrent(root: Path, *, workers: int, ops: int, seed: int = 1,
                ledger_url: str | None = None) -> CrashStats:
     """``workers`` processes record ``ops`` calls each into one ledger at once; then check."""
-    start = time.monotonic()
-    rng = random.Random(seed)
-    warm_up()
-    home = setup_home(root, ledger_url)
-    out = root / "out"
-    out.mkdir()
+    start, rng, home, out = _prepare(root, seed, ledger_url)
     stats = CrashStats(rounds=1)
     pids = [_fork(record_loop, home, out, f"w{i}", rng.randrange(1 << 30), ops)
             for i in range(workers)]

@@ -34,9 +34,19 @@ PG = os.environ.get("PROVENANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127
 
 def emit(name: str, value: float, unit: str, baseline: float | None, n: int) -> None:
     ratio = round(value / baseline, 3) if baseline else None
-    print(json.dumps({"bench": f"ledger.{name}", "value": round(value, 3), "unit": unit,
-                      "baseline": None if baseline is None else round(baseline, 3),
-                      "ratio": ratio, "n": n}), flush=True)
+    print(
+        json.dumps(
+            {
+                "bench": f"ledger.{name}",
+                "value": round(value, 3),
+                "unit": unit,
+                "baseline": None if baseline is None else round(baseline, 3),
+                "ratio": ratio,
+                "n": n,
+            }
+        ),
+        flush=True,
+    )
 
 
 def _bare_sqlite(path: str) -> sqlite3.Connection:
@@ -63,8 +73,9 @@ def bench_sqlite_append(rounds: int, per_round: int) -> None:
             leaves = []
             t = time.perf_counter()
             for i in range(r * per_round, (r + 1) * per_round):
-                leaves.append(led.append("generate", {"i": i, "model": "m"},
-                                         outputs=[f"{i:064x}"]).leaf)
+                leaves.append(
+                    led.append("generate", {"i": i, "model": "m"}, outputs=[f"{i:064x}"]).leaf
+                )
             ours.append(per_round / (time.perf_counter() - t))
             t = time.perf_counter()
             for i, leaf in enumerate(leaves, r * per_round):
@@ -73,8 +84,13 @@ def bench_sqlite_append(rounds: int, per_round: int) -> None:
                 raw.execute("COMMIT")
             bare.append(per_round / (time.perf_counter() - t))
     raw.close()
-    emit("sqlite_append_durable", statistics.median(ours), "entries/s", statistics.median(bare),
-         rounds * per_round)
+    emit(
+        "sqlite_append_durable",
+        statistics.median(ours),
+        "entries/s",
+        statistics.median(bare),
+        rounds * per_round,
+    )
 
 
 def _pg_url() -> tuple[str, str] | None:
@@ -94,8 +110,9 @@ def _pg_writer(url: str, n: int, batch: int, times: mp.Queue) -> None:  # type: 
     with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
         start = time.time()  # timed inside the worker: process start-up is not the ledger's cost
         for i in range(0, n, batch):
-            led.append_many([AppendRequest("generate", {"i": i + j})
-                             for j in range(min(batch, n - i))])
+            led.append_many(
+                [AppendRequest("generate", {"i": i + j}) for j in range(min(batch, n - i))]
+            )
         times.put((start, time.time()))
 
 
@@ -140,8 +157,10 @@ def bench_pg(per_writer: int) -> None:
             Ledger.create(url, origin=ORIGIN).close()
             ctx = mp.get_context("spawn")
             q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, batch, q))
-                  for _ in range(writers)]
+            ps = [
+                ctx.Process(target=_pg_writer, args=(url, per_writer, batch, q))
+                for _ in range(writers)
+            ]
             for p in ps:
                 p.start()
             spans = [q.get() for _ in ps]
@@ -167,8 +186,12 @@ def _audit_and_proofs(d: str, n: int) -> None:
     with Ledger.open(url, log_key=key, checkpoint_every=None, checkpoint_interval=None) as led:
         step = 10000
         for i in range(0, n, step):
-            led.append_many([AppendRequest("generate", {"i": i + j}, outputs=[f"{i + j:064x}"])
-                             for j in range(min(step, n - i))])
+            led.append_many(
+                [
+                    AppendRequest("generate", {"i": i + j}, outputs=[f"{i + j:064x}"])
+                    for j in range(min(step, n - i))
+                ]
+            )
             if (i // step) % 10 == 9:
                 led.checkpoint()  # a checkpoint every 100,000 entries, each checked by the audit
         led.checkpoint()

@@ -27,12 +27,12 @@ from PIL import Image, ImageEnhance, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.config import Home
 from provenance.credentials import ManifestSpec, make_context
 from provenance.credentials.sign import IngredientSpec
-from provenance.identity import create_local_identity
-from provenance.ledger_access import create_ledger
-from provenance.recorder import Recorder
+from provenance.home.identity import create_local_identity
+from provenance.home.ledger import create_ledger
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder
 
 INSTRUCTION = "grayscale; brightness 1.1"
 
@@ -56,15 +56,20 @@ def _bare(src: Path, dst: Path, signer: object, ctx: object) -> None:
     img.save(buf, "PNG")
     spec = ManifestSpec(
         title=dst.name,
-        actions=[{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-                 {"action": "c2pa.color_adjustments", "parameters": {"name": "grayscale"}},
-                 {"action": "c2pa.color_adjustments", "parameters": {"brightness": 1.1}}],
+        actions=[
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+            {"action": "c2pa.color_adjustments", "parameters": {"name": "grayscale"}},
+            {"action": "c2pa.color_adjustments", "parameters": {"brightness": 1.1}},
+        ],
         ingredients=[IngredientSpec(data, "image/png", src.name, "parentOf", "parent")],
     )
     out = io.BytesIO()
     builder = c2pa.Builder(spec.to_json(), context=ctx)
-    builder.add_ingredient({"title": src.name, "relationship": "parentOf", "label": "parent"},
-                           "image/png", io.BytesIO(data))
+    builder.add_ingredient(
+        {"title": src.name, "relationship": "parentOf", "label": "parent"},
+        "image/png",
+        io.BytesIO(data),
+    )
     builder.sign(signer, "image/png", io.BytesIO(buf.getvalue()), out)
     dst.write_bytes(out.getvalue())
 
@@ -84,8 +89,9 @@ def main() -> None:
         src = root / "in.png"
         _photo_like().save(src)
         key_pem = home.signer_key.read_bytes()
-        bare_signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(
-            b"es256", ident.chain_pem, key_pem, None))
+        bare_signer = c2pa.Signer.from_info(
+            c2pa.C2paSignerInfo(b"es256", ident.chain_pem, key_pem, None)
+        )
         ctx = make_context(trust_anchors=home.ca_cert.read_text())
         rec = Recorder(home, backend="local")
         recorded, bare = [], []
@@ -101,9 +107,18 @@ def main() -> None:
                 bare.append(b * 1000)
         rec.close()
     value, baseline = statistics.median(recorded), statistics.median(bare)
-    print(json.dumps({"bench": "record.edit_1024", "value": round(value, 2), "unit": "ms",
-                      "baseline": round(baseline, 2), "ratio": round(value / baseline, 3),
-                      "n": args.n}))
+    print(
+        json.dumps(
+            {
+                "bench": "record.edit_1024",
+                "value": round(value, 2),
+                "unit": "ms",
+                "baseline": round(baseline, 2),
+                "ratio": round(value / baseline, 3),
+                "n": args.n,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ledger import AppendRequest, Ledger
-from provenance._fp_index import FingerprintIndex
-from provenance.config import Home
+from ledger.fingerprint_index import FingerprintIndex
 from provenance.credentials import (
     LEDGER_ASSERTION,
     ManifestSpec,
@@ -43,17 +42,28 @@ from provenance.credentials import (
     make_signer,
     sign_bytes,
 )
-from provenance.fingerprint import SEARCH_KIND, SEARCH_RADIUS, to_signed64
-from provenance.identity import create_local_identity, load_identity
-from provenance.ledger_access import create_ledger, open_ledger
-from provenance.policy import default_policy
-from provenance.verify_batch import LedgerSource, verify_many
+from provenance.home.identity import create_local_identity, load_identity
+from provenance.home.ledger import create_ledger, open_ledger
+from provenance.home.paths import Home
+from provenance.recovery.fingerprint import SEARCH_KIND, SEARCH_RADIUS, to_signed64
+from provenance.verify.batch import LedgerSource, verify_many
+from provenance.verify.policy import default_policy
 
 
 def emit(bench: str, value: float, unit: str, baseline: float, n: int) -> None:
-    print(json.dumps({"bench": bench, "value": round(value, 3), "unit": unit,
-                      "baseline": round(baseline, 3), "ratio": round(value / baseline, 3),
-                      "n": n}), flush=True)
+    print(
+        json.dumps(
+            {
+                "bench": bench,
+                "value": round(value, 3),
+                "unit": unit,
+                "baseline": round(baseline, 3),
+                "ratio": round(value / baseline, 3),
+                "n": n,
+            }
+        ),
+        flush=True,
+    )
 
 
 def _make_files(home: Home, out: Path, count: int) -> list[Path]:
@@ -68,17 +78,30 @@ def _make_files(home: Home, out: Path, count: int) -> list[Path]:
             buf = io.BytesIO()
             Image.fromarray(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)).save(buf, "PNG")
             entry_id = led.new_entry_id()
-            spec = ManifestSpec(title=f"f{i}.png", actions=[{
-                "action": "c2pa.created", "digitalSourceType": "algorithmicMedia"}],
-                assertions=[{"label": LEDGER_ASSERTION, "kind": "Json",
-                             "data": {"origin": led.origin, "entry": entry_id}}])
+            spec = ManifestSpec(
+                title=f"f{i}.png",
+                actions=[{"action": "c2pa.created", "digitalSourceType": "algorithmicMedia"}],
+                assertions=[
+                    {
+                        "label": LEDGER_ASSERTION,
+                        "kind": "Json",
+                        "data": {"origin": led.origin, "entry": entry_id},
+                    }
+                ],
+            )
             data = sign_bytes(spec, buf.getvalue(), "image/png", signer, ctx)
             path = out / f"f{i:05d}.png"
             path.write_bytes(data)
             files.append(path)
             sha = hashlib.sha256(data).hexdigest()
-            reqs.append(AppendRequest(kind="generate", body={"output": {"sha256": sha}},
-                                      entry_id=entry_id, outputs=[sha]))
+            reqs.append(
+                AppendRequest(
+                    kind="generate",
+                    body={"output": {"sha256": sha}},
+                    entry_id=entry_id,
+                    outputs=[sha],
+                )
+            )
         led.append_many(reqs)
         led.checkpoint()
     signer.close()
@@ -103,8 +126,12 @@ def _ours(files: list[Path], home: Home, workers: int | None) -> float:
     start = time.perf_counter()
     reports = list(verify_many([(str(f), None) for f in files], policy, source, workers=workers))
     elapsed = time.perf_counter() - start
-    bad = [r for r in reports if r.verdict != "trusted" or not (r.ledger and r.ledger.proof
-                                                                and r.ledger.proof["verified"])]
+    bad = [
+        r
+        for r in reports
+        if r.verdict != "trusted"
+        or not (r.ledger and r.ledger.proof and r.ledger.proof["verified"])
+    ]
     if bad:
         raise SystemExit(f"bench: {len(bad)} files did not verify: {bad[0].reasons}")
     return len(files) / elapsed
@@ -130,9 +157,14 @@ def _fill_fingerprints(url: str, total: int) -> None:
             reqs = []
             for i in range(start, min(total, start + 20_000)):
                 sha = hashlib.sha256(b"fp%d" % i).hexdigest()
-                reqs.append(AppendRequest(
-                    kind="generate", body={}, outputs=[sha],
-                    fingerprints=[(sha, SEARCH_KIND, to_signed64(rng.getrandbits(64)))]))
+                reqs.append(
+                    AppendRequest(
+                        kind="generate",
+                        body={},
+                        outputs=[sha],
+                        fingerprints=[(sha, SEARCH_KIND, to_signed64(rng.getrandbits(64)))],
+                    )
+                )
             led.append_many(reqs)
 
 
@@ -155,13 +187,19 @@ def bench_search(tmp: Path, total: int, queries: int) -> None:
             api_loads.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         with sqlite3.connect(home.ledger_db) as db:
-            rows = db.execute("SELECT value FROM ledger_fingerprint WHERE kind = ?",
-                              (SEARCH_KIND,)).fetchall()
+            rows = db.execute(
+                "SELECT value FROM ledger_fingerprint WHERE kind = ?", (SEARCH_KIND,)
+            ).fetchall()
         values = np.array([r[0] for r in rows], dtype=np.int64).view(np.uint64)
         raw_loads.append((time.perf_counter() - t) * 1000)
     emit("search.load_ms", statistics.median(loads), "ms", statistics.median(raw_loads), total)
-    emit("search.ledger_api_load_ms", statistics.median(api_loads), "ms",
-         statistics.median(raw_loads), total)
+    emit(
+        "search.ledger_api_load_ms",
+        statistics.median(api_loads),
+        "ms",
+        statistics.median(raw_loads),
+        total,
+    )
     with Ledger.open(url, log_key=None, checkpoint_every=None) as led:
         index = FingerprintIndex(led, SEARCH_KIND)
         index.search(0, SEARCH_RADIUS, 20)

@@ -1,10 +1,10 @@
-"""Calibrate perceptual-fingerprint recovery and time ``provenance.fingerprint.compute``.
+"""Calibrate perceptual-fingerprint recovery and time ``provenance.recovery.fingerprint.compute``.
 
 Images: the photographs bundled in the scikit-image wheel (read from its data directory, never
 downloaded) plus generated scenes drawn here, including near-duplicates (same card layout with
 different text). Every image is copied under each transform and assessed against its original;
 every pair of distinct images, and every copy against every other original, counts a false match
-if :func:`provenance.fingerprint.assess` calls it confident. Text variants (same layout, 1-3 words
+if :func:`provenance.recovery.fingerprint.assess` calls it confident. Text variants (same layout, 1-3 words
 different, of other lengths) come from the local engine (:class:`LocalBackend`, real posters,
 cards and banners) and from synthetic cards: a copy of each variant under every reliable transform
 is assessed against the recorded one, in both directions.
@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from provenance.backends.base import GenerateRequest
 from provenance.backends.local import LocalBackend
-from provenance.fingerprint import (
+from provenance.recovery.fingerprint import (
     SEARCH_KIND,
     SEARCH_RADIUS,
     Fingerprints,

@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import contextlib
 
-from provenance.config import ENV_HOME, ENV_LEDGER_URL, Home
-from provenance.doctor import find_temp_files, run_doctor
-from provenance.hashing import sha256_bytes
-from provenance.identity import create_local_identity
-from provenance.ledger_access import create_ledger, open_ledger
+from provenance.home.identity import create_local_identity
+from provenance.home.ledger import create_ledger, open_ledger
+from provenance.home.paths import ENV_HOME, ENV_LEDGER_URL, Home
+from provenance.media.hashing import sha256_bytes
+from provenance.record.doctor import find_temp_files, run_doctor
 
 COLORS = ("red", "blue", "green", "orange", "purple", "black")
 EXTS = ("png", "jpg", "webp")
@@ -72,7 +72,7 @@ def setup_home(root: Path, ledger_url: str | None) -> Home:
 
 def record_loop(home: Home, out: Path, tag: str, seed: int, max_ops: int | None = None) -> None:
     """Record generate/edit calls forever (or ``max_ops`` times); files named ``TAG-N.EXT``."""
-    from provenance.recorder import Recorder
+    from provenance.record.recorder import Recorder
 
     rng = random.Random(seed)
     with Recorder(home, actor=f"worker {tag}") as rec:
@@ -83,11 +83,18 @@ def record_loop(home: Home, out: Path, tag: str, seed: int, max_ops: int | None 
             mine = [p for p in out.iterdir() if p.name.startswith(f"{tag}-")]
             if mine and rng.random() < 0.4:
                 parent = rng.choice(mine)
-                rec.edit([parent], rng.choice(("grayscale", "brightness 1.2", "rotate 90",
-                                               "crop 0 0 48 48")), dest)
+                rec.edit(
+                    [parent],
+                    rng.choice(("grayscale", "brightness 1.2", "rotate 90", "crop 0 0 48 48")),
+                    dest,
+                )
             else:
-                rec.generate(f"A {rng.choice(COLORS)} circle on a white background", dest,
-                             size="96x96", seed=rng.randrange(1 << 30))
+                rec.generate(
+                    f"A {rng.choice(COLORS)} circle on a white background",
+                    dest,
+                    size="96x96",
+                    seed=rng.randrange(1 << 30),
+                )
 
 
 def _fork(fn: object, *args: object) -> int:
@@ -119,20 +126,26 @@ def check(home: Home, out: Path, stats: CrashStats) -> None:
         for entry in ledger.iter_entries(kinds=["generate", "edit"]):
             recorded[entry.body["output"]["name"]] = entry.outputs[0]
         stats.operations = len(recorded)
-    files = {p.name: sha256_bytes(p.read_bytes()) for p in out.iterdir()
-             if p.is_file() and not p.name.startswith(".")}
+    files = {
+        p.name: sha256_bytes(p.read_bytes())
+        for p in out.iterdir()
+        if p.is_file() and not p.name.startswith(".")
+    }
     for name, digest in files.items():
         if recorded.get(name) != digest:
-            stats.violations.append(f"{name}: signed file at its destination without its ledger entry")
+            stats.violations.append(
+                f"{name}: signed file at its destination without its ledger entry"
+            )
     for name, digest in recorded.items():
         if files.get(name) != digest:
-            stats.violations.append(f"{name}: ledger entry {digest[:12]} points at a missing or "
-                                    "different file")
+            stats.violations.append(
+                f"{name}: ledger entry {digest[:12]} points at a missing or different file"
+            )
 
 
 def verify_sample(home: Home, out: Path, k: int, rng: random.Random) -> tuple[int, list[str]]:
-    from provenance.policy import default_policy
     from provenance.verify import verify_path
+    from provenance.verify.policy import default_policy
 
     bad = []
     files = sorted(p for p in out.iterdir() if not p.name.startswith("."))
@@ -154,13 +167,15 @@ def warm_up() -> None:
     from PIL import Image
 
     import provenance.backends.local
-    import provenance.recorder  # noqa: F401
-    from provenance import fingerprint
+    import provenance.record.recorder  # noqa: F401
+    from provenance.recovery import fingerprint
 
     fingerprint.compute(Image.new("RGB", (64, 64), "white"))
 
 
-def _prepare(root: Path, seed: int, ledger_url: str | None) -> tuple[float, random.Random, Home, Path]:
+def _prepare(
+    root: Path, seed: int, ledger_url: str | None
+) -> tuple[float, random.Random, Home, Path]:
     """Start clock, seeded RNG, a warmed-up interpreter, a fresh home and output folder."""
     start = time.monotonic()
     rng = random.Random(seed)
@@ -171,8 +186,16 @@ def _prepare(root: Path, seed: int, ledger_url: str | None) -> tuple[float, rand
     return start, rng, home, out
 
 
-def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
-        ledger_url: str | None = None, verify: int = 10, min_kills: int = 0) -> CrashStats:
+def run(
+    root: Path,
+    *,
+    target_ops: int,
+    max_delay: float,
+    seed: int = 1,
+    ledger_url: str | None = None,
+    verify: int = 10,
+    min_kills: int = 0,
+) -> CrashStats:
     """Kill workers until ``target_ops`` operations are recorded and ``min_kills`` kills made."""
     start, rng, home, out = _prepare(root, seed, ledger_url)
     stats = CrashStats()
@@ -196,13 +219,15 @@ def run(root: Path, *, target_ops: int, max_delay: float, seed: int = 1,
     return stats
 
 
-def concurrent(root: Path, *, workers: int, ops: int, seed: int = 1,
-               ledger_url: str | None = None) -> CrashStats:
+def concurrent(
+    root: Path, *, workers: int, ops: int, seed: int = 1, ledger_url: str | None = None
+) -> CrashStats:
     """``workers`` processes record ``ops`` calls each into one ledger at once; then check."""
     start, rng, home, out = _prepare(root, seed, ledger_url)
     stats = CrashStats(rounds=1)
-    pids = [_fork(record_loop, home, out, f"w{i}", rng.randrange(1 << 30), ops)
-            for i in range(workers)]
+    pids = [
+        _fork(record_loop, home, out, f"w{i}", rng.randrange(1 << 30), ops) for i in range(workers)
+    ]
     for pid in pids:
         _, status = os.waitpid(pid, 0)
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
@@ -239,13 +264,26 @@ def _args(argv: list[str] | None) -> _Args:
     p.add_argument("--max-delay", type=float, default=1.0, help="longest life of a worker, s")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--ledger-url", help="SQLAlchemy URL (e.g. PostgreSQL); default SQLite")
-    p.add_argument("--concurrent", type=int, default=0, metavar="N",
-                   help="instead of killing: N workers record --ops calls each at once")
+    p.add_argument(
+        "--concurrent",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of killing: N workers record --ops calls each at once",
+    )
     p.add_argument("--workdir", type=Path, help="keep files and ledger here (new folder)")
     p.add_argument("--kills", type=int, help="at least this many kills (default 30; --full 100)")
     ns = p.parse_args(argv)
-    return _Args(ns.full, ns.ops, ns.max_delay, ns.seed, ns.ledger_url, ns.concurrent, ns.workdir,
-                 ns.kills if ns.kills is not None else (100 if ns.full else 30))
+    return _Args(
+        ns.full,
+        ns.ops,
+        ns.max_delay,
+        ns.seed,
+        ns.ledger_url,
+        ns.concurrent,
+        ns.workdir,
+        ns.kills if ns.kills is not None else (100 if ns.full else 30),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,12 +292,18 @@ def main(argv: list[str] | None = None) -> int:
         root = a.workdir or Path(d)
         root.mkdir(parents=True, exist_ok=True)
         if a.workers:
-            stats = concurrent(root, workers=a.workers, ops=a.ops or 10, seed=a.seed,
-                               ledger_url=a.ledger_url)
+            stats = concurrent(
+                root, workers=a.workers, ops=a.ops or 10, seed=a.seed, ledger_url=a.ledger_url
+            )
         else:
-            stats = run(root, target_ops=a.ops or (500 if a.full else 60),
-                        max_delay=a.max_delay, seed=a.seed, ledger_url=a.ledger_url,
-                        min_kills=a.kills)
+            stats = run(
+                root,
+                target_ops=a.ops or (500 if a.full else 60),
+                max_delay=a.max_delay,
+                seed=a.seed,
+                ledger_url=a.ledger_url,
+                min_kills=a.kills,
+            )
     print(json.dumps(asdict(stats)))
     return 1 if stats.violations else 0
 

@@ -56,14 +56,15 @@ class FuzzStats:
 
 # -- seeds and mutations ------------------------------------------------------------------------
 
+
 def make_seeds(home_root: Path) -> list[tuple[bytes, str]]:
     """Signed PNG/JPEG/WebP from the recorder, an edit of each, and unsigned copies."""
     from PIL import Image
 
-    from provenance.config import Home
-    from provenance.identity import create_local_identity
-    from provenance.ledger_access import create_ledger
-    from provenance.recorder import Recorder
+    from provenance.home.identity import create_local_identity
+    from provenance.home.ledger import create_ledger
+    from provenance.home.paths import Home
+    from provenance.record.recorder import Recorder
 
     home = Home(home_root)
     create_local_identity(home, actor="fuzz@example.org")
@@ -79,7 +80,9 @@ def make_seeds(home_root: Path) -> list[tuple[bytes, str]]:
                 data = o.path.read_bytes()
                 seeds.append((data, o.mime))
                 buf = io.BytesIO()
-                Image.open(io.BytesIO(data)).save(buf, {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[ext])
+                Image.open(io.BytesIO(data)).save(
+                    buf, {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}[ext]
+                )
                 seeds.append((buf.getvalue(), o.mime))
     return seeds
 
@@ -108,31 +111,33 @@ def mutate(data: bytes, others: list[bytes], rng: random.Random) -> bytes:
         if kind == 0:
             b[at] ^= 1 << rng.randrange(8)
         elif kind == 1:
-            b[at:at + 4] = struct.pack(">I", rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x10000,
-                                                         rng.randrange(1 << 32)]))
+            b[at : at + 4] = struct.pack(
+                ">I", rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x10000, rng.randrange(1 << 32)])
+            )
         elif kind == 2:
             b[at:at] = os.urandom(rng.randint(1, 64))
         elif kind == 3:
-            del b[at:at + rng.randint(1, 256)]
+            del b[at : at + rng.randint(1, 256)]
         elif kind == 4:
             del b[at:]
         elif kind == 5:
             n = rng.randint(1, 512)
-            b[at:at] = b[at:at + n] * rng.randint(1, 8)
+            b[at:at] = b[at : at + n] * rng.randint(1, 8)
         elif kind == 6:
             other = rng.choice(others)
-            b = b[:at] + bytearray(other[rng.randrange(len(other)):])
+            b = b[:at] + bytearray(other[rng.randrange(len(other)) :])
         elif kind == 7:
             b = bytearray(_png_huge(bytes(b), rng))
         elif kind == 8:
             for _ in range(rng.randint(2, 32)):
                 b[rng.randrange(len(b))] = rng.randrange(256)
         else:
-            b[at:at + 8] = b"\x00" * 8
+            b[at : at + 8] = b"\x00" * 8
     return bytes(b)
 
 
 # -- the worker -----------------------------------------------------------------------------------
+
 
 def _pixels(data: bytes) -> bytes | None:
     """Decoded pixels. Ancillary-chunk CRCs are not checked: C2PA leaves some bytes of its own
@@ -156,12 +161,12 @@ def worker(home_root: Path) -> None:
     """Read ``len(4) op(1) seed(2) data`` frames from stdin; answer one JSON line each."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     from ledger.errors import LedgerError
-    from provenance.config import Home
     from provenance.errors import ProvenanceError
-    from provenance.ledger_access import open_ledger
-    from provenance.policy import default_policy
-    from provenance.recorder import Recorder
-    from provenance.verify import verify_bytes
+    from provenance.home.ledger import open_ledger
+    from provenance.home.paths import Home
+    from provenance.record.recorder import Recorder
+    from provenance.verify.core import verify_bytes
+    from provenance.verify.policy import default_policy
 
     home = Home(home_root)
     policy = default_policy(home)
@@ -182,8 +187,11 @@ def worker(home_root: Path) -> None:
                     if seed not in seed_pixels:
                         seed_pixels[seed] = _pixels((seed_dir / str(seed)).read_bytes())
                     if _pixels(data) != seed_pixels[seed]:
-                        result = {"ok": False, "kind": "false-claim",
-                                  "detail": f"{report.verdict} but the pixels differ from the seed"}
+                        result = {
+                            "ok": False,
+                            "kind": "false-claim",
+                            "detail": f"{report.verdict} but the pixels differ from the seed",
+                        }
                 if op & 1 and result["ok"]:
                     path = work / f"in.{EXT.get(report.mime or '', 'bin')}"
                     path.write_bytes(data)
@@ -200,7 +208,11 @@ def worker(home_root: Path) -> None:
                             result[step] = "error"
                             line = e.diagnostics()
                             if "\n" in line or not line:
-                                result = {"ok": False, "kind": "unclear-error", "detail": repr(line)}
+                                result = {
+                                    "ok": False,
+                                    "kind": "unclear-error",
+                                    "detail": repr(line),
+                                }
                                 break
             except (ProvenanceError, LedgerError) as e:
                 result = {"ok": True, "verdict": "raised", "detail": e.diagnostics()}
@@ -215,8 +227,11 @@ def worker(home_root: Path) -> None:
 class _Worker:
     def __init__(self, home_root: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(home_root)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            [sys.executable, __file__, "--worker", str(home_root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
 
     def ask(self, data: bytes, op: int, seed: int, timeout: float) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -230,8 +245,11 @@ class _Worker:
             return {"ok": False, "kind": "hang", "detail": f"no answer within {timeout:.0f} s"}
         line = self.proc.stdout.readline()
         if not line:
-            return {"ok": False, "kind": "crash",
-                    "detail": f"worker died (exit {self.proc.wait()})"}
+            return {
+                "ok": False,
+                "kind": "crash",
+                "detail": f"worker died (exit {self.proc.wait()})",
+            }
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -240,8 +258,15 @@ class _Worker:
         self.proc.wait()
 
 
-def run(root: Path, *, inputs: int, seed: int = 1, edit_share: float = 0.3,
-        timeout: float = TIMEOUT_S, save: bool = True) -> FuzzStats:
+def run(
+    root: Path,
+    *,
+    inputs: int,
+    seed: int = 1,
+    edit_share: float = 0.3,
+    timeout: float = TIMEOUT_S,
+    save: bool = True,
+) -> FuzzStats:
     start = time.monotonic()
     rng = random.Random(seed)
     seeds = make_seeds(root)
@@ -294,8 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="fuzz-") as d:
         os.environ["PROVENANCE_HOME"] = d
-        stats = run(Path(d), inputs=a.inputs or (5000 if a.full else 150), seed=a.seed,
-                    timeout=a.timeout, save=not a.no_save)
+        stats = run(
+            Path(d),
+            inputs=a.inputs or (5000 if a.full else 150),
+            seed=a.seed,
+            timeout=a.timeout,
+            save=not a.no_save,
+        )
     print(json.dumps(asdict(stats)))
     return 1 if stats.failures else 0
 

@@ -32,8 +32,11 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         t0 = time.perf_counter()
         print(f"# {script.name}{' --full' if full else ''}", file=sys.stderr, flush=True)
-        proc = subprocess.run([sys.executable, str(script), *(["--full"] if full else [])],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, str(script), *(["--full"] if full else [])],
+            capture_output=True,
+            text=True,
+        )
         for line in proc.stdout.splitlines():
             try:
                 figure = json.loads(line)

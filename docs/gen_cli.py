@@ -1,7 +1,7 @@
 """Regenerate docs/cli.md from the CLI's own --help texts (a test checks it is current).
 
-    python docs/gen_cli.py          # rewrite docs/cli.md
-    python docs/gen_cli.py --check  # exit 1 if docs/cli.md is stale
+python docs/gen_cli.py          # rewrite docs/cli.md
+python docs/gen_cli.py --check  # exit 1 if docs/cli.md is stale
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ def _walk(cmd: click.Command, ctx: click.Context) -> list[click.Context]:
 
 def render() -> str:
     parts = [HEADER]
-    root = cli.make_context("provenance", [], resilient_parsing=True, terminal_width=100,
-                            max_content_width=100)
+    root = cli.make_context(
+        "provenance", [], resilient_parsing=True, terminal_width=100, max_content_width=100
+    )
     for ctx in _walk(cli, root):
         parts.append(f"## `{ctx.command_path}`\n\n```text\n{ctx.get_help().rstrip()}\n```\n")
     return "\n".join(parts)

@@ -16,5 +16,15 @@ from ledger.errors import LedgerError, LedgerIntegrityError
 from ledger.receipt import ReceiptResult, verify_receipt
 from ledger.store import FingerprintMatch, Ledger
 
-__all__ = ["AppendRequest", "AuditReport", "Checkpoint", "Entry", "FingerprintMatch", "Ledger",
-           "LedgerError", "LedgerIntegrityError", "ReceiptResult", "verify_receipt"]
+__all__ = [
+    "AppendRequest",
+    "AuditReport",
+    "Checkpoint",
+    "Entry",
+    "FingerprintMatch",
+    "Ledger",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "ReceiptResult",
+    "verify_receipt",
+]

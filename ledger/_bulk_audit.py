@@ -47,12 +47,13 @@ if TYPE_CHECKING:
 # keys: "body" comes first and everything after it is hex, a UUID, a kind or a time. Groups:
 # fingerprints, id, index, inputs, kind, outputs, parents. Plain classes like [^"]* keep the
 # regex engine on its fast paths (measured 2.5x faster than [^"\n]*+ on 65,536 leaves).
-_REST = (rb'\],"id":"([^"]*)","index":(\d+),"inputs":\[([^\]]*)\],"kind":"([^"]*)",'
-         rb'"outputs":\[([^\]]*)\],"parents":\[([^\]]*)\],"secret":(?:null|"[0-9a-f]*"),'
-         rb'"time":"[^"]*","v":\d+\}\n')
+_REST = (
+    rb'\],"id":"([^"]*)","index":(\d+),"inputs":\[([^\]]*)\],"kind":"([^"]*)",'
+    rb'"outputs":\[([^\]]*)\],"parents":\[([^\]]*)\],"secret":(?:null|"[0-9a-f]*"),'
+    rb'"time":"[^"]*","v":\d+\}\n'
+)
 _TAILS_NO_FP = re.compile(rb'"fingerprints":\[()' + _REST)
-_TAILS = re.compile(rb'"fingerprints":\[((?:\["[0-9a-f]{64}","[a-z0-9_.-]+","-?\d+"\],?)*)'
-                    + _REST)
+_TAILS = re.compile(rb'"fingerprints":\[((?:\["[0-9a-f]{64}","[a-z0-9_.-]+","-?\d+"\],?)*)' + _REST)
 _NO_FP = b'"fingerprints":[],"id":"'
 _FP = re.compile(rb'\["([0-9a-f]{64})","([a-z0-9_.-]+)","(-?\d+)"\]')
 _IN_BATCH = 500
@@ -95,7 +96,9 @@ class _Checker:
         self.bad_tables: set[str] = set()
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        self.cur.execute(sql if self.sqlite else sql.replace("%", "%%").replace("?", "%s"), tuple(args))
+        self.cur.execute(
+            sql if self.sqlite else sql.replace("%", "%%").replace("?", "%s"), tuple(args)
+        )
         return list(self.cur.fetchall())
 
     def index_problem(self, index: int, table: str, detail: str) -> None:
@@ -107,8 +110,10 @@ class _Checker:
         # Id, index and kind come back as bytes, so the leaf cross-check is list equality in C.
         text = "CAST({} AS BLOB)" if self.sqlite else "convert_to({}, 'UTF8')"
         cols = ", ".join(text.format(c) for c in ("entry_id", "CAST(idx AS VARCHAR(20))", "kind"))
-        rows = self.rows(f"SELECT idx, {cols}, leaf FROM ledger_entry "
-                         "WHERE idx >= ? AND idx < ? ORDER BY idx", (s, s + m))
+        rows = self.rows(
+            f"SELECT idx, {cols}, leaf FROM ledger_entry WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (s, s + m),
+        )
         if len(rows) != m:
             raise StructureDamaged(f"entries {s}..{s + m - 1}: {len(rows)} rows")
         idxs, eids, idx_texts, kinds, leaves = zip(*rows, strict=True)
@@ -121,13 +126,18 @@ class _Checker:
         blob = b"\n".join(leaves) + b"\n"
         # Most chunks of a bench ledger hold no fingerprints: a literal-prefixed regex then.
         tails = (_TAILS_NO_FP if blob.count(_NO_FP) == m else _TAILS).findall(blob)
-        if len(tails) != m or (list(map(itemgetter(1, 2, 4), tails))
-                               != list(zip(eids, idx_texts, kinds, strict=True))):
+        if len(tails) != m or (
+            list(map(itemgetter(1, 2, 4), tails)) != list(zip(eids, idx_texts, kinds, strict=True))
+        ):
             raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf disagrees with its row")
         self.nodes(s, m, leaf_hashes)
         self.links(s, m, tails)
-        want = [(eid.decode(), o.decode(), k.decode(), int(v))
-                for eid, t in zip(eids, tails, strict=True) if t[0] for o, k, v in _FP.findall(t[0])]
+        want = [
+            (eid.decode(), o.decode(), k.decode(), int(v))
+            for eid, t in zip(eids, tails, strict=True)
+            if t[0]
+            for o, k, v in _FP.findall(t[0])
+        ]
         if self.defer_fp:
             self.fp_pending.append(want)
         else:
@@ -140,16 +150,21 @@ class _Checker:
         # as many as expected: exactly the expected set, checked without a Python int per row.
         n, valid, width = self.rows(
             "SELECT count(*), sum(CASE WHEN ((pos / 64) + 1) % (CAST(1 AS BIGINT) << CAST(pos % 64 AS INTEGER)) = 0 "
-            "THEN 1 ELSE 0 END), sum(length(hash)) FROM ledger_node WHERE pos >= ? AND pos < ?", (lo, hi))[0]
+            "THEN 1 ELSE 0 END), sum(length(hash)) FROM ledger_node WHERE pos >= ? AND pos < ?",
+            (lo, hi),
+        )[0]
         if (int(n), int(valid or 0), int(width or 0)) != (len(keys), len(keys), 32 * len(keys)):
             raise StructureDamaged(f"nodes of entries {s}..{s + m - 1}: wrong keys or sizes")
-        hashes = self.rows("SELECT hash FROM ledger_node WHERE pos >= ? AND pos < ? ORDER BY pos",
-                           (lo, hi))
-        blob = b"".join(map(itemgetter(0), hashes) if self.sqlite else [bytes(h[0]) for h in hashes])
+        hashes = self.rows(
+            "SELECT hash FROM ledger_node WHERE pos >= ? AND pos < ? ORDER BY pos", (lo, hi)
+        )
+        blob = b"".join(
+            map(itemgetter(0), hashes) if self.sqlite else [bytes(h[0]) for h in hashes]
+        )
         by_level = np.frombuffer(blob, np.uint8).reshape(-1, 32)[np.argsort(levels, kind="stable")]
         counts = np.bincount(levels)
         ends = np.cumsum(counts)
-        blocks = [by_level[e - c:e] for c, e in zip(counts, ends, strict=True)]
+        blocks = [by_level[e - c : e] for c, e in zip(counts, ends, strict=True)]
         if blocks[0].tobytes() != leaf_hashes:
             raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf hash is wrong")
         sha = hashlib.sha256
@@ -157,9 +172,9 @@ class _Checker:
             c = int(counts[level])
             buf = np.empty((c, 65), np.uint8)
             buf[:, 0] = 1  # node hash = SHA-256(0x01 || left || right)
-            buf[:, 1:] = blocks[level - 1][:2 * c].reshape(c, 64)
+            buf[:, 1:] = blocks[level - 1][: 2 * c].reshape(c, 64)
             mv = memoryview(buf.tobytes())
-            got = b"".join([sha(mv[i:i + 65]).digest() for i in range(0, 65 * c, 65)])
+            got = b"".join([sha(mv[i : i + 65]).digest() for i in range(0, 65 * c, 65)])
             if got != blocks[level].tobytes():
                 raise StructureDamaged(f"entries {s}..{s + m - 1}: a level-{level} hash is wrong")
         for level in range(self.bits, len(blocks)):
@@ -169,19 +184,28 @@ class _Checker:
 
     def check_high(self) -> None:
         for (level, i), h in self.high.items():
-            if level > self.bits and h != merkle.node_hash(self.high[(level - 1, 2 * i)],
-                                                           self.high[(level - 1, 2 * i + 1)]):
+            if level > self.bits and h != merkle.node_hash(
+                self.high[(level - 1, 2 * i)], self.high[(level - 1, 2 * i + 1)]
+            ):
                 raise StructureDamaged(f"stored hash at level {level}, index {i} is wrong")
 
     def links(self, s: int, m: int, tails: list[tuple[bytes, ...]]) -> None:
-        quoted = "CAST('\"' || {} || '\"' AS BLOB)" if self.sqlite else "convert_to('\"' || {} || '\"', 'UTF8')"
+        quoted = (
+            "CAST('\"' || {} || '\"' AS BLOB)"
+            if self.sqlite
+            else "convert_to('\"' || {} || '\"', 'UTF8')"
+        )
         for table, col, value, role, group in (
-                ("artifact", "entry_idx", "sha256", "input", 3),
-                ("artifact", "entry_idx", "sha256", "output", 5),
-                ("parent", "child_idx", "parent_id", None, 6)):
+            ("artifact", "entry_idx", "sha256", "input", 3),
+            ("artifact", "entry_idx", "sha256", "output", 5),
+            ("parent", "child_idx", "parent_id", None, 6),
+        ):
             where = f"{col} >= ? AND {col} < ?" + (f" AND role = '{role}'" if role else "")
-            got = self.rows(f"SELECT {col}, {quoted.format(value)} FROM ledger_{table} "
-                            f"WHERE {where} ORDER BY {col}, {value}", (s, s + m))
+            got = self.rows(
+                f"SELECT {col}, {quoted.format(value)} FROM ledger_{table} "
+                f"WHERE {where} ORDER BY {col}, {value}",
+                (s, s + m),
+            )
             # The usual case, one digest or none per entry in leaf order, compares as two lists;
             # a list with several items (deduplicated and sorted in the table) is expanded.
             want = [(j, g) for j, g in enumerate(map(itemgetter(group), tails), s) if g]
@@ -200,8 +224,11 @@ class _Checker:
         if not want:
             return
         self.counts["fingerprint"] += len(want)
-        rows = self.rows("SELECT id, entry_id, output, kind, value FROM ledger_fingerprint "
-                         "WHERE id > ? ORDER BY id LIMIT ?", (self.fp_last_id, len(want)))
+        rows = self.rows(
+            "SELECT id, entry_id, output, kind, value FROM ledger_fingerprint "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (self.fp_last_id, len(want)),
+        )
         if rows:
             self.fp_last_id = int(rows[-1][0])
         got = [(str(e), str(o), str(k), int(v)) for _, e, o, k, v in rows]
@@ -209,8 +236,9 @@ class _Checker:
             # Appends insert fingerprint rows in entry order under the head lock, so ids follow it.
             bad = next((w for g, w in zip(got, want, strict=False) if g != w), want[-1])
             index = self.index_of(bad[0])
-            self.index_problem(index, "fingerprint",
-                               f"fingerprint rows of entry {index} do not match its leaf")
+            self.index_problem(
+                index, "fingerprint", f"fingerprint rows of entry {index} do not match its leaf"
+            )
 
     def index_of(self, entry_id: str) -> int:
         found = self.rows("SELECT idx FROM ledger_entry WHERE entry_id = ?", (entry_id,))
@@ -221,16 +249,22 @@ class _Checker:
         for table in ("artifact", "parent", "fingerprint"):
             n = int(self.rows(f"SELECT count(*) FROM ledger_{table}")[0][0])
             if n != self.counts[table]:
-                self.index_problem(head_size, table, f"{table} table holds {n} rows, "
-                                   f"{n - self.counts[table]} more than the entries name")
+                self.index_problem(
+                    head_size,
+                    table,
+                    f"{table} table holds {n} rows, "
+                    f"{n - self.counts[table]} more than the entries name",
+                )
 
     def perfect(self, nodes: set[merkle.Node]) -> dict[merkle.Node, bytes]:
         keys = {merkle.node_key(lv, ix): (lv, ix) for lv, ix in nodes}
         todo, out = sorted(keys), {}
         for i in range(0, len(todo), _IN_BATCH):
-            part = todo[i:i + _IN_BATCH]
+            part = todo[i : i + _IN_BATCH]
             marks = ",".join("?" * len(part))
-            for p, h in self.rows(f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks})", part):
+            for p, h in self.rows(
+                f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks})", part
+            ):
                 out[keys[int(p)]] = bytes(h)
         if len(out) != len(keys):
             raise StructureDamaged("stored subtree hashes are missing")
@@ -288,8 +322,10 @@ def _can_fork(led: Ledger) -> bool:
 def _check(led: Ledger, ck: _Checker, workers: int | None) -> BulkResult:
     size, frontier = ck.rows("SELECT size, frontier FROM ledger_head WHERE id = 1")[0]
     size, frontier = int(size), bytes(frontier)
-    cps = [(int(i), int(s), bytes(r), str(n)) for i, s, r, n in ck.rows(
-        "SELECT id, size, root, note FROM ledger_checkpoint ORDER BY id")]
+    cps = [
+        (int(i), int(s), bytes(r), str(n))
+        for i, s, r, n in ck.rows("SELECT id, size, root, note FROM ledger_checkpoint ORDER BY id")
+    ]
     if int(ck.rows("SELECT count(*) FROM ledger_entry")[0][0]) != size:
         raise StructureDamaged("entry count differs from the head")
     step = 1 << ck.bits
@@ -323,8 +359,9 @@ class _Helper:
             return
         ctx = mp.get_context("fork")
         self.recv, send = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_helper_main,
-                                args=(led.url, ck.bits, ck.sqlite, starts, size, send), daemon=True)
+        self.proc = ctx.Process(
+            target=_helper_main, args=(led.url, ck.bits, ck.sqlite, starts, size, send), daemon=True
+        )
         self.proc.start()
         send.close()  # so recv() sees EOF if the helper dies
 
@@ -359,8 +396,9 @@ class _Helper:
             ck.fingerprints(want)
 
 
-def _helper_main(url: str, bits: int, sqlite: bool, starts: list[int], size: int,
-                 send: Connection) -> None:
+def _helper_main(
+    url: str, bits: int, sqlite: bool, starts: list[int], size: int, send: Connection
+) -> None:
     engine = make_engine(url)  # never the parent's pooled connections
     try:
         with _read_cursor(engine) as cur:

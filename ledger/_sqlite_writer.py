@@ -43,8 +43,9 @@ class SqliteWriter:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             try:
                 # The same settings as ledger.schema.make_engine: durable once COMMIT returns.
                 conn.execute("PRAGMA busy_timeout=60000")

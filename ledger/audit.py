@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from ledger.store import Ledger
 
 
-
 @dataclass
 class AuditReport:
     size: int = 0
@@ -52,11 +51,15 @@ class AuditReport:
         return not self.problems
 
     def to_json(self) -> str:
-        return json.dumps({"ok": self.ok, "size": self.size,
-                           "checkpoints_checked": self.checkpoints_checked,
-                           "problems": [{"index": i, "kind": k, "detail": d}
-                                        for i, k, d in self.problems],
-                           "timestamps": self.timestamps.to_dict()})
+        return json.dumps(
+            {
+                "ok": self.ok,
+                "size": self.size,
+                "checkpoints_checked": self.checkpoints_checked,
+                "problems": [{"index": i, "kind": k, "detail": d} for i, k, d in self.problems],
+                "timestamps": self.timestamps.to_dict(),
+            }
+        )
 
 
 def _claimed_index(leaf: bytes) -> int:
@@ -68,7 +71,7 @@ def _claimed_index(leaf: bytes) -> int:
     end = at + 8
     while end < len(leaf) and 48 <= leaf[end] <= 57:
         end += 1
-    return int(leaf[at + 8:end]) if end > at + 8 else -1
+    return int(leaf[at + 8 : end]) if end > at + 8 else -1
 
 
 def _stream(led: Ledger, stmt: Any) -> Iterator[Any]:
@@ -76,8 +79,13 @@ def _stream(led: Ledger, stmt: Any) -> Iterator[Any]:
         yield from conn.execution_options(stream_results=True, yield_per=20000).execute(stmt)
 
 
-def audit(led: Ledger, *, chunk_bits: int = 16,
-          tsa_anchors: Sequence[x509.Certificate] = (), workers: int | None = None) -> AuditReport:
+def audit(
+    led: Ledger,
+    *,
+    chunk_bits: int = 16,
+    tsa_anchors: Sequence[x509.Certificate] = (),
+    workers: int | None = None,
+) -> AuditReport:
     """Audit ``led``; never raises for damage, only reports it.
 
     A bulk pass checks ``2**chunk_bits`` leaves at a time (memory grows with it); only when it
@@ -93,13 +101,15 @@ def audit(led: Ledger, *, chunk_bits: int = 16,
         return _with_timestamps(detailed, led, tsa_anchors)
     report = AuditReport(size=bulk.head_size, checkpoints_checked=len(bulk.checkpoints))
     report.problems += bulk.index_problems
-    report.problems += _check_checkpoints(led, [c[:4] for c in bulk.checkpoints], bulk.roots,
-                                          bulk.head_size)
+    report.problems += _check_checkpoints(
+        led, [c[:4] for c in bulk.checkpoints], bulk.roots, bulk.head_size
+    )
     return _with_timestamps(report, led, tsa_anchors)
 
 
-def _with_timestamps(report: AuditReport, led: Ledger,
-                     anchors: Sequence[x509.Certificate]) -> AuditReport:
+def _with_timestamps(
+    report: AuditReport, led: Ledger, anchors: Sequence[x509.Certificate]
+) -> AuditReport:
     report.timestamps, problems = audit_timestamps(led, anchors)
     report.problems += problems
     return report
@@ -121,8 +131,9 @@ def _detailed(led: Ledger) -> AuditReport:
     nodes = iter(_stream(led, select(N.c.pos, N.c.hash).order_by(N.c.pos)))
     pending = next(nodes, None)
     p = 0
-    for idx, eid, kind, leaf in _stream(led, select(E.c.idx, E.c.entry_id, E.c.kind, E.c.leaf)
-                                        .order_by(E.c.idx)):
+    for idx, eid, kind, leaf in _stream(
+        led, select(E.c.idx, E.c.entry_id, E.c.kind, E.c.leaf).order_by(E.c.idx)
+    ):
         idx, leaf = int(idx), bytes(leaf)
         while p < idx:  # gap: rows missing
             rows.append((p, "deleted", -1))
@@ -148,8 +159,11 @@ def _detailed(led: Ledger) -> AuditReport:
             level, ix = level + 1, ix >> 1
         if claimed != p:
             rows.append((p, "misplaced", claimed))
-        elif lh != stored.get(0) or (f'"id":"{eid}"'.encode() not in leaf) or (
-                f'"kind":"{kind}"'.encode() not in leaf):
+        elif (
+            lh != stored.get(0)
+            or (f'"id":"{eid}"'.encode() not in leaf)
+            or (f'"kind":"{kind}"'.encode() not in leaf)
+        ):
             rows.append((p, "modified", claimed))
         acc, lv = lh, 0
         kacc = stored.get(0, lh)
@@ -160,8 +174,13 @@ def _detailed(led: Ledger) -> AuditReport:
             got = stored.get(lv)
             if got != kacc:
                 first = (p + 1) - (1 << lv)
-                node_problems.append((first, "subtree_hash",
-                                      f"stored hash of leaves {first}..{p} (level {lv}) is wrong"))
+                node_problems.append(
+                    (
+                        first,
+                        "subtree_hash",
+                        f"stored hash of leaves {first}..{p} (level {lv}) is wrong",
+                    )
+                )
             kacc = got if got is not None else kacc
         calc.append((lv, acc))
         kept.append((lv, kacc))
@@ -173,7 +192,9 @@ def _detailed(led: Ledger) -> AuditReport:
         p += 1
     report.problems += _classify(led, rows)
     if not rows and bytes(head[1]) != b"".join(h for _, h in calc):
-        report.problems.append((head_size, "head", "head row's subtree hashes do not match the tree"))
+        report.problems.append(
+            (head_size, "head", "head row's subtree hashes do not match the tree")
+        )
     report.problems += node_problems
     report.problems += _check_checkpoints(led, cps, roots, head_size)
     report.checkpoints_checked = len(cps)
@@ -207,15 +228,18 @@ def _classify(led: Ledger, rows: list[tuple[int, str, int]]) -> list[tuple[int, 
     return out
 
 
-def _check_checkpoints(led: Ledger, cps: Sequence[Any], roots: dict[int, bytes],
-                       head_size: int) -> list[tuple[int, str, str]]:
+def _check_checkpoints(
+    led: Ledger, cps: Sequence[Any], roots: dict[int, bytes], head_size: int
+) -> list[tuple[int, str, str]]:
     out: list[tuple[int, str, str]] = []
     vkey = led.verifier_key
     prev_size = 0
     for cid, size, root, note in cps:
         size = int(size)
         if vkey is None:
-            out.append((size, "checkpoint_forged", f"checkpoint {cid}: no log key known to check it"))
+            out.append(
+                (size, "checkpoint_forged", f"checkpoint {cid}: no log key known to check it")
+            )
             continue
         try:
             cp = open_checkpoint(note, vkey)
@@ -223,12 +247,24 @@ def _check_checkpoints(led: Ledger, cps: Sequence[Any], roots: dict[int, bytes],
             out.append((size, "checkpoint_forged", f"checkpoint {cid}: {e}"))
             continue
         if (cp.size, cp.root) != (size, bytes(root)):
-            out.append((size, "checkpoint_forged", f"checkpoint {cid}: row disagrees with its note"))
+            out.append(
+                (size, "checkpoint_forged", f"checkpoint {cid}: row disagrees with its note")
+            )
         elif size > head_size or size < prev_size:
-            out.append((size, "checkpoint_inconsistent",
-                        f"checkpoint {cid}: size {size} goes beyond or behind the log"))
+            out.append(
+                (
+                    size,
+                    "checkpoint_inconsistent",
+                    f"checkpoint {cid}: size {size} goes beyond or behind the log",
+                )
+            )
         elif roots.get(size) != cp.root:
-            out.append((size, "checkpoint_inconsistent",
-                        f"checkpoint {cid}: root at size {size} is not this tree's"))
+            out.append(
+                (
+                    size,
+                    "checkpoint_inconsistent",
+                    f"checkpoint {cid}: root at size {size} is not this tree's",
+                )
+            )
         prev_size = max(prev_size, size)
     return out

@@ -34,8 +34,9 @@ def generate_log_key() -> Ed25519PrivateKey:
 
 def key_to_pem(key: Ed25519PrivateKey) -> bytes:
     """PKCS#8 PEM (unencrypted; the caller keeps the file at mode 0600)."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def key_from_pem(data: bytes) -> Ed25519PrivateKey:
@@ -130,7 +131,7 @@ def parse_note(text: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     for line in sigs[:-1].split("\n"):
         if not line.startswith(_DASH):
             raise MalformedNoteError(f"signed note: bad signature line {line[:40]!r}")
-        name, _, b64 = line[len(_DASH):].partition(" ")
+        name, _, b64 = line[len(_DASH) :].partition(" ")
         try:
             blob = base64.b64decode(b64, validate=True)
         except binascii.Error as e:
@@ -171,12 +172,16 @@ def open_checkpoint(note: str, vkey: str | Verifier) -> Checkpoint:
     if not mine:
         raise WrongLogKeyError(
             f"checkpoint for {cp.origin!r} carries no signature by key {verifier.name!r} "
-            f"({verifier.key_id.hex()}): wrong log key or a checkpoint of another log")
+            f"({verifier.key_id.hex()}): wrong log key or a checkpoint of another log"
+        )
     try:
         verifier.public.verify(mine[0], body.encode())
     except InvalidSignature as e:
         raise LedgerIntegrityError(
-            f"checkpoint for {cp.origin!r} at size {cp.size}: signature does not verify") from e
+            f"checkpoint for {cp.origin!r} at size {cp.size}: signature does not verify"
+        ) from e
     if cp.origin != verifier.name:
-        raise WrongLogKeyError(f"checkpoint origin {cp.origin!r} is not the key's log {verifier.name!r}")
+        raise WrongLogKeyError(
+            f"checkpoint origin {cp.origin!r} is not the key's log {verifier.name!r}"
+        )
     return Checkpoint(cp.origin, cp.size, cp.root, note)

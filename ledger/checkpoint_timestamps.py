@@ -53,7 +53,9 @@ class Stamper:
         self.url, self.timeout, self.backoff = url, timeout, backoff
         self._skip_until = 0.0
 
-    def stamp(self, led: Ledger, checkpoint_id: int, note: str, *, retry: bool = False) -> str | None:
+    def stamp(
+        self, led: Ledger, checkpoint_id: int, note: str, *, retry: bool = False
+    ) -> str | None:
         """Fetch and store a token for the checkpoint; the reason when there is none."""
         if not retry and time.monotonic() < self._skip_until:
             reason = f"TSA {self.url} failed recently; next try after {self.backoff:.0f}s"
@@ -68,23 +70,33 @@ class Stamper:
         self._skip_until = 0.0
         try:
             with led._writer.begin() as conn:
-                conn.execute(insert(T).values(checkpoint_id=checkpoint_id, tsa_url=self.url,
-                                              token=token.der))
+                conn.execute(
+                    insert(T).values(checkpoint_id=checkpoint_id, tsa_url=self.url, token=token.der)
+                )
         except IntegrityError:
             pass  # another process stamped this checkpoint first; one token is enough
         return None
 
     def has_token(self, led: Ledger, checkpoint_id: int) -> bool:
         with led.engine.connect() as conn:
-            return conn.execute(select(T.c.checkpoint_id)
-                                .where(T.c.checkpoint_id == checkpoint_id)).first() is not None
+            return (
+                conn.execute(
+                    select(T.c.checkpoint_id).where(T.c.checkpoint_id == checkpoint_id)
+                ).first()
+                is not None
+            )
 
 
 def timestamp_of(led: Ledger, cp: Checkpoint) -> TimestampToken | None:
     """The checked token of the stored checkpoint with ``cp``'s note, or None if it has none."""
     with led.engine.connect() as conn:
-        der = conn.execute(select(T.c.token).join(C, C.c.id == T.c.checkpoint_id)
-                           .where(C.c.note == cp.note).order_by(C.c.id.desc()).limit(1)).scalar()
+        der = conn.execute(
+            select(T.c.token)
+            .join(C, C.c.id == T.c.checkpoint_id)
+            .where(C.c.note == cp.note)
+            .order_by(C.c.id.desc())
+            .limit(1)
+        ).scalar()
     return None if der is None else check_token(bytes(der), cp.note.encode())
 
 
@@ -99,29 +111,42 @@ class TimestampSummary:
     missing: list[int] = field(default_factory=list)  # sizes of checkpoints without a token
 
     def to_dict(self) -> dict[str, Any]:
-        return {"timestamped": self.timestamped, "untimestamped": self.untimestamped,
-                "anchored": self.anchored, "latest": self.latest}
+        return {
+            "timestamped": self.timestamped,
+            "untimestamped": self.untimestamped,
+            "anchored": self.anchored,
+            "latest": self.latest,
+        }
 
     def describe(self) -> str:
         """One line for humans."""
         text = f"{self.timestamped} checkpoints timestamped, {self.untimestamped} without"
         if self.latest is not None:
-            text += (f"; latest: size {self.latest['size']} at {self.latest['gen_time']} by "
-                     f"{self.latest['tsa']}")
+            text += (
+                f"; latest: size {self.latest['size']} at {self.latest['gen_time']} by "
+                f"{self.latest['tsa']}"
+            )
             text += "" if self.anchored else " (TSA certificate not checked: no --tsa-anchors)"
         return text
 
 
-def audit_timestamps(led: Ledger, anchors: Sequence[x509.Certificate] = ()
-                     ) -> tuple[TimestampSummary, list[tuple[int, str, str]]]:
+def audit_timestamps(
+    led: Ledger, anchors: Sequence[x509.Certificate] = ()
+) -> tuple[TimestampSummary, list[tuple[int, str, str]]]:
     """Check every stored token against its checkpoint's note; damage kind ``checkpoint_timestamp``."""
     summary = TimestampSummary(anchored=bool(anchors))
     problems: list[tuple[int, str, str]] = []
     with led.engine.connect() as conn:
-        rows = conn.execute(select(C.c.id, C.c.size, C.c.note, T.c.token)
-                            .outerjoin(T, T.c.checkpoint_id == C.c.id).order_by(C.c.id)).all()
-        orphans = conn.execute(select(T.c.checkpoint_id)
-                               .where(T.c.checkpoint_id.not_in(select(C.c.id)))).scalars().all()
+        rows = conn.execute(
+            select(C.c.id, C.c.size, C.c.note, T.c.token)
+            .outerjoin(T, T.c.checkpoint_id == C.c.id)
+            .order_by(C.c.id)
+        ).all()
+        orphans = (
+            conn.execute(select(T.c.checkpoint_id).where(T.c.checkpoint_id.not_in(select(C.c.id))))
+            .scalars()
+            .all()
+        )
     for cid, size, note, der in rows:
         if der is None:
             summary.untimestamped += 1
@@ -133,8 +158,14 @@ def audit_timestamps(led: Ledger, anchors: Sequence[x509.Certificate] = ()
             problems.append((int(size), "checkpoint_timestamp", f"checkpoint {cid}: {e}"))
             continue
         summary.timestamped += 1
-        summary.latest = {"checkpoint": int(cid), "size": int(size),
-                          "gen_time": token.gen_time.isoformat(), "tsa": token.tsa}
-    problems += [(-1, "checkpoint_timestamp", f"a token for checkpoint {o}, which does not exist")
-                 for o in orphans]
+        summary.latest = {
+            "checkpoint": int(cid),
+            "size": int(size),
+            "gen_time": token.gen_time.isoformat(),
+            "tsa": token.tsa,
+        }
+    problems += [
+        (-1, "checkpoint_timestamp", f"a token for checkpoint {o}, which does not exist")
+        for o in orphans
+    ]
     return summary, problems

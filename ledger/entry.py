@@ -35,7 +35,13 @@ def new_entry_id() -> str:
     """A UUIDv7 (time-ordered) string."""
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & (2**62 - 1))
+    value = (
+        (ms << 80)
+        | (0x7 << 76)
+        | ((rand >> 62) & 0xFFF) << 64
+        | (0b10 << 62)
+        | (rand & (2**62 - 1))
+    )
     h = f"{value:032x}"  # uuid.UUID's own str(), without building the object
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -77,8 +83,10 @@ def format_time(t: datetime) -> str:
     if u.year < 1000:  # strftime's %Y does not pad these; keep its exact output
         return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # strftime costs ~10 us, a tenth of an append's Python time
-    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
-            f"{u.second:02d}.{u.microsecond:06d}Z")
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:"
+        f"{u.second:02d}.{u.microsecond:06d}Z"
+    )
 
 
 def to_micros(t: datetime) -> int:
@@ -90,7 +98,9 @@ def to_micros(t: datetime) -> int:
 def check_request(req: AppendRequest) -> None:
     """Refuse a malformed request with a one-line reason naming the field."""
     if not isinstance(req.kind, str) or not _KIND.match(req.kind):
-        raise InvalidEntryError(f"kind {req.kind!r}: use 1-64 of a-z 0-9 _ . - starting with a letter")
+        raise InvalidEntryError(
+            f"kind {req.kind!r}: use 1-64 of a-z 0-9 _ . - starting with a letter"
+        )
     if not isinstance(req.body, Mapping):
         raise InvalidEntryError("body: must be a mapping")
     if req.entry_id is not None and not _UUID.match(req.entry_id):
@@ -143,8 +153,9 @@ def _plain_item(x: object) -> bool:
 
 
 _SCALARS = frozenset({str, bool, type(None)})
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                            check_circular=False)  # _plain() has already walked the value
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)  # _plain() has already walked the value
 _DECODER = json.JSONDecoder()
 
 
@@ -152,14 +163,29 @@ def signed64(value: int) -> int:
     return value - 2**64 if value >= 2**63 else value
 
 
-def build_leaf(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[str, Any], *,
-               outputs: Sequence[str] = (), inputs: Sequence[str] = (),
-               parents: Sequence[str] = (), fingerprints: Sequence[tuple[str, str, int]] = (),
-               secret_hash: str | None = None) -> bytes:
+def build_leaf(
+    index: int,
+    entry_id: str,
+    kind: str,
+    t: datetime,
+    body: Mapping[str, Any],
+    *,
+    outputs: Sequence[str] = (),
+    inputs: Sequence[str] = (),
+    parents: Sequence[str] = (),
+    fingerprints: Sequence[tuple[str, str, int]] = (),
+    secret_hash: str | None = None,
+) -> bytes:
     """The canonical JSON (RFC 8785) bytes that are hashed into the tree."""
     doc: Any = {
-        "v": LEAF_VERSION, "index": index, "id": entry_id, "kind": kind, "time": format_time(t),
-        "body": dict(body), "outputs": list(outputs), "inputs": list(inputs),
+        "v": LEAF_VERSION,
+        "index": index,
+        "id": entry_id,
+        "kind": kind,
+        "time": format_time(t),
+        "body": dict(body),
+        "outputs": list(outputs),
+        "inputs": list(inputs),
         "parents": list(parents),
         # 64-bit values do not fit JSON's safe integers: kept as decimal strings.
         "fingerprints": [[o, k, str(signed64(v))] for o, k, v in fingerprints],
@@ -167,11 +193,16 @@ def build_leaf(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[
     }
     # Only the body can hold arbitrary values; the other fields need a type check, not _plain's
     # walk (the walk was ~a quarter of building a leaf).
-    if (type(entry_id) is str and type(kind) is str and type(index) is int
-            and _INT_MIN <= index <= _INT_MAX and (secret_hash is None or type(secret_hash) is str)
-            and all(type(x) is str for x in (*outputs, *inputs, *parents))
-            and all(type(o) is str and type(k) is str for o, k, _ in fingerprints)
-            and _plain(doc["body"])):
+    if (
+        type(entry_id) is str
+        and type(kind) is str
+        and type(index) is int
+        and _INT_MIN <= index <= _INT_MAX
+        and (secret_hash is None or type(secret_hash) is str)
+        and all(type(x) is str for x in (*outputs, *inputs, *parents))
+        and all(type(o) is str and type(k) is str for o, k, _ in fingerprints)
+        and _plain(doc["body"])
+    ):
         try:
             return _ENCODER.encode(doc).encode()
         except UnicodeEncodeError:
@@ -192,20 +223,45 @@ def canonical_json(value: Any) -> bytes:
     return bytes(rfc8785.dumps(value))
 
 
-def build_entry(index: int, entry_id: str, kind: str, t: datetime, body: Mapping[str, Any], *,
-                outputs: Sequence[str] = (), inputs: Sequence[str] = (),
-                parents: Sequence[str] = (), fingerprints: Sequence[tuple[str, str, int]] = (),
-                secret_hash: str | None = None) -> Entry:
+def build_entry(
+    index: int,
+    entry_id: str,
+    kind: str,
+    t: datetime,
+    body: Mapping[str, Any],
+    *,
+    outputs: Sequence[str] = (),
+    inputs: Sequence[str] = (),
+    parents: Sequence[str] = (),
+    fingerprints: Sequence[tuple[str, str, int]] = (),
+    secret_hash: str | None = None,
+) -> Entry:
     """The :class:`Entry` of a new leaf, equal to ``entry_from_leaf(build_leaf(...))`` but without
     re-reading the time, the lists and the leaf hash from the bytes just written."""
-    leaf = build_leaf(index, entry_id, kind, t, body, outputs=outputs, inputs=inputs,
-                      parents=parents, fingerprints=fingerprints, secret_hash=secret_hash)
+    leaf = build_leaf(
+        index,
+        entry_id,
+        kind,
+        t,
+        body,
+        outputs=outputs,
+        inputs=inputs,
+        parents=parents,
+        fingerprints=fingerprints,
+        secret_hash=secret_hash,
+    )
     return Entry(
-        id=entry_id, index=index, kind=kind,
+        id=entry_id,
+        index=index,
+        kind=kind,
         time=t.astimezone(UTC) if t.tzinfo is not UTC else t,
         body=_leaf_body(leaf),  # the body as the leaf holds it (tuples become lists, ...)
-        leaf=leaf, leaf_hash=leaf_hash(leaf), outputs=tuple(outputs), inputs=tuple(inputs),
-        parents=tuple(parents), fingerprints=tuple((o, k, signed64(v)) for o, k, v in fingerprints),
+        leaf=leaf,
+        leaf_hash=leaf_hash(leaf),
+        outputs=tuple(outputs),
+        inputs=tuple(inputs),
+        parents=tuple(parents),
+        fingerprints=tuple((o, k, signed64(v)) for o, k, v in fingerprints),
         secret_hash=secret_hash,
     )
 
@@ -222,8 +278,15 @@ def entry_from_leaf(leaf: bytes) -> Entry:
     doc = json.loads(leaf)
     t = datetime.strptime(doc["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return Entry(
-        id=doc["id"], index=doc["index"], kind=doc["kind"], time=t, body=doc["body"], leaf=leaf,
-        leaf_hash=leaf_hash(leaf), outputs=tuple(doc["outputs"]), inputs=tuple(doc["inputs"]),
+        id=doc["id"],
+        index=doc["index"],
+        kind=doc["kind"],
+        time=t,
+        body=doc["body"],
+        leaf=leaf,
+        leaf_hash=leaf_hash(leaf),
+        outputs=tuple(doc["outputs"]),
+        inputs=tuple(doc["inputs"]),
         parents=tuple(doc["parents"]),
         fingerprints=tuple((o, k, int(v)) for o, k, v in doc["fingerprints"]),
         secret_hash=doc["secret"],

@@ -26,15 +26,23 @@ if TYPE_CHECKING:
     from ledger.store import Ledger
 
 
-
 def export(led: Ledger, out: TextIO) -> int:
     n = 0
     with led.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=10000).execute(
-            select(E.c.idx, E.c.leaf).order_by(E.c.idx))
+            select(E.c.idx, E.c.leaf).order_by(E.c.idx)
+        )
         for idx, leaf in result:
             leaf = bytes(leaf)
-            out.write(json.dumps({"index": int(idx), "leaf_hash": merkle.leaf_hash(leaf).hex(),
-                                  "leaf": leaf.decode()}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "index": int(idx),
+                        "leaf_hash": merkle.leaf_hash(leaf).hex(),
+                        "leaf": leaf.decode(),
+                    }
+                )
+                + "\n"
+            )
             n += 1
     return n

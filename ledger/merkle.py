@@ -21,7 +21,9 @@ from collections.abc import Callable, Sequence
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 Range = tuple[int, int]
-Node = tuple[int, int]  # (level, index): the perfect subtree of leaves [index<<level, (index+1)<<level)
+Node = tuple[
+    int, int
+]  # (level, index): the perfect subtree of leaves [index<<level, (index+1)<<level)
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -148,13 +150,16 @@ def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[byte
     return acc
 
 
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
     """True when ``proof`` shows leaf hash ``leaf`` at ``index`` in the tree of ``size`` with ``root``."""
     return root_from_inclusion(leaf, index, size, proof) == root
 
 
-def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
     """True when ``proof`` shows the tree ``(old, old_root)`` is a prefix of ``(new, new_root)``."""
     if not 0 <= old <= new:
         return False

@@ -30,7 +30,9 @@ class LedgerHead(SQLModel, table=True):
     # Hashes of the perfect subtrees covering [0, size), largest first: enough to append in O(log n).
     frontier: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     # The newest entry time (us): appends stamp max(now, last_ts), so times follow the index.
-    last_ts: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    last_ts: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -77,8 +79,12 @@ class LedgerSecret(SQLModel, table=True):
 class LedgerFingerprint(SQLModel, table=True):
     __tablename__ = "ledger_fingerprint"
     __table_args__ = (Index("ix_ledger_fingerprint_kind", "kind", "id"),)
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(
-        Integer, "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
     entry_id: str = Field(sa_column=Column(String(36), nullable=False))
     output: str = Field(sa_column=Column(String(64), nullable=False, index=True))
     kind: str = Field(sa_column=Column(String(32), nullable=False))
@@ -87,8 +93,12 @@ class LedgerFingerprint(SQLModel, table=True):
 
 class LedgerCheckpointRow(SQLModel, table=True):
     __tablename__ = "ledger_checkpoint"
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(
-        Integer, "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))

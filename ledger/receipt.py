@@ -63,7 +63,9 @@ def _parse(text: str) -> tuple[bytes, int, list[bytes], str]:
     return extra, index, proof, note
 
 
-def verify_receipt(text: str, verifier_key: str, *, file_sha256: str | None = None) -> ReceiptResult:
+def verify_receipt(
+    text: str, verifier_key: str, *, file_sha256: str | None = None
+) -> ReceiptResult:
     """Check a receipt offline. Malformed input or another log's key raise; failures return ok=False."""
     leaf, index, proof, note = _parse(text)
     try:
@@ -79,15 +81,18 @@ def verify_receipt(text: str, verifier_key: str, *, file_sha256: str | None = No
     if claimed != index:
         return _fail(base, f"entry says index {claimed}, receipt says {index}")
     if not merkle.verify_inclusion(merkle.leaf_hash(leaf), index, cp.size, proof, cp.root):
-        return _fail(base, f"inclusion proof does not lead to the checkpoint root at size {cp.size}")
+        return _fail(
+            base, f"inclusion proof does not lead to the checkpoint root at size {cp.size}"
+        )
     if file_sha256 is not None and file_sha256.lower() not in outputs:
         return _fail(base, f"file sha256 {file_sha256[:16]}... is not an output of entry {eid}")
     return ReceiptResult(True, "entry is in the log", index, eid, cp.size, cp.origin, outputs)
 
 
 def _fail(base: ReceiptResult, reason: str) -> ReceiptResult:
-    return ReceiptResult(False, reason, base.index, base.entry_id, base.tree_size, base.origin,
-                         base.outputs)
+    return ReceiptResult(
+        False, reason, base.index, base.entry_id, base.tree_size, base.origin, base.outputs
+    )
 
 
 def sha256_file(path: str) -> str:

@@ -101,7 +101,8 @@ def current_revision(conn: Connection, url: str) -> str | None:
     known = {s.revision for s in ScriptDirectory(str(_MIGRATIONS)).walk_revisions()}
     if rev not in known:
         raise SchemaTooNewError(
-            f"{_describe(url)}: ledger schema {rev!r} is newer than this software knows; upgrade it")
+            f"{_describe(url)}: ledger schema {rev!r} is newer than this software knows; upgrade it"
+        )
     if "ledger_meta" not in tables:
         raise NotALedgerError(f"{_describe(url)}: database has a schema version but no ledger")
     return rev
@@ -137,7 +138,8 @@ def check_sqlite_file(url: str, must_exist: bool) -> None:
     has_wal = wal.exists() and wal.stat().st_size > 0
     if not has_wal and pages and size < pages * page_size:
         raise CorruptLedgerError(
-            f"{path}: truncated ({size} bytes, header says {pages * page_size}); restore a backup")
+            f"{path}: truncated ({size} bytes, header says {pages * page_size}); restore a backup"
+        )
     if not os.access(path, os.R_OK):
         raise LedgerError(f"{path}: not readable")
 

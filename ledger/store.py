@@ -83,7 +83,6 @@ if TYPE_CHECKING:
     from ledger.checkpoint_timestamps import Stamper
 
 
-
 @dataclass(frozen=True)
 class FingerprintMatch:
     entry_id: str
@@ -102,7 +101,7 @@ def frontier_levels(size: int) -> list[int]:
 
 
 def _split_frontier(blob: bytes) -> list[bytes]:
-    return [blob[i:i + 32] for i in range(0, len(blob), 32)]
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
 _SQL = {
@@ -134,9 +133,15 @@ class _FingerprintCache:
 class Ledger:
     """A transparency log in an SQL database. Open with :meth:`create` or :meth:`open`."""
 
-    def __init__(self, url: str, *, log_key: Ed25519PrivateKey | None,
-                 checkpoint_every: int | None, checkpoint_interval: float | None,
-                 tsa_url: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        log_key: Ed25519PrivateKey | None,
+        checkpoint_every: int | None,
+        checkpoint_interval: float | None,
+        tsa_url: str | None = None,
+    ) -> None:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(ledger_write=True)
@@ -166,14 +171,21 @@ class Ledger:
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, url: str, *, origin: str, log_key: Ed25519PrivateKey | None = None,
-               tsa_url: str | None = None) -> Ledger:
+    def create(
+        cls,
+        url: str,
+        *,
+        origin: str,
+        log_key: Ed25519PrivateKey | None = None,
+        tsa_url: str | None = None,
+    ) -> Ledger:
         """A new ledger at ``url`` (schema by migration); refuses an existing ledger with data."""
         if not origin or any(c.isspace() for c in origin) or "+" in origin:
             raise LedgerError(f"origin {origin!r}: must be non-empty, without spaces or '+'")
         check_sqlite_file(url, must_exist=False)
-        led = cls(url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None,
-                  tsa_url=tsa_url)
+        led = cls(
+            url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None, tsa_url=tsa_url
+        )
         with _closed_on_error(led, url), led._writer.begin() as conn:
             rev = current_revision(conn, url)
             if rev is not None:
@@ -185,24 +197,36 @@ class Ledger:
             upgrade(conn)
             conn.execute(insert(M), [{"key": "origin", "value": origin}])
             if log_key is not None:
-                conn.execute(insert(M), [{"key": "verifier_key",
-                                          "value": verifier_key(log_key, origin)}])
+                conn.execute(
+                    insert(M), [{"key": "verifier_key", "value": verifier_key(log_key, origin)}]
+                )
             conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
         led.origin = origin
         return led
 
     @classmethod
-    def open(cls, url: str, *, log_key: Ed25519PrivateKey | None = None,
-             checkpoint_every: int | None = 1000,
-             checkpoint_interval: float | None = 300.0, tsa_url: str | None = None) -> Ledger:
+    def open(
+        cls,
+        url: str,
+        *,
+        log_key: Ed25519PrivateKey | None = None,
+        checkpoint_every: int | None = 1000,
+        checkpoint_interval: float | None = 300.0,
+        tsa_url: str | None = None,
+    ) -> Ledger:
         """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints.
 
         ``tsa_url``: an RFC 3161 TSA that timestamps each new checkpoint (default: the
         ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off).
         """
         check_sqlite_file(url, must_exist=True)
-        led = cls(url, log_key=log_key, checkpoint_every=checkpoint_every,
-                  checkpoint_interval=checkpoint_interval, tsa_url=tsa_url)
+        led = cls(
+            url,
+            log_key=log_key,
+            checkpoint_every=checkpoint_every,
+            checkpoint_interval=checkpoint_interval,
+            tsa_url=tsa_url,
+        )
         with _closed_on_error(led, url), led._writer.begin() as conn:
             rev = current_revision(conn, url)
             if rev is None:
@@ -220,7 +244,8 @@ class Ledger:
                     conn.execute(insert(M).values(key="verifier_key", value=vk))
                 elif stored != vk:
                     raise WrongLogKeyError(
-                        f"log key does not belong to ledger {led.origin!r} (its key is {stored.split('+')[1]})")
+                        f"log key does not belong to ledger {led.origin!r} (its key is {stored.split('+')[1]})"
+                    )
             last = conn.execute(select(C.c.size, C.c.ts).order_by(C.c.id.desc()).limit(1)).first()
             if last is not None:
                 led._last_cp = (int(last[0]), last[1] / 1e6)
@@ -234,8 +259,9 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # --- writing ---------------------------------------------------------------------------
@@ -257,10 +283,18 @@ class Ledger:
     def new_entry_id() -> str:
         return new_entry_id()
 
-    def append(self, kind: str, body: Mapping[str, Any], *, entry_id: str | None = None,
-               outputs: Sequence[str] = (), inputs: Sequence[str] = (),
-               parents: Sequence[str] = (), fingerprints: Sequence[tuple[str, str, int]] = (),
-               secret: str | None = None) -> Entry:
+    def append(
+        self,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        entry_id: str | None = None,
+        outputs: Sequence[str] = (),
+        inputs: Sequence[str] = (),
+        parents: Sequence[str] = (),
+        fingerprints: Sequence[tuple[str, str, int]] = (),
+        secret: str | None = None,
+    ) -> Entry:
         """Append one entry in one transaction."""
         req = AppendRequest(kind, body, entry_id, outputs, inputs, parents, fingerprints, secret)
         return self.append_many([req])[0]
@@ -276,7 +310,9 @@ class Ledger:
                 with self._writer.begin() as conn:
                     entries = self._append_tx(conn, items)
         except (IntegrityError, self._dbapi.IntegrityError) as e:
-            raise InvalidEntryError(f"entry id already in the ledger ({getattr(e, 'orig', e)})") from e
+            raise InvalidEntryError(
+                f"entry id already in the ledger ({getattr(e, 'orig', e)})"
+            ) from e
         except DatabaseError as e:
             raise db_error(self.url, e) from e
         except self._dbapi.DatabaseError as e:  # from the raw writer: wrapped as the engine would
@@ -294,14 +330,17 @@ class Ledger:
         finally:
             cur.close()
 
-    def _append_rows(self, cur: Any, sql: dict[str, str], items: Sequence[AppendRequest]) -> list[Entry]:
+    def _append_rows(
+        self, cur: Any, sql: dict[str, str], items: Sequence[AppendRequest]
+    ) -> list[Entry]:
         # The head row lock serialises writers: no fork, no gap, whatever the process count.
         cur.execute(sql["head"])
         size, blob, last_ts = cur.fetchone()
         size, blob = int(size), bytes(blob)
         if len(blob) != 32 * size.bit_count():  # one hash per perfect subtree covering [0, size)
-            raise LedgerIntegrityError("head row's subtree hashes do not fit its size; "
-                                       "run `provenance ledger audit`")
+            raise LedgerIntegrityError(
+                "head row's subtree hashes do not fit its size; run `provenance ledger audit`"
+            )
         self._check_parents(cur, sql, items)
         entry_rows: list[tuple[Any, ...]] = []
         nodes: list[tuple[int, bytes]] = []
@@ -312,7 +351,9 @@ class Ledger:
         entries: list[Entry] = []
         now = datetime.now(UTC)
         ts = to_micros(now)
-        if ts < last_ts:  # the clock stepped back: keep times in index order (time ranges rely on it)
+        if (
+            ts < last_ts
+        ):  # the clock stepped back: keep times in index order (time ranges rely on it)
             ts = int(last_ts)
             now = _EPOCH + timedelta(microseconds=ts)
         sha = hashlib.sha256
@@ -324,9 +365,18 @@ class Ledger:
                 # Salted so an erased prompt cannot be recovered by guessing against the leaf.
                 secret_hash = sha(salt + req.secret.encode()).hexdigest()
                 secrets.append((eid, salt, req.secret))
-            entry = build_entry(size, eid, req.kind, now, req.body, outputs=req.outputs,
-                                inputs=req.inputs, parents=req.parents,
-                                fingerprints=req.fingerprints, secret_hash=secret_hash)
+            entry = build_entry(
+                size,
+                eid,
+                req.kind,
+                now,
+                req.body,
+                outputs=req.outputs,
+                inputs=req.inputs,
+                parents=req.parents,
+                fingerprints=req.fingerprints,
+                secret_hash=secret_hash,
+            )
             entry_rows.append((size, eid, req.kind, ts, entry.leaf))
             # Leaf `size` completes one perfect subtree per trailing 1 bit of `size`: it folds in
             # that many frontier hashes (smallest last), and every node it completes is keyed
@@ -347,8 +397,14 @@ class Ledger:
                 fps += [(eid, o, k, signed64(v)) for o, k, v in req.fingerprints]
             entries.append(entry)
             size += 1
-        for name, data in (("entry", entry_rows), ("node", nodes), ("artifact", artifacts),
-                           ("parent", links), ("secret", secrets), ("fingerprint", fps)):
+        for name, data in (
+            ("entry", entry_rows),
+            ("node", nodes),
+            ("artifact", artifacts),
+            ("parent", links),
+            ("secret", secrets),
+            ("fingerprint", fps),
+        ):
             if len(data) == 1:
                 cur.execute(sql[name], data[0])
             elif data:
@@ -387,15 +443,19 @@ class Ledger:
 
     def get(self, entry_id: str) -> Entry | None:
         if self._raw is not None:
-            found = self._raw_entries("SELECT leaf FROM ledger_entry WHERE entry_id = ?", (entry_id,))
+            found = self._raw_entries(
+                "SELECT leaf FROM ledger_entry WHERE entry_id = ?", (entry_id,)
+            )
         else:
             found = self._entries(select(E.c.leaf).where(E.c.entry_id == entry_id))
         return found[0] if found and found[0].id == entry_id else None
 
     def at(self, index: int) -> Entry:
-        found = (self._raw_entries("SELECT leaf FROM ledger_entry WHERE idx = ?", (index,))
-                 if self._raw is not None else
-                 self._entries(select(E.c.leaf).where(E.c.idx == index)))
+        found = (
+            self._raw_entries("SELECT leaf FROM ledger_entry WHERE idx = ?", (index,))
+            if self._raw is not None
+            else self._entries(select(E.c.leaf).where(E.c.idx == index))
+        )
         if not found:
             raise UnknownEntryError(f"no entry at index {index} (ledger size {self.size})")
         return found[0]
@@ -404,10 +464,15 @@ class Ledger:
         if self._raw is not None:
             return self._raw_entries(
                 "SELECT e.leaf FROM ledger_entry e JOIN ledger_artifact a ON a.entry_idx = e.idx "
-                "WHERE a.sha256 = ? AND a.role = ? ORDER BY e.idx", (sha256.lower(), role))
-        return self._entries(select(E.c.leaf).join(A, A.c.entry_idx == E.c.idx)
-                             .where(A.c.sha256 == sha256.lower(), A.c.role == role)
-                             .order_by(E.c.idx))
+                "WHERE a.sha256 = ? AND a.role = ? ORDER BY e.idx",
+                (sha256.lower(), role),
+            )
+        return self._entries(
+            select(E.c.leaf)
+            .join(A, A.c.entry_idx == E.c.idx)
+            .where(A.c.sha256 == sha256.lower(), A.c.role == role)
+            .order_by(E.c.idx)
+        )
 
     def find_by_output(self, sha256_hex: str) -> list[Entry]:
         return self._by_artifact(sha256_hex, "output")
@@ -416,8 +481,12 @@ class Ledger:
         return self._by_artifact(sha256_hex, "input")
 
     def children(self, entry_id: str) -> list[Entry]:
-        return self._entries(select(E.c.leaf).join(P, P.c.child_idx == E.c.idx)
-                             .where(P.c.parent_id == entry_id).order_by(E.c.idx))
+        return self._entries(
+            select(E.c.leaf)
+            .join(P, P.c.child_idx == E.c.idx)
+            .where(P.c.parent_id == entry_id)
+            .order_by(E.c.idx)
+        )
 
     def lineage(self, entry_id: str) -> list[Entry]:
         """The entry and all its ancestors through ``parents``, each once, nearest first."""
@@ -439,8 +508,13 @@ class Ledger:
     def recent(self, limit: int = 20) -> list[Entry]:
         return self._entries(select(E.c.leaf).order_by(E.c.idx.desc()).limit(limit))
 
-    def iter_entries(self, *, since: datetime | None = None, until: datetime | None = None,
-                     kinds: Sequence[str] | None = None) -> Iterator[Entry]:
+    def iter_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> Iterator[Entry]:
         """Entries in index order, fetched in pages so a large ledger streams."""
         lo_ts = None if since is None else to_micros(since)
         hi_ts = None if until is None else to_micros(until)
@@ -460,8 +534,12 @@ class Ledger:
             in_range = or_(old, in_range)
         last = -1
         while True:
-            stmt = (select(E.c.leaf, E.c.idx).where(E.c.idx > last, in_range)
-                    .order_by(E.c.idx).limit(1000))
+            stmt = (
+                select(E.c.leaf, E.c.idx)
+                .where(E.c.idx > last, in_range)
+                .order_by(E.c.idx)
+                .limit(1000)
+            )
             if kinds is not None:
                 stmt = stmt.where(E.c.kind.in_(list(kinds)))
             with self.engine.connect() as conn:
@@ -511,18 +589,22 @@ class Ledger:
 
     def fingerprints_of(self, output_sha256: str) -> dict[str, int]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(F.c.kind, F.c.value).where(F.c.output == output_sha256)
-                                .order_by(F.c.id)).all()
+            rows = conn.execute(
+                select(F.c.kind, F.c.value).where(F.c.output == output_sha256).order_by(F.c.id)
+            ).all()
         return {str(k): int(v) for k, v in rows}
 
-    def search_fingerprints(self, kind: str, value: int, max_distance: int,
-                            limit: int = 10) -> list[FingerprintMatch]:
+    def search_fingerprints(
+        self, kind: str, value: int, max_distance: int, limit: int = 10
+    ) -> list[FingerprintMatch]:
         """Nearest stored fingerprints of ``kind`` by Hamming distance, closest first."""
         cache = self._fp.setdefault(kind, _FingerprintCache())
         with self.engine.connect() as conn:
-            rows = conn.execute(select(F.c.id, F.c.entry_id, F.c.output, F.c.value)
-                                .where(F.c.kind == kind, F.c.id > cache.last_id)
-                                .order_by(F.c.id)).all()
+            rows = conn.execute(
+                select(F.c.id, F.c.entry_id, F.c.output, F.c.value)
+                .where(F.c.kind == kind, F.c.id > cache.last_id)
+                .order_by(F.c.id)
+            ).all()
         if rows:
             new = np.array([int(r[3]) for r in rows], dtype=np.int64).view(np.uint64)
             cache.values = np.concatenate([cache.values, new])
@@ -534,8 +616,12 @@ class Ledger:
         dist = np.bitwise_count(cache.values ^ target)
         hits = np.nonzero(dist <= max_distance)[0]
         hits = hits[np.argsort(dist[hits], kind="stable")][:limit]
-        return [FingerprintMatch(cache.refs[i][0], cache.refs[i][1], kind,
-                                 int(cache.values[i]), int(dist[i])) for i in hits]
+        return [
+            FingerprintMatch(
+                cache.refs[i][0], cache.refs[i][1], kind, int(cache.values[i]), int(dist[i])
+            )
+            for i in hits
+        ]
 
     # --- proofs and checkpoints ------------------------------------------------------------
 
@@ -546,7 +632,9 @@ class Ledger:
         got = conn.execute(select(N.c.pos, N.c.hash).where(N.c.pos.in_(list(keys)))).all()
         out = {keys[int(p)]: bytes(h) for p, h in got}
         if len(out) != len(keys):
-            raise LedgerIntegrityError("stored subtree hashes are missing; run `provenance ledger audit`")
+            raise LedgerIntegrityError(
+                "stored subtree hashes are missing; run `provenance ledger audit`"
+            )
         return out
 
     def _hashes(self, conn: Connection, ranges: list[merkle.Range]) -> list[bytes]:
@@ -566,13 +654,17 @@ class Ledger:
         marks = ",".join("?" * len(keys))
         rows = self._raw_read(
             "SELECT -1, size FROM ledger_head WHERE id = 1 UNION ALL "
-            f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks or 'NULL'})", tuple(keys))
+            f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks or 'NULL'})",
+            tuple(keys),
+        )
         size = next((int(v) for p, v in rows if p == -1), 0)
         if not 0 <= tree_size <= size:
             raise LedgerError(f"tree size {tree_size}: the ledger has {size} entries")
         found = {keys[int(p)]: bytes(h) for p, h in rows if p != -1}
         if len(found) != len(keys):
-            raise LedgerIntegrityError("stored subtree hashes are missing; run `provenance ledger audit`")
+            raise LedgerIntegrityError(
+                "stored subtree hashes are missing; run `provenance ledger audit`"
+            )
         return [merkle.fold_pieces([found[p] for p in ps]) for ps in pieces]
 
     def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
@@ -603,7 +695,9 @@ class Ledger:
 
     def latest_checkpoint(self) -> Checkpoint | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(C.c.size, C.c.root, C.c.note).order_by(C.c.id.desc()).limit(1)).first()
+            row = conn.execute(
+                select(C.c.size, C.c.root, C.c.note).order_by(C.c.id.desc()).limit(1)
+            ).first()
         return None if row is None else Checkpoint(self.origin, int(row[0]), bytes(row[1]), row[2])
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -614,35 +708,44 @@ class Ledger:
     def checkpoint(self) -> Checkpoint:
         """Sign and store a checkpoint of the current tree, after proving it extends the last one."""
         if self._key is None:
-            raise NoLogKeyError("cannot sign a checkpoint: the ledger was opened without its log key")
+            raise NoLogKeyError(
+                "cannot sign a checkpoint: the ledger was opened without its log key"
+            )
         vkey = verifier_key(self._key, self.origin)
         retry: int | None = None
         self.timestamp_error = None
         with self._writer.begin() as conn:
-            head = conn.execute(select(H.c.size, H.c.frontier).where(H.c.id == 1).with_for_update()).one()
+            head = conn.execute(
+                select(H.c.size, H.c.frontier).where(H.c.id == 1).with_for_update()
+            ).one()
             size, root = int(head[0]), merkle.fold_pieces(_split_frontier(bytes(head[1])))
-            last = conn.execute(select(C.c.size, C.c.root, C.c.note, C.c.id)
-                                .order_by(C.c.id.desc()).limit(1)).first()
+            last = conn.execute(
+                select(C.c.size, C.c.root, C.c.note, C.c.id).order_by(C.c.id.desc()).limit(1)
+            ).first()
             if last is not None:
                 prev = open_checkpoint(last[2], vkey)
                 if (prev.size, prev.root) != (int(last[0]), bytes(last[1])):
                     raise LedgerIntegrityError("last checkpoint row disagrees with its signed note")
                 if prev.size > size:
                     raise LedgerIntegrityError(
-                        f"last checkpoint covers {prev.size} entries but the ledger has {size}")
+                        f"last checkpoint covers {prev.size} entries but the ledger has {size}"
+                    )
                 proof = self._hashes(conn, merkle.consistency_ranges(prev.size, size))
                 if not merkle.verify_consistency(prev.size, size, prev.root, root, proof):
                     raise LedgerIntegrityError(
                         f"tree at size {size} is not consistent with the checkpoint at size "
-                        f"{prev.size}; refusing to sign (run `provenance ledger audit`)")
+                        f"{prev.size}; refusing to sign (run `provenance ledger audit`)"
+                    )
                 if prev.size == size:
                     self._last_cp = (size, time.time())
                     retry = int(last[3])
             if retry is None:
                 note = Checkpoint(self.origin, size, root).sign(self._key)
-                cid = conn.execute(insert(C).values(size=size, root=root, note=note,
-                                                    ts=time.time_ns() // 1000)
-                                   .returning(C.c.id)).scalar_one()
+                cid = conn.execute(
+                    insert(C)
+                    .values(size=size, root=root, note=note, ts=time.time_ns() // 1000)
+                    .returning(C.c.id)
+                ).scalar_one()
         if retry is not None:  # nothing new: give an untimestamped checkpoint another chance
             if self._stamper is not None and not self._stamper.has_token(self, retry):
                 self.timestamp_error = self._stamper.stamp(self, retry, prev.note, retry=True)
@@ -657,8 +760,11 @@ class Ledger:
             return
         last_size, last_time = self._last_cp
         due = self.checkpoint_every is not None and size - last_size >= self.checkpoint_every
-        due = due or (self.checkpoint_interval is not None and size > last_size
-                      and time.time() - last_time >= self.checkpoint_interval)
+        due = due or (
+            self.checkpoint_interval is not None
+            and size > last_size
+            and time.time() - last_time >= self.checkpoint_interval
+        )
         if due:
             self.checkpoint()
 
@@ -673,8 +779,10 @@ class Ledger:
         cp = self.latest_checkpoint()
         if cp is None or cp.size <= entry.index:
             if self._key is None:
-                raise LedgerError(f"no checkpoint covers entry {entry.index} yet; "
-                                  "run `provenance ledger checkpoint`")
+                raise LedgerError(
+                    f"no checkpoint covers entry {entry.index} yet; "
+                    "run `provenance ledger checkpoint`"
+                )
             cp = self.checkpoint()
         return build_receipt(entry, self.inclusion_proof(entry.index, cp.size), cp.note)
 

@@ -42,14 +42,18 @@ from ledger.errors import LedgerError
 ENV_TSA_URL = "PROVENANCE_TSA_URL"
 _MAX_REPLY = 1 << 20  # a token is a few KB; refuse to buffer a runaway reply
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 class _TimeStampResp(core.Sequence):  # type: ignore[misc]
     # asn1crypto's own TimeStampResp makes the token mandatory, so a rejection would not parse.
-    _fields: ClassVar[list[tuple[Any, ...]]] = [("status", tsp.PKIStatusInfo),
-                                                ("time_stamp_token", cms.ContentInfo,
-                                                 {"optional": True})]
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 class TimestampError(LedgerError):
@@ -70,22 +74,28 @@ class TimestampToken:
 def build_request(message: bytes) -> tuple[bytes, int]:
     """A DER TimeStampReq over SHA-256(``message``) with a random nonce; returns (der, nonce)."""
     nonce = secrets.randbits(63) | 1
-    req = tsp.TimeStampReq({
-        "version": "v1",
-        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"},
-                            "hashed_message": hashlib.sha256(message).digest()},
-        "nonce": nonce,
-        "cert_req": True,  # the token then carries the TSA certificate, so it checks offline
-    })
+    req = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": hashlib.sha256(message).digest(),
+            },
+            "nonce": nonce,
+            "cert_req": True,  # the token then carries the TSA certificate, so it checks offline
+        }
+    )
     return bytes(req.dump()), nonce
 
 
-def fetch_token(url: str, message: bytes, *, timeout: float = 10.0,
-                anchors: Sequence[x509.Certificate] = ()) -> TimestampToken:
+def fetch_token(
+    url: str, message: bytes, *, timeout: float = 10.0, anchors: Sequence[x509.Certificate] = ()
+) -> TimestampToken:
     """POST a request for ``message`` to the TSA at ``url``; the checked token, or TimestampError."""
     der, nonce = build_request(message)
-    request = urllib.request.Request(url, data=der, method="POST",
-                                     headers={"Content-Type": "application/timestamp-query"})
+    request = urllib.request.Request(
+        url, data=der, method="POST", headers={"Content-Type": "application/timestamp-query"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             body = reply.read(_MAX_REPLY + 1)
@@ -99,9 +109,14 @@ def fetch_token(url: str, message: bytes, *, timeout: float = 10.0,
     return parse_response(body, message, nonce, anchors=anchors, source=f"TSA {url}")
 
 
-def parse_response(der: bytes, message: bytes, nonce: int, *,
-                   anchors: Sequence[x509.Certificate] = (),
-                   source: str = "TSA reply") -> TimestampToken:
+def parse_response(
+    der: bytes,
+    message: bytes,
+    nonce: int,
+    *,
+    anchors: Sequence[x509.Certificate] = (),
+    source: str = "TSA reply",
+) -> TimestampToken:
     """The checked token inside a DER TimeStampResp answering a request with ``nonce``."""
     try:
         resp = _TimeStampResp.load(der)
@@ -130,8 +145,9 @@ def load_anchors(pem: bytes) -> list[x509.Certificate]:
     return certs
 
 
-def check_token(der: bytes, message: bytes, *,
-                anchors: Sequence[x509.Certificate] = ()) -> TimestampToken:
+def check_token(
+    der: bytes, message: bytes, *, anchors: Sequence[x509.Certificate] = ()
+) -> TimestampToken:
     """Check that ``der`` is a token over SHA-256-or-better of ``message``, signed by a TSA.
 
     Checks the message imprint, the CMS signature over the signed attributes, the attributes'
@@ -199,8 +215,9 @@ def _verify_signature(signed: Any) -> tuple[x509.Certificate, list[x509.Certific
     sid = signer["sid"]
     if sid.name == "issuer_and_serial_number":
         serial = sid.chosen["serial_number"].native  # compared first: Name equality is slow
-        match = [c for c in carried if c.serial_number == serial
-                 and c.issuer == sid.chosen["issuer"]]
+        match = [
+            c for c in carried if c.serial_number == serial and c.issuer == sid.chosen["issuer"]
+        ]
     else:
         match = [c for c in carried if c.key_identifier == sid.chosen.native]
     if not match:
@@ -214,8 +231,10 @@ def _verify_signature(signed: Any) -> tuple[x509.Certificate, list[x509.Certific
     content = signed["encap_content_info"]["content"].contents
     if found.get("content_type") is None or found["content_type"].native != "tst_info":
         raise TimestampError("timestamp token: signed content type is not TSTInfo")
-    if found.get("message_digest") is None or \
-            found["message_digest"].native != hashlib.new(digest_alg, content).digest():
+    if (
+        found.get("message_digest") is None
+        or found["message_digest"].native != hashlib.new(digest_alg, content).digest()
+    ):
         raise TimestampError("timestamp token: TSTInfo does not match its signed digest")
     cert_der = carried_der[carried.index(match[0])]
     _check_ess(found, cert_der)
@@ -231,19 +250,27 @@ def _check_ess(attrs: dict[str, Any], cert_der: bytes) -> None:
     # swapped for another certificate with the same key.
     if "signing_certificate_v2" in attrs:
         ids = attrs["signing_certificate_v2"]["certs"]
-        ok = any(hashlib.new(i["hash_algorithm"]["algorithm"].native, cert_der).digest()
-                 == i["cert_hash"].native for i in ids)
+        ok = any(
+            hashlib.new(i["hash_algorithm"]["algorithm"].native, cert_der).digest()
+            == i["cert_hash"].native
+            for i in ids
+        )
     elif "signing_certificate" in attrs:
-        ok = any(hashlib.sha1(cert_der).digest() == i["cert_hash"].native
-                 for i in attrs["signing_certificate"]["certs"])
+        ok = any(
+            hashlib.sha1(cert_der).digest() == i["cert_hash"].native
+            for i in attrs["signing_certificate"]["certs"]
+        )
     else:
         raise TimestampError("timestamp token: no signing-certificate attribute")
     if not ok:
-        raise TimestampError("timestamp token: signing-certificate attribute names another certificate")
+        raise TimestampError(
+            "timestamp token: signing-certificate attribute names another certificate"
+        )
 
 
-def _verify_raw(cert: x509.Certificate, sig: bytes, data: bytes, signer: Any,
-                digest: hashes.HashAlgorithm) -> None:
+def _verify_raw(
+    cert: x509.Certificate, sig: bytes, data: bytes, signer: Any, digest: hashes.HashAlgorithm
+) -> None:
     key = cert.public_key()
     algo = signer["signature_algorithm"].signature_algo
     try:
@@ -254,8 +281,12 @@ def _verify_raw(cert: x509.Certificate, sig: bytes, data: bytes, signer: Any,
         elif isinstance(key, rsa.RSAPublicKey) and algo == "rsassa_pss":
             params = signer["signature_algorithm"]["parameters"]
             pss_hash = _HASHES[params["hash_algorithm"]["algorithm"].native]()
-            key.verify(sig, data, padding.PSS(padding.MGF1(pss_hash), params["salt_length"].native),
-                       pss_hash)
+            key.verify(
+                sig,
+                data,
+                padding.PSS(padding.MGF1(pss_hash), params["salt_length"].native),
+                pss_hash,
+            )
         elif isinstance(key, ed25519.Ed25519PublicKey) and algo == "ed25519":
             key.verify(sig, data)
         else:
@@ -266,15 +297,21 @@ def _verify_raw(cert: x509.Certificate, sig: bytes, data: bytes, signer: Any,
         raise TimestampError(f"timestamp token: cannot check the signature ({e})") from e
 
 
-def _check_chain(cert: x509.Certificate, carried: Sequence[x509.Certificate],
-                 anchors: Sequence[x509.Certificate], at: datetime) -> None:
+def _check_chain(
+    cert: x509.Certificate,
+    carried: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: datetime,
+) -> None:
     """Walk issuer signatures from ``cert`` to an anchor; every link valid at ``at``."""
     pool = [*carried, *anchors]
     current = cert
     for _ in range(8):
         if not current.not_valid_before_utc <= at <= current.not_valid_after_utc:
-            raise TimestampError(f"timestamp token: certificate {current.subject.rfc4514_string()} "
-                                 f"was not valid at genTime {at.isoformat()}")
+            raise TimestampError(
+                f"timestamp token: certificate {current.subject.rfc4514_string()} "
+                f"was not valid at genTime {at.isoformat()}"
+            )
         if current in anchors:
             return
         issuers = [c for c in pool if c.subject == current.issuer and c != current]
@@ -287,7 +324,9 @@ def _check_chain(cert: x509.Certificate, carried: Sequence[x509.Certificate],
             nxt = issuer
             break
         if nxt is None:
-            raise TimestampError(f"timestamp token: TSA certificate {cert.subject.rfc4514_string()} "
-                                 "does not chain to a given TSA anchor")
+            raise TimestampError(
+                f"timestamp token: TSA certificate {cert.subject.rfc4514_string()} "
+                "does not chain to a given TSA anchor"
+            )
         current = nxt
     raise TimestampError("timestamp token: TSA certificate chain is too long")

@@ -32,18 +32,18 @@ __all__ = [
 
 if TYPE_CHECKING:
     from provenance.errors import ProvenanceError
-    from provenance.policy import TrustPolicy, default_policy
-    from provenance.recorder import RecordedOutput, Recorder
-    from provenance.verify import VerificationReport, verify_path
+    from provenance.record.recorder import RecordedOutput, Recorder
+    from provenance.verify.core import VerificationReport, verify_path
+    from provenance.verify.policy import TrustPolicy, default_policy
 
 _LAZY = {
     "ProvenanceError": "provenance.errors",
-    "RecordedOutput": "provenance.recorder",
-    "Recorder": "provenance.recorder",
-    "TrustPolicy": "provenance.policy",
-    "default_policy": "provenance.policy",
-    "VerificationReport": "provenance.verify",
-    "verify_path": "provenance.verify",
+    "RecordedOutput": "provenance.record.recorder",
+    "Recorder": "provenance.record.recorder",
+    "TrustPolicy": "provenance.verify.policy",
+    "default_policy": "provenance.verify.policy",
+    "VerificationReport": "provenance.verify.report",
+    "verify_path": "provenance.verify.core",
 }
 
 

@@ -73,8 +73,15 @@ class BackendError(ProvenanceError):
 
     exit_code = EXIT_BACKEND
 
-    def __init__(self, message: str, *, code: str | None = None, request_id: str | None = None,
-                 status: int | None = None, retry_after: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        request_id: str | None = None,
+        status: int | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.request_id = request_id

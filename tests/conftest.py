@@ -15,10 +15,11 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from provenance.config import ENV_HOME, ENV_LEDGER_URL, Home
+from provenance.home.paths import ENV_HOME, ENV_LEDGER_URL, Home
 
-PG_URL = os.environ.get("PROVENANCE_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "PROVENANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
@@ -26,16 +27,21 @@ SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's real home, ledger, API key or passphrase."""
     monkeypatch.setenv(ENV_HOME, str(tmp_path / "unset-home"))
-    for var in (ENV_LEDGER_URL, "OPENAI_API_KEY", "OPENAI_BASE_URL", "PROVENANCE_KEY_PASSPHRASE",
-                "PROVENANCE_ACTOR"):
+    for var in (
+        ENV_LEDGER_URL,
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "PROVENANCE_KEY_PASSPHRASE",
+        "PROVENANCE_ACTOR",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     """A PROVENANCE_HOME with a local identity and an empty SQLite ledger (`provenance init`)."""
-    from provenance.identity import create_local_identity
-    from provenance.ledger_access import create_ledger
+    from provenance.home.identity import create_local_identity
+    from provenance.home.ledger import create_ledger
 
     h = Home(tmp_path / "home")
     monkeypatch.setenv(ENV_HOME, str(h.root))
@@ -88,8 +94,6 @@ def pytest_report_header() -> str:
     return f"provenance tests; shared fixtures at {SHARED_FIXTURES} ({'found' if SHARED_FIXTURES.is_dir() else 'missing'})"
 
 
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a new schema, dropped afterwards; skips without a server."""
@@ -98,8 +102,10 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as e:
-        pytest.skip(f"no PostgreSQL at {PG_URL} ({type(e).__name__}); start one or set "
-                    "PROVENANCE_TEST_PG_URL=postgresql+psycopg://user@host:port/db")
+        pytest.skip(
+            f"no PostgreSQL at {PG_URL} ({type(e).__name__}); start one or set "
+            "PROVENANCE_TEST_PG_URL=postgresql+psycopg://user@host:port/db"
+        )
     schema = f"prov_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -42,10 +42,27 @@ from PIL import Image, ImageDraw
 
 DEFAULT_KEY = "sk-test-local-0123456789abcdef"
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
-_FORMATS = {"png": ("PNG", "image/png"), "jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+_FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+}
 _GEN_FIELDS = {
-    "prompt", "model", "n", "size", "quality", "background", "output_format", "output_compression",
-    "moderation", "user", "safety_identifier", "stream", "partial_images", "response_format", "style",
+    "prompt",
+    "model",
+    "n",
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "user",
+    "safety_identifier",
+    "stream",
+    "partial_images",
+    "response_format",
+    "style",
 }
 _EDIT_FIELDS = (_GEN_FIELDS - {"moderation", "style"}) | {"input_fidelity"}
 
@@ -98,8 +115,9 @@ class ApiError(Exception):
 class OpenAIServer:
     """The server, run in a daemon thread on 127.0.0.1 (port 0 = a free port)."""
 
-    def __init__(self, *, api_key: str | None = DEFAULT_KEY, port: int = 0,
-                 provider_c2pa: bool = False) -> None:
+    def __init__(
+        self, *, api_key: str | None = DEFAULT_KEY, port: int = 0, provider_c2pa: bool = False
+    ) -> None:
         self.api_key = api_key or ""
         self.check_key = api_key is not None
         self.provider_c2pa = provider_c2pa
@@ -147,21 +165,33 @@ class OpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, status: int, code: str | None = None, message: str | None = None, *,
-                  times: int = 1, retry_after: str | None = None,
-                  type: str | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+        type: str | None = None,
+    ) -> None:
         """Make the next ``times`` requests fail with the API's error body and this status."""
-        kind = type or {400: "invalid_request_error", 401: "invalid_request_error",
-                        403: "invalid_request_error", 429: "requests",
-                        }.get(status, "server_error")
-        msg = message or {400: "Your request was rejected by the safety system.",
-                          401: "Incorrect API key provided.",
-                          403: "You are not allowed to use this model.",
-                          429: "Rate limit reached for images per minute.",
-                          }.get(status, "The server had an error processing your request.")
+        kind = type or {
+            400: "invalid_request_error",
+            401: "invalid_request_error",
+            403: "invalid_request_error",
+            429: "requests",
+        }.get(status, "server_error")
+        msg = message or {
+            400: "Your request was rejected by the safety system.",
+            401: "Incorrect API key provided.",
+            403: "You are not allowed to use this model.",
+            429: "Rate limit reached for images per minute.",
+        }.get(status, "The server had an error processing your request.")
         with self._lock:
             self._failures.extend(
-                Failure(status, code, msg, kind, None, retry_after) for _ in range(times))
+                Failure(status, code, msg, kind, None, retry_after) for _ in range(times)
+            )
 
     # -- request handling -------------------------------------------------------------------
 
@@ -171,8 +201,12 @@ class OpenAIServer:
                 self._provider = _ProviderSigner()
             return self._provider
 
-    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes | list[bytes]]:
-        rec = ReceivedRequest(path=path, headers=headers, request_id=f"req_test_{next(self._ids):06d}")
+    def handle(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes | list[bytes]]:
+        rec = ReceivedRequest(
+            path=path, headers=headers, request_id=f"req_test_{next(self._ids):06d}"
+        )
         with self._lock:
             self.requests.append(rec)
         if self.delay:
@@ -185,16 +219,26 @@ class OpenAIServer:
                 raise ApiError(failure)
             if path == "/v1/images/generations":
                 params = self._parse_json(rec, body)
-                status, out_headers, payload = self._generate(rec, params, [], None, "image_generation")
+                status, out_headers, payload = self._generate(
+                    rec, params, [], None, "image_generation"
+                )
             elif path == "/v1/images/edits":
                 params, images, mask = self._parse_edit(rec, headers, body)
-                status, out_headers, payload = self._generate(rec, params, images, mask, "image_edit")
+                status, out_headers, payload = self._generate(
+                    rec, params, images, mask, "image_edit"
+                )
             else:
                 raise ApiError(Failure(404, "unknown_url", f"Invalid URL (POST {path})"))
         except ApiError as e:
             f = e.failure
-            err = {"error": {"message": f.message, "type": f.type, "param": f.param, "code": f.code}}
-            status, out_headers, payload = f.status, {"content-type": "application/json"}, json.dumps(err).encode()
+            err = {
+                "error": {"message": f.message, "type": f.type, "param": f.param, "code": f.code}
+            }
+            status, out_headers, payload = (
+                f.status,
+                {"content-type": "application/json"},
+                json.dumps(err).encode(),
+            )
             if f.retry_after is not None:
                 out_headers["retry-after"] = f.retry_after
         rec.status = status
@@ -209,7 +253,9 @@ class OpenAIServer:
         if self.check_key and given != self.api_key:
             # The real API echoes a masked key; the backend must not let even this leak.
             masked = given[:3] + "*" * 6 + given[-4:]
-            raise ApiError(Failure(401, "invalid_api_key", f"Incorrect API key provided: {masked}."))
+            raise ApiError(
+                Failure(401, "invalid_api_key", f"Incorrect API key provided: {masked}.")
+            )
 
     @staticmethod
     def _parse_json(rec: ReceivedRequest, body: bytes) -> dict[str, Any]:
@@ -222,11 +268,19 @@ class OpenAIServer:
         rec.json = params
         unknown = sorted(set(params) - _GEN_FIELDS)
         if unknown:
-            raise ApiError(Failure(400, "unknown_parameter", f"Unknown parameter: '{unknown[0]}'.", param=unknown[0]))
+            raise ApiError(
+                Failure(
+                    400,
+                    "unknown_parameter",
+                    f"Unknown parameter: '{unknown[0]}'.",
+                    param=unknown[0],
+                )
+            )
         return params
 
-    def _parse_edit(self, rec: ReceivedRequest, headers: dict[str, str],
-                    body: bytes) -> tuple[dict[str, Any], list[Image.Image], Image.Image | None]:
+    def _parse_edit(
+        self, rec: ReceivedRequest, headers: dict[str, str], body: bytes
+    ) -> tuple[dict[str, Any], list[Image.Image], Image.Image | None]:
         ctype = headers.get("content-type", "")
         m = re.search(r'boundary="?([^";]+)"?', ctype)
         if not ctype.startswith("multipart/form-data") or not m:
@@ -239,24 +293,46 @@ class OpenAIServer:
         names = set(rec.fields) | {p.name for p in rec.files}
         unknown = sorted(names - _EDIT_FIELDS - {"image", "image[]", "mask"})
         if unknown:
-            raise ApiError(Failure(400, "unknown_parameter", f"Unknown parameter: '{unknown[0]}'.", param=unknown[0]))
+            raise ApiError(
+                Failure(
+                    400,
+                    "unknown_parameter",
+                    f"Unknown parameter: '{unknown[0]}'.",
+                    param=unknown[0],
+                )
+            )
         image_parts = [p for p in rec.files if p.name in ("image", "image[]")]
         if not image_parts:
-            raise ApiError(Failure(400, None, "Missing required parameter: 'image'.", param="image"))
+            raise ApiError(
+                Failure(400, None, "Missing required parameter: 'image'.", param="image")
+            )
         if len(image_parts) > 16:
-            raise ApiError(Failure(400, None, "Too many images: at most 16 are allowed.", param="image"))
+            raise ApiError(
+                Failure(400, None, "Too many images: at most 16 are allowed.", param="image")
+            )
         images = [_open(p.data, "image") for p in image_parts]
         mask = None
         mask_parts = [p for p in rec.files if p.name == "mask"]
         if mask_parts:
             mask = _open(mask_parts[0].data, "mask")
             if mask.format != "PNG":
-                raise ApiError(Failure(400, None, "Invalid mask: it must be a PNG image.", param="mask"))
+                raise ApiError(
+                    Failure(400, None, "Invalid mask: it must be a PNG image.", param="mask")
+                )
             if "A" not in mask.getbands():
-                raise ApiError(Failure(400, None, "Invalid mask: it must have an alpha channel.", param="mask"))
+                raise ApiError(
+                    Failure(400, None, "Invalid mask: it must have an alpha channel.", param="mask")
+                )
             if mask.size != images[0].size:
-                raise ApiError(Failure(400, None, f"Invalid mask: its size {mask.size[0]}x{mask.size[1]} differs "
-                                       f"from the image's {images[0].size[0]}x{images[0].size[1]}.", param="mask"))
+                raise ApiError(
+                    Failure(
+                        400,
+                        None,
+                        f"Invalid mask: its size {mask.size[0]}x{mask.size[1]} differs "
+                        f"from the image's {images[0].size[0]}x{images[0].size[1]}.",
+                        param="mask",
+                    )
+                )
         params: dict[str, Any] = dict(rec.fields)
         for key in ("n", "output_compression", "partial_images"):
             if key in params:
@@ -265,51 +341,92 @@ class OpenAIServer:
             params["stream"] = params["stream"] == "true"
         return params, images, mask
 
-    def _generate(self, rec: ReceivedRequest, params: dict[str, Any], images: list[Image.Image], mask: Image.Image | None,
-                  event_prefix: str) -> tuple[int, dict[str, str], bytes | list[bytes]]:
+    def _generate(
+        self,
+        rec: ReceivedRequest,
+        params: dict[str, Any],
+        images: list[Image.Image],
+        mask: Image.Image | None,
+        event_prefix: str,
+    ) -> tuple[int, dict[str, str], bytes | list[bytes]]:
         prompt = params.get("prompt")
         if not isinstance(prompt, str) or not prompt:
-            raise ApiError(Failure(400, None, "Missing required parameter: 'prompt'.", param="prompt"))
+            raise ApiError(
+                Failure(400, None, "Missing required parameter: 'prompt'.", param="prompt")
+            )
         if "[[blocked]]" in prompt:
-            raise ApiError(Failure(400, "moderation_blocked", "Your request was rejected as a result of "
-                                   "our safety system.", param=None))
+            raise ApiError(
+                Failure(
+                    400,
+                    "moderation_blocked",
+                    "Your request was rejected as a result of our safety system.",
+                    param=None,
+                )
+            )
         model = str(params.get("model") or "gpt-image-1.5")
         if model.startswith("dall-e"):
-            raise ApiError(Failure(400, "model_not_found", f"The model '{model}' has been retired.", param="model"))
+            raise ApiError(
+                Failure(
+                    400, "model_not_found", f"The model '{model}' has been retired.", param="model"
+                )
+            )
         n = params.get("n", 1)
         if not isinstance(n, int) or not 1 <= n <= 10:
-            raise ApiError(Failure(400, "integer_above_max_value", f"Invalid 'n': {n}; must be 1 to 10.", param="n"))
+            raise ApiError(
+                Failure(
+                    400, "integer_above_max_value", f"Invalid 'n': {n}; must be 1 to 10.", param="n"
+                )
+            )
         fmt = str(params.get("output_format") or "png")
         if fmt not in _FORMATS:
-            raise ApiError(Failure(400, None, f"Invalid 'output_format': {fmt}.", param="output_format"))
+            raise ApiError(
+                Failure(400, None, f"Invalid 'output_format': {fmt}.", param="output_format")
+            )
         background = str(params.get("background") or "auto")
         if background == "transparent" and fmt == "jpeg":
-            raise ApiError(Failure(400, None, "Transparent background requires png or webp.", param="background"))
+            raise ApiError(
+                Failure(
+                    400, None, "Transparent background requires png or webp.", param="background"
+                )
+            )
         size_text = str(params.get("size") or "auto")
         if size_text == "auto":
             width, height = images[0].size if images else (1024, 1024)
         else:
             sm = _SIZE.match(size_text)
-            if not sm or int(sm.group(1)) % 16 or int(sm.group(2)) % 16 or not (16 <= int(sm.group(1)) <= 3840
-                                                                            and 16 <= int(sm.group(2)) <= 3840):
+            if (
+                not sm
+                or int(sm.group(1)) % 16
+                or int(sm.group(2)) % 16
+                or not (16 <= int(sm.group(1)) <= 3840 and 16 <= int(sm.group(2)) <= 3840)
+            ):
                 raise ApiError(Failure(400, None, f"Invalid 'size': {size_text}.", param="size"))
             width, height = int(sm.group(1)), int(sm.group(2))
         partials = params.get("partial_images", 0) or 0
         if not isinstance(partials, int) or not 0 <= partials <= 3:
-            raise ApiError(Failure(400, None, f"Invalid 'partial_images': {partials}.", param="partial_images"))
+            raise ApiError(
+                Failure(400, None, f"Invalid 'partial_images': {partials}.", param="partial_images")
+            )
         quality = str(params.get("quality") or "auto")
         quality = "medium" if quality == "auto" else quality
         resolved_bg = "transparent" if background == "transparent" else "opaque"
         compression = params.get("output_compression")
         seed = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).digest()
         outputs = [
-            self._encode(_render(seed + bytes([i]), (width, height), resolved_bg, images, mask), fmt, compression)
+            self._encode(
+                _render(seed + bytes([i]), (width, height), resolved_bg, images, mask),
+                fmt,
+                compression,
+            )
             for i in range(n)
         ]
         rec.sent_images = outputs
         usage = {
             "input_tokens": len(prompt.split()) + 272 * len(images),
-            "input_tokens_details": {"text_tokens": len(prompt.split()), "image_tokens": 272 * len(images)},
+            "input_tokens_details": {
+                "text_tokens": len(prompt.split()),
+                "image_tokens": 272 * len(images),
+            },
             "output_tokens": 1056 * n,
             "output_tokens_details": {"text_tokens": 0, "image_tokens": 1056 * n},
             "total_tokens": len(prompt.split()) + 272 * len(images) + 1056 * n,
@@ -319,33 +436,81 @@ class OpenAIServer:
         if params.get("stream"):
             events = []
             for i, data in enumerate(outputs):
-                base = {"created_at": created, "size": size_out, "quality": quality, "background": resolved_bg,
-                        "output_format": fmt}
+                base = {
+                    "created_at": created,
+                    "size": size_out,
+                    "quality": quality,
+                    "background": resolved_bg,
+                    "output_format": fmt,
+                }
                 for k in range(partials):
-                    preview = self._encode(_render(seed + bytes([i, k]), (width, height), resolved_bg, [], None),
-                                           fmt, compression, sign=False)
-                    events.append(_sse(f"{event_prefix}.partial_image", {
-                        "type": f"{event_prefix}.partial_image", "b64_json": _b64(preview),
-                        "partial_image_index": k, **base}))
+                    preview = self._encode(
+                        _render(seed + bytes([i, k]), (width, height), resolved_bg, [], None),
+                        fmt,
+                        compression,
+                        sign=False,
+                    )
+                    events.append(
+                        _sse(
+                            f"{event_prefix}.partial_image",
+                            {
+                                "type": f"{event_prefix}.partial_image",
+                                "b64_json": _b64(preview),
+                                "partial_image_index": k,
+                                **base,
+                            },
+                        )
+                    )
                 if self.stream_error is not None:
                     f = self.stream_error
-                    events.append(_sse("error", {"type": "error", "error": {
-                        "message": f.message, "type": f.type, "param": f.param, "code": f.code}}))
+                    events.append(
+                        _sse(
+                            "error",
+                            {
+                                "type": "error",
+                                "error": {
+                                    "message": f.message,
+                                    "type": f.type,
+                                    "param": f.param,
+                                    "code": f.code,
+                                },
+                            },
+                        )
+                    )
                     break
                 done_usage = {k: v for k, v in usage.items() if k != "output_tokens_details"}
-                events.append(_sse(f"{event_prefix}.completed", {
-                    "type": f"{event_prefix}.completed", "b64_json": _b64(data), "usage": done_usage, **base}))
+                events.append(
+                    _sse(
+                        f"{event_prefix}.completed",
+                        {
+                            "type": f"{event_prefix}.completed",
+                            "b64_json": _b64(data),
+                            "usage": done_usage,
+                            **base,
+                        },
+                    )
+                )
             return 200, {"content-type": "text/event-stream"}, events
         body = {
             "created": created,
-            "data": [{"b64_json": _b64(d), **({"revised_prompt": self.revised_prompt}
-                                              if self.revised_prompt else {})} for d in outputs],
-            "background": resolved_bg, "output_format": fmt, "quality": quality, "size": size_out,
+            "data": [
+                {
+                    "b64_json": _b64(d),
+                    **({"revised_prompt": self.revised_prompt} if self.revised_prompt else {}),
+                }
+                for d in outputs
+            ],
+            "background": resolved_bg,
+            "output_format": fmt,
+            "quality": quality,
+            "size": size_out,
             "usage": usage,
         }
         return 200, {"content-type": "application/json"}, json.dumps(body).encode()
 
-    def _encode(self, image: Image.Image, fmt: str, compression: Any, *, sign: bool = True) -> bytes:
+    def _encode(
+        self, image: Image.Image, fmt: str, compression: Any, *, sign: bool = True
+    ) -> bytes:
         pil_format, mime = _FORMATS[fmt]
         if fmt == "jpeg":
             image = image.convert("RGB")
@@ -360,8 +525,13 @@ class OpenAIServer:
         return data
 
 
-def _render(seed: bytes, size: tuple[int, int], background: str, images: list[Image.Image],
-            mask: Image.Image | None) -> Image.Image:
+def _render(
+    seed: bytes,
+    size: tuple[int, int],
+    background: str,
+    images: list[Image.Image],
+    mask: Image.Image | None,
+) -> Image.Image:
     """A deterministic picture: the first input (if any) with a coloured disc painted in."""
     seed = hashlib.sha256(seed).digest()  # each image of a call differs
     color = (seed[0], seed[1], seed[2], 255)
@@ -386,8 +556,11 @@ def _open(data: bytes, what: str) -> Image.Image:
         img = Image.open(io.BytesIO(data))
         img.load()
     except Exception as e:
-        raise ApiError(Failure(400, "invalid_image_format", f"Invalid {what}: not a readable image.",
-                               param=what)) from e
+        raise ApiError(
+            Failure(
+                400, "invalid_image_format", f"Invalid {what}: not a readable image.", param=what
+            )
+        ) from e
     return img
 
 
@@ -395,7 +568,9 @@ def _int_field(value: str, name: str) -> int:
     try:
         return int(value)
     except ValueError as e:
-        raise ApiError(Failure(400, None, f"Invalid '{name}': {value!r} is not an integer.", param=name)) from e
+        raise ApiError(
+            Failure(400, None, f"Invalid '{name}': {value!r} is not an integer.", param=name)
+        ) from e
 
 
 def _split_multipart(body: bytes, boundary: bytes) -> list[Part]:
@@ -411,8 +586,14 @@ def _split_multipart(body: bytes, boundary: bytes) -> list[Part]:
         disp = headers.get("content-disposition", "")
         name = re.search(r'\bname="([^"]*)"', disp)
         filename = re.search(r'\bfilename="([^"]*)"', disp)
-        parts.append(Part(name.group(1) if name else "", filename.group(1) if filename else None,
-                          headers.get("content-type"), data[:-2] if data.endswith(b"\r\n") else data))
+        parts.append(
+            Part(
+                name.group(1) if name else "",
+                filename.group(1) if filename else None,
+                headers.get("content-type"),
+                data[:-2] if data.endswith(b"\r\n") else data,
+            )
+        )
     return parts
 
 
@@ -470,31 +651,68 @@ class _ProviderSigner:
 
         now = _dt.datetime.now(_dt.UTC)
         ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Image Provider"),
-                             x509.NameAttribute(NameOID.COMMON_NAME, "Test Image Provider Root CA")])
-        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(now - _dt.timedelta(days=1)).not_valid_after(now + _dt.timedelta(days=365))
-              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-              .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-              .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-              .sign(ca_key, hashes.SHA256()))
+        ca_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Image Provider"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "Test Image Provider Root CA"),
+            ]
+        )
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(days=1))
+            .not_valid_after(now + _dt.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Image Provider"),
-                          x509.NameAttribute(NameOID.COMMON_NAME, "Test Image Provider Signer")])
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca_name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - _dt.timedelta(days=1)).not_valid_after(now + _dt.timedelta(days=30))
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-                .sign(ca_key, hashes.SHA256()))
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Image Provider"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "Test Image Provider Signer"),
+            ]
+        )
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _dt.timedelta(days=1))
+            .not_valid_after(now + _dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
         pem = serialization.Encoding.PEM
         self.ca_pem = ca.public_bytes(pem).decode()
         chain = cert.public_bytes(pem) + ca.public_bytes(pem)
-        key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key_pem = key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         self._c2pa = c2pa
         self._signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"es256", chain, key_pem, None))
         self._context = c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
@@ -504,9 +722,20 @@ class _ProviderSigner:
         manifest = {
             "claim_generator_info": [{"name": "Test Image Provider", "version": "1.0"}],
             "title": "image." + mime.split("/")[1],
-            "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
-                "action": "c2pa.created", "digitalSourceType": "trainedAlgorithmicMedia",
-                "softwareAgent": {"name": "Test Image Provider API"}}]}}],
+            "assertions": [
+                {
+                    "label": "c2pa.actions",
+                    "data": {
+                        "actions": [
+                            {
+                                "action": "c2pa.created",
+                                "digitalSourceType": "trainedAlgorithmicMedia",
+                                "softwareAgent": {"name": "Test Image Provider API"},
+                            }
+                        ]
+                    },
+                }
+            ],
         }
         out = io.BytesIO()
         with self._lock:  # a Signer is shared; sign one file at a time
@@ -521,7 +750,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="A local OpenAI Images API server for testing.")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--key", default=DEFAULT_KEY, help="the API key it accepts")
-    parser.add_argument("--provider-c2pa", action="store_true", help="sign outputs as a test provider")
+    parser.add_argument(
+        "--provider-c2pa", action="store_true", help="sign outputs as a test provider"
+    )
     args = parser.parse_args()
     server = OpenAIServer(api_key=args.key, port=args.port, provider_c2pa=args.provider_c2pa)
     print(f"OPENAI_BASE_URL={server.base_url}  OPENAI_API_KEY={server.api_key}", flush=True)

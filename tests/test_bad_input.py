@@ -13,18 +13,25 @@ import pytest
 from PIL import Image
 
 from provenance.cli import main
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.conftest import files_in
 
 
 def _png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG whose header claims a huge canvas (a decompression bomb) with almost no data."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 class Case(NamedTuple):
@@ -72,27 +79,43 @@ def _existing_output(work: Path) -> list[str]:
 
 
 CASES = [
-    Case("missing input", lambda w: ["edit", str(w / "nope.png"), "-i", "grayscale", "-o",
-                                     str(w / "out.png")], "nope.png: no such file"),
-    Case("directory as input", lambda w: ["edit", str(w), "-i", "grayscale", "-o", str(w / "o.png")],
-         "is a directory"),
+    Case(
+        "missing input",
+        lambda w: ["edit", str(w / "nope.png"), "-i", "grayscale", "-o", str(w / "out.png")],
+        "nope.png: no such file",
+    ),
+    Case(
+        "directory as input",
+        lambda w: ["edit", str(w), "-i", "grayscale", "-o", str(w / "o.png")],
+        "is a directory",
+    ),
     Case("not an image", _not_image, "notes.png"),
     Case("truncated image", _truncated, "t.png"),
     Case("decompression bomb", _bomb, "bomb.png"),
-    Case("unknown instruction", lambda w: ["edit", str(_photo(w)), "-i", "sparkle 3", "-o",
-                                           str(w / "out.png")], "sparkle"),
+    Case(
+        "unknown instruction",
+        lambda w: ["edit", str(_photo(w)), "-i", "sparkle 3", "-o", str(w / "out.png")],
+        "sparkle",
+    ),
     Case("mask of the wrong size", _wrong_mask, "mask.png"),
-    Case("output in a missing directory", lambda w: ["generate", "a red circle", "-o",
-                                                     str(w / "missing" / "o.png")], "does not exist"),
+    Case(
+        "output in a missing directory",
+        lambda w: ["generate", "a red circle", "-o", str(w / "missing" / "o.png")],
+        "does not exist",
+    ),
     Case("existing output without --force", _existing_output, "already exists"),
-    Case("unsupported output format", lambda w: ["generate", "a red circle", "-o", str(w / "o.gif")],
-         "o.gif"),
+    Case(
+        "unsupported output format",
+        lambda w: ["generate", "a red circle", "-o", str(w / "o.gif")],
+        "o.gif",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_changes_nothing(case: Case, home: Home, workdir: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_changes_nothing(
+    case: Case, home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = case.setup(workdir)
     before_files = {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()}
     size_before = _ledger_size(home)
@@ -113,9 +136,12 @@ def _ledger_size(home: Home) -> int:
         return int(db.execute("SELECT count(*) FROM ledger_entry").fetchone()[0])
 
 
-def test_no_identity_says_run_init(workdir: Path, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_identity_says_run_init(
+    workdir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "empty-home"))
     code = main(["generate", "a red circle", "-o", str(workdir / "o.png")])
     err = capsys.readouterr().err
@@ -124,8 +150,9 @@ def test_no_identity_says_run_init(workdir: Path, tmp_path: Path,
     assert files_in(workdir) == []
 
 
-def test_ledger_that_cannot_be_opened(home: Home, workdir: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_ledger_that_cannot_be_opened(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for suffix in ("-wal", "-shm"):
         Path(str(home.ledger_db) + suffix).unlink(missing_ok=True)
     home.ledger_db.write_bytes(b"this is not a database" * 100)
@@ -151,8 +178,9 @@ def test_signer_key_mode_is_0600(home: Home) -> None:
     assert home.log_key.stat().st_mode & 0o777 == 0o600
 
 
-def test_init_against_an_unusable_ledger_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_against_an_unusable_ledger_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "not-a-dir"
     target.write_text("a file where the ledger's folder should be")
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))

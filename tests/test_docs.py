@@ -14,8 +14,9 @@ def test_cli_reference_is_current() -> None:
     assert spec and spec.loader
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert (ROOT / "docs" / "cli.md").read_text() == gen.render(), \
+    assert (ROOT / "docs" / "cli.md").read_text() == gen.render(), (
         "docs/cli.md is stale: run python docs/gen_cli.py"
+    )
 
 
 def test_readme_shows_both_setup_commands_and_ci_runs_the_test_command() -> None:

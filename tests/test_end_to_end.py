@@ -11,14 +11,19 @@ import c2pa
 import pytest
 from PIL import Image
 
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.conftest import files_in, reports, run
 
 
 def read_manifest(path: Path, home: Home) -> dict:
-    ctx = c2pa.Context(c2pa.Settings.from_dict({
-        "trust": {"trust_anchors": home.ca_cert.read_text()},
-        "verify": {"remote_manifest_fetch": False}}))
+    ctx = c2pa.Context(
+        c2pa.Settings.from_dict(
+            {
+                "trust": {"trust_anchors": home.ca_cert.read_text()},
+                "verify": {"remote_manifest_fetch": False},
+            }
+        )
+    )
     mime = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}[path.suffix]
     with c2pa.Reader(mime, io.BytesIO(path.read_bytes()), context=ctx) as r:
         store = json.loads(r.json())
@@ -44,15 +49,20 @@ def ledger_size(home: Home) -> int:
         return int(db.execute("SELECT count(*) FROM ledger_entry").fetchone()[0])
 
 
-def test_generate_edit_mask_edit_verify_lineage(home: Home, workdir: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_generate_edit_mask_edit_verify_lineage(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     card, masked, final = workdir / "card.png", workdir / "masked.png", workdir / "final.jpg"
     code, out, err = run(capsys, "generate", "A red circle on a white background", "-o", str(card))
     assert code == 0, err
     mask = make_mask(workdir / "mask.png", Image.open(card).size, (0, 0, 400, 400))
-    code, _, err = run(capsys, "edit", str(card), "-i", "redact", "--mask", str(mask), "-o", str(masked))
+    code, _, err = run(
+        capsys, "edit", str(card), "-i", "redact", "--mask", str(mask), "-o", str(masked)
+    )
     assert code == 0, err
-    code, _, err = run(capsys, "edit", str(masked), "-i", "grayscale; brightness 1.1", "-o", str(final))
+    code, _, err = run(
+        capsys, "edit", str(masked), "-i", "grayscale; brightness 1.1", "-o", str(final)
+    )
     assert code == 0, err
 
     code, out, _ = run(capsys, "verify", "--json", str(card), str(masked), str(final))
@@ -95,8 +105,9 @@ def _flip_pixel_byte(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_flipped_pixel_byte_is_invalid(home: Home, workdir: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_flipped_pixel_byte_is_invalid(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out_file = workdir / "a.png"
     assert run(capsys, "generate", "A blue square", "-o", str(out_file))[0] == 0
     _flip_pixel_byte(out_file)
@@ -107,8 +118,9 @@ def test_flipped_pixel_byte_is_invalid(home: Home, workdir: Path,
     assert any(c["code"] == "assertion.dataHash.mismatch" for c in r["status_codes"])
 
 
-def test_reencoded_copy_is_not_trusted(home: Home, workdir: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_reencoded_copy_is_not_trusted(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     original, copy = workdir / "a.png", workdir / "copy.png"
     assert run(capsys, "generate", "A green triangle", "-o", str(original))[0] == 0
     Image.open(original).convert("RGB").save(copy)  # re-encode: no metadata survives
@@ -119,12 +131,15 @@ def test_reencoded_copy_is_not_trusted(home: Home, workdir: Path,
     assert r["verdict"] in ("recovered", "no_credentials")
 
 
-def test_failure_between_signing_and_append_leaves_nothing(home: Home, workdir: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_failure_between_signing_and_append_leaves_nothing(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # A real fault in the real database: the ledger refuses every new entry.
     with sqlite3.connect(home.ledger_db) as db:
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON ledger_entry "
-                   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON ledger_entry "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )
     before = files_in(workdir)
     code, _, err = run(capsys, "generate", "A red circle", "-o", str(workdir / "x.png"))
     assert code != 0

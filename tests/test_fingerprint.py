@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from provenance.backends.base import GenerateRequest
 from provenance.backends.local import LocalBackend
 from provenance.errors import InputError
-from provenance.fingerprint import (
+from provenance.recovery.fingerprint import (
     SEARCH_KIND,
     SEARCH_RADIUS,
     Fingerprints,
@@ -172,12 +172,25 @@ def test_to_json_is_hex_and_round_trips_with_the_detail_grid() -> None:
     fps = compute(photo("camera.png"))
     out = fps.to_json()
     assert {k: len(v) for k, v in out.items()} == {
-        "phash": 16, "dhash": 16, "pdq": 64, "color": 32, "detail": 2 * 1538}
+        "phash": 16,
+        "dhash": 16,
+        "pdq": 64,
+        "color": 32,
+        "detail": 2 * 1538,
+    }
     assert all(int(v, 16) >= 0 for v in out.values())
     assert Fingerprints.from_json(out) == fps
     # the ledger table stays small: the detail grid is never one of its kinds
     assert [kind for kind, _ in fps.as_ledger()] == [
-        "phash", "dhash", "pdq0", "pdq1", "pdq2", "pdq3", "color0", "color1"]
+        "phash",
+        "dhash",
+        "pdq0",
+        "pdq1",
+        "pdq2",
+        "pdq3",
+        "color0",
+        "color1",
+    ]
     assert Fingerprints.from_ledger(dict(fps.as_ledger())).detail is None
 
 
@@ -232,8 +245,16 @@ def test_exif_orientation_is_applied_before_hashing() -> None:
         (lambda: Fingerprints.from_json({"phash": "zz", "dhash": "00"}), "phash is not a hex"),
         (lambda: Fingerprints.from_json({"phash": "00", "dhash": "00"}), "16 hex digits each"),
     ],
-    ids=["tiny-image", "missing-kind", "short-pdq", "short-colour", "short-detail",
-         "json-missing-kind", "json-not-hex", "json-short-hash"],
+    ids=[
+        "tiny-image",
+        "missing-kind",
+        "short-pdq",
+        "short-colour",
+        "short-detail",
+        "json-missing-kind",
+        "json-not-hex",
+        "json-short-hash",
+    ],
 )
 def test_bad_input_is_one_clear_error(call: object, message: str) -> None:
     assert callable(call)
@@ -274,8 +295,11 @@ COPIES = {
 
 
 @pytest.mark.parametrize("copy", list(COPIES.values()), ids=list(COPIES))
-@pytest.mark.parametrize("prompt", [TEXT_VARIANTS[0][0], TEXT_VARIANTS[2][0], TEXT_VARIANTS[3][0]],
-                         ids=["poster", "press-card", "banner"])
+@pytest.mark.parametrize(
+    "prompt",
+    [TEXT_VARIANTS[0][0], TEXT_VARIANTS[2][0], TEXT_VARIANTS[3][0]],
+    ids=["poster", "press-card", "banner"],
+)
 def test_copies_of_posters_with_text_are_still_strong_matches(prompt: str, copy: object) -> None:
     assert callable(copy)
     original = local(prompt)
@@ -284,9 +308,11 @@ def test_copies_of_posters_with_text_are_still_strong_matches(prompt: str, copy:
     assert result.distances["detail"] == 0
 
 
-@pytest.mark.parametrize(("recorded", "variant"),
-                         TEXT_VARIANTS + [(b, a) for a, b in TEXT_VARIANTS],
-                         ids=[f"{i}{d}" for d in ("", "-rev") for i in range(len(TEXT_VARIANTS))])
+@pytest.mark.parametrize(
+    ("recorded", "variant"),
+    TEXT_VARIANTS + [(b, a) for a, b in TEXT_VARIANTS],
+    ids=[f"{i}{d}" for d in ("", "-rev") for i in range(len(TEXT_VARIANTS))],
+)
 def test_one_word_changed_is_not_confident(recorded: str, variant: str) -> None:
     original = compute(local(recorded))
     for copy in (jpeg_half, COPIES["grayscale"]):

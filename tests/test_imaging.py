@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
-from provenance import imaging
 from provenance.errors import InputError
+from provenance.media import imaging
 
 
 def _png(image: Image.Image) -> bytes:

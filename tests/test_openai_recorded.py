@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from provenance.backends.openai import OpenAIBackend
-from provenance.config import Home
 from provenance.errors import EXIT_AUTH, EXIT_BACKEND, EXIT_RATE_LIMITED, EXIT_REFUSED
-from provenance.ledger_access import open_ledger
-from provenance.recorder import Recorder, actor_pseudonym
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder, actor_pseudonym
 from tests.conftest import files_in, reports, run
 from tests.openai_server import OpenAIServer
 
@@ -37,8 +37,6 @@ def openai_env(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIS
     return server
 
 
-
-
 def entries(home: Home) -> list[Any]:
     with open_ledger(home, read_only=True) as ledger:
         return list(ledger.iter_entries())
@@ -49,11 +47,25 @@ def _png(path: Path, size: tuple[int, int], color: tuple[int, int, int]) -> Path
     return path
 
 
-def test_generate_three_records_three_verified_entries(home: Home, workdir: Path, openai_env: OpenAIServer,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "generate", "three kites over a dune", "-o", str(workdir / "kite.png"),
-                         "--backend", "openai", "--size", "64x64", "-n", "3", "--quality", "low",
-                         "--json")
+def test_generate_three_records_three_verified_entries(
+    home: Home, workdir: Path, openai_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "generate",
+        "three kites over a dune",
+        "-o",
+        str(workdir / "kite.png"),
+        "--backend",
+        "openai",
+        "--size",
+        "64x64",
+        "-n",
+        "3",
+        "--quality",
+        "low",
+        "--json",
+    )
     assert code == 0, err
     paths = [workdir / f"kite-{i}.png" for i in (1, 2, 3)]
     assert [Path(r["path"]) for r in reports(out)] == paths
@@ -74,17 +86,31 @@ def test_generate_three_records_three_verified_entries(home: Home, workdir: Path
     assert {r["ledger_entry"] for r in rs} == {e.id for e in recorded}
 
 
-def test_edit_three_inputs_and_mask(home: Home, workdir: Path, openai_env: OpenAIServer,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_edit_three_inputs_and_mask(
+    home: Home, workdir: Path, openai_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     parent = _png(workdir / "parent.png", (64, 64), (200, 0, 0))
     refs = [_png(workdir / f"ref{i}.png", (32, 32), (0, 0, 50 * i)) for i in (1, 2)]
     mask = Image.new("L", (64, 64), 0)
     mask.paste(255, (0, 0, 32, 32))  # white = editable
     mask.save(workdir / "mask.png")
     out_path = workdir / "edited.png"
-    code, _, err = run(capsys, "edit", str(parent), *map(str, refs), "-i", "add a kite",
-                       "--mask", str(workdir / "mask.png"), "-o", str(out_path),
-                       "--backend", "openai", "--input-fidelity", "high")
+    code, _, err = run(
+        capsys,
+        "edit",
+        str(parent),
+        *map(str, refs),
+        "-i",
+        "add a kite",
+        "--mask",
+        str(workdir / "mask.png"),
+        "-o",
+        str(out_path),
+        "--backend",
+        "openai",
+        "--input-fidelity",
+        "high",
+    )
     assert code == 0, err
     got = openai_env.requests[-1]
     assert got.file_names() == ["image[]", "image[]", "image[]", "mask"]
@@ -99,15 +125,24 @@ def test_edit_three_inputs_and_mask(home: Home, workdir: Path, openai_env: OpenA
     assert code == 0 and r["verdict"] == "trusted"
 
 
-def test_provider_manifest_survives_as_parent(home: Home, workdir: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_provider_manifest_survives_as_parent(
+    home: Home, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with OpenAIServer(api_key=KEY, provider_c2pa=True) as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         out_path = workdir / "signed.png"
-        code, _, err = run(capsys, "generate", "a signed kite", "-o", str(out_path),
-                           "--backend", "openai", "--size", "32x32")
+        code, _, err = run(
+            capsys,
+            "generate",
+            "a signed kite",
+            "-o",
+            str(out_path),
+            "--backend",
+            "openai",
+            "--size",
+            "32x32",
+        )
         assert code == 0, err
         provider_bytes = server.requests[-1].sent_images[0]
     [entry] = entries(home)
@@ -118,35 +153,64 @@ def test_provider_manifest_survives_as_parent(home: Home, workdir: Path,
     assert r["verdict"] == "trusted"
     chain = r["chain"]
     [provider] = [i for i in chain["ingredients"] if i["relationship"] == "parentOf"]
-    assert provider["has_manifest"] and provider["signer"]["common_name"] == "Test Image Provider Signer"
+    assert (
+        provider["has_manifest"]
+        and provider["signer"]["common_name"] == "Test Image Provider Signer"
+    )
     assert r["signer"]["common_name"] != provider["signer"]["common_name"]  # both signers shown
     # Our file is not the provider's bytes (we signed on top), but its pixels are.
     assert out_path.read_bytes() != provider_bytes
     assert Image.open(out_path).tobytes() == Image.open(io.BytesIO(provider_bytes)).tobytes()
 
 
-@pytest.mark.parametrize(("status", "code", "exit_code"), [
-    (401, "invalid_api_key", EXIT_AUTH),
-    (429, "rate_limit_exceeded", EXIT_RATE_LIMITED),
-    (500, None, EXIT_BACKEND),
-])
-def test_failures_write_nothing(home: Home, workdir: Path, openai_env: OpenAIServer,
-                                capsys: pytest.CaptureFixture[str], status: int, code: str | None,
-                                exit_code: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "exit_code"),
+    [
+        (401, "invalid_api_key", EXIT_AUTH),
+        (429, "rate_limit_exceeded", EXIT_RATE_LIMITED),
+        (500, None, EXIT_BACKEND),
+    ],
+)
+def test_failures_write_nothing(
+    home: Home,
+    workdir: Path,
+    openai_env: OpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    code: str | None,
+    exit_code: int,
+) -> None:
     openai_env.fail_next(status, code, times=10, retry_after="0")
     before = files_in(workdir)
-    rc, _, err = run(capsys, "generate", "a kite", "-o", str(workdir / "x.png"), "--backend", "openai",
-                     "--size", "32x32")
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "a kite",
+        "-o",
+        str(workdir / "x.png"),
+        "--backend",
+        "openai",
+        "--size",
+        "32x32",
+    )
     assert rc == exit_code
     assert err.count("\n") == 1 and str(status) in err and KEY not in err
     assert files_in(workdir) == before
     assert entries(home) == []
 
 
-def test_refusal_is_recorded_as_refused_attempt(home: Home, workdir: Path, openai_env: OpenAIServer,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = run(capsys, "generate", "something [[blocked]]", "-o", str(workdir / "x.png"),
-                     "--backend", "openai")
+def test_refusal_is_recorded_as_refused_attempt(
+    home: Home, workdir: Path, openai_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "something [[blocked]]",
+        "-o",
+        str(workdir / "x.png"),
+        "--backend",
+        "openai",
+    )
     assert rc == EXIT_REFUSED and "moderation_blocked" in err
     assert files_in(workdir) == []
     [entry] = entries(home)
@@ -155,16 +219,44 @@ def test_refusal_is_recorded_as_refused_attempt(home: Home, workdir: Path, opena
     assert entry.body["request_id"] == openai_env.requests[-1].request_id
 
 
-def test_key_appears_nowhere(home: Home, workdir: Path, openai_env: OpenAIServer,
-                             capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+def test_key_appears_nowhere(
+    home: Home,
+    workdir: Path,
+    openai_env: OpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.DEBUG):
-        assert run(capsys, "generate", "a kite", "-o", str(workdir / "a.png"), "--backend", "openai",
-                   "--size", "32x32")[0] == 0
-        assert run(capsys, "generate", "[[blocked]]", "-o", str(workdir / "b.png"),
-                   "--backend", "openai")[0] == EXIT_REFUSED
+        assert (
+            run(
+                capsys,
+                "generate",
+                "a kite",
+                "-o",
+                str(workdir / "a.png"),
+                "--backend",
+                "openai",
+                "--size",
+                "32x32",
+            )[0]
+            == 0
+        )
+        assert (
+            run(
+                capsys,
+                "generate",
+                "[[blocked]]",
+                "-o",
+                str(workdir / "b.png"),
+                "--backend",
+                "openai",
+            )[0]
+            == EXIT_REFUSED
+        )
         openai_env.fail_next(401, "invalid_api_key", message=f"Incorrect API key provided: {KEY}.")
-        rc, out, err = run(capsys, "generate", "a kite", "-o", str(workdir / "c.png"),
-                           "--backend", "openai")
+        rc, out, err = run(
+            capsys, "generate", "a kite", "-o", str(workdir / "c.png"), "--backend", "openai"
+        )
         assert rc == EXIT_AUTH
     assert KEY not in out + err and KEY not in caplog.text
     for path in [*workdir.iterdir(), *home.root.rglob("*")]:
@@ -175,32 +267,50 @@ def test_key_appears_nowhere(home: Home, workdir: Path, openai_env: OpenAIServer
     assert KEY not in dump
 
 
-def test_recorder_api_with_a_backend_instance(home: Home, workdir: Path, server: OpenAIServer) -> None:
+def test_recorder_api_with_a_backend_instance(
+    home: Home, workdir: Path, server: OpenAIServer
+) -> None:
     backend = OpenAIBackend(api_key=KEY, base_url=server.base_url, max_retries=0)
     progress: list[str] = []
     with Recorder(home, backend=backend) as rec:
         rec.on_progress = lambda m, f: progress.append(m)
-        [out] = rec.generate("a streamed kite", workdir / "s.webp", size="32x32",
-                             options={"stream": True, "partial_images": 2})
+        [out] = rec.generate(
+            "a streamed kite",
+            workdir / "s.webp",
+            size="32x32",
+            options={"stream": True, "partial_images": 2},
+        )
     assert out.mime == "image/webp" and out.path.exists()
     assert "partial image 2 of 2" in progress
     [entry] = entries(home)
     assert entry.body["request"]["facts"]["partial_images_received"] == 2
 
 
-def test_cli_without_key_fails_cleanly(home: Home, workdir: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = run(capsys, "generate", "a kite", "-o", str(workdir / "k.png"), "--backend", "openai")
+def test_cli_without_key_fails_cleanly(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = run(
+        capsys, "generate", "a kite", "-o", str(workdir / "k.png"), "--backend", "openai"
+    )
     assert rc == 2
     assert err.startswith("provenance: error: OPENAI_API_KEY is not set") and err.count("\n") == 1
     assert files_in(workdir) == [] and entries(home) == []
 
 
-def test_cli_refuses_transparent_jpeg_before_sending(home: Home, workdir: Path,
-                                                     openai_env: OpenAIServer,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = run(capsys, "generate", "a sticker", "-o", str(workdir / "s.jpg"), "--backend", "openai",
-                     "--background", "transparent")
+def test_cli_refuses_transparent_jpeg_before_sending(
+    home: Home, workdir: Path, openai_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "a sticker",
+        "-o",
+        str(workdir / "s.jpg"),
+        "--backend",
+        "openai",
+        "--background",
+        "transparent",
+    )
     assert rc == 2 and "needs output format png or webp" in err
     assert openai_env.requests == [] and files_in(workdir) == [] and entries(home) == []
 

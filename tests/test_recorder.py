@@ -14,12 +14,12 @@ from PIL import Image
 from ledger import Ledger
 from provenance.backends.base import Action
 from provenance.cli import main
-from provenance.config import Home
-from provenance.identity import create_ca, issue_signer, pem_cert, pem_key
-from provenance.ledger_access import open_ledger
-from provenance.policy import default_policy
-from provenance.recorder import Recorder
+from provenance.home.identity import create_ca, issue_signer, pem_cert, pem_key
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder
 from provenance.verify import verify_path
+from provenance.verify.policy import default_policy
 
 
 def _ledger(home: Home) -> Ledger:
@@ -28,7 +28,9 @@ def _ledger(home: Home) -> Ledger:
 
 def test_n_outputs_become_one_entry_each_sharing_the_request(home: Home, workdir: Path) -> None:
     with Recorder(home) as rec:
-        outs = rec.generate("A yellow star on a black background", workdir / "star.webp", n=3, seed=4)
+        outs = rec.generate(
+            "A yellow star on a black background", workdir / "star.webp", n=3, seed=4
+        )
     assert [o.path.name for o in outs] == ["star-1.webp", "star-2.webp", "star-3.webp"]
     assert len({o.sha256 for o in outs}) == 3
     with _ledger(home) as led:
@@ -69,7 +71,8 @@ def test_entry_records_inputs_roles_hashes_and_a_salted_prompt(home: Home, workd
 
 
 def test_import_keeps_a_camera_manifest_and_becomes_the_lineage_root(
-        home: Home, workdir: Path, c2pa_fixtures: Path) -> None:
+    home: Home, workdir: Path, c2pa_fixtures: Path
+) -> None:
     original = workdir / "camera.jpg"
     shutil.copy(c2pa_fixtures / "public-testfiles" / "adobe-20220124-C.jpg", original)
     before = original.read_bytes()
@@ -95,24 +98,34 @@ def test_custom_step_is_signed_and_recorded(home: Home, workdir: Path) -> None:
     Image.new("RGB", (64, 64), "purple").save(src)
     with Recorder(home) as rec:
         rec.import_asset(src)
-        with rec.step([src], workdir / "out.png", actions=[Action("c2pa.filtered", {"name": "denoise"})],
-                      software_agent="my-denoiser 2.1") as step:
+        with rec.step(
+            [src],
+            workdir / "out.png",
+            actions=[Action("c2pa.filtered", {"name": "denoise"})],
+            software_agent="my-denoiser 2.1",
+        ) as step:
             step.image = Image.open(src).rotate(180)
     report = verify_path(workdir / "out.png", default_policy(home))
     assert report.verdict == "trusted"
     assert "c2pa.filtered" in report.actions
 
 
-def test_own_identity_is_not_reported_as_local(tmp_path: Path, workdir: Path,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_identity_is_not_reported_as_local(
+    tmp_path: Path,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     ca_key, ca = create_ca("Newsroom Root CA", org="Example News")
     key, cert = issue_signer(ca_key, ca, "Example News photo desk", org="Example News")
     (tmp_path / "chain.pem").write_bytes(pem_cert(cert) + pem_cert(ca))
     (tmp_path / "key.pem").write_bytes(pem_key(key))
     (tmp_path / "ca.pem").write_bytes(pem_cert(ca))
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
-    assert main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")]) == 0
+    assert (
+        main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")])
+        == 0
+    )
     assert main(["generate", "A red circle", "-o", str(workdir / "a.png")]) == 0
     capsys.readouterr()
     # Without the organisation's CA the signature is intact but not trusted ...
@@ -120,21 +133,27 @@ def test_own_identity_is_not_reported_as_local(tmp_path: Path, workdir: Path,
     untrusted = json.loads(capsys.readouterr().out)
     assert untrusted["verdict"] == "valid_untrusted"
     # ... and with it, trusted, and not called a local identity.
-    assert main(["verify", "--json", "--trust", str(tmp_path / "ca.pem"), str(workdir / "a.png")]) == 0
+    assert (
+        main(["verify", "--json", "--trust", str(tmp_path / "ca.pem"), str(workdir / "a.png")]) == 0
+    )
     trusted = json.loads(capsys.readouterr().out)
     assert trusted["verdict"] == "trusted"
     assert not trusted["signer"]["local_identity"]
 
 
-def test_own_identity_key_must_match_the_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_identity_key_must_match_the_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     ca_key, ca = create_ca("Root")
     _, cert = issue_signer(ca_key, ca, "Signer")
     other_key, _ = issue_signer(ca_key, ca, "Other")
     (tmp_path / "chain.pem").write_bytes(pem_cert(cert) + pem_cert(ca))
     (tmp_path / "key.pem").write_bytes(pem_key(other_key))
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
-    assert main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")]) == 2
+    assert (
+        main(["init", "--cert", str(tmp_path / "chain.pem"), "--key", str(tmp_path / "key.pem")])
+        == 2
+    )
     assert "does not match" in capsys.readouterr().err
     assert not (tmp_path / "home" / "identity" / "signer.key.pem").exists()
 

@@ -52,7 +52,7 @@ class EditRequest:
     """An edit: ``images[0]`` is the parent; the others are references; ``mask`` is optional.
 
     ``mask``, when given, has already been normalised by the recorder to an 8-bit "L" PNG of exactly
-    the parent's size where 255 marks the editable area (see ``provenance.imaging.load_mask``).
+    the parent's size where 255 marks the editable area (see ``provenance.media.imaging.load_mask``).
     """
 
     instruction: str
@@ -95,7 +95,9 @@ class BackendResult:
     model: str  # what actually ran, e.g. "local-procedural-1" or "gpt-image-1.5"
     digital_source_type: str  # for the c2pa.created / edit action
     software_agent: str  # human-readable name + version for the manifest's softwareAgent
-    facts: dict[str, Any] = field(default_factory=dict)  # request-level: request id, usage, params sent, created
+    facts: dict[str, Any] = field(
+        default_factory=dict
+    )  # request-level: request id, usage, params sent, created
 
 
 class Backend(Protocol):

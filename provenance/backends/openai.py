@@ -48,7 +48,7 @@ from provenance.errors import (
     BackendUnavailableError,
     InputError,
 )
-from provenance.imaging import load_mask, mask_to_openai_png, open_image, sniff_mime
+from provenance.media.imaging import load_mask, mask_to_openai_png, open_image, sniff_mime
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,16 @@ _CHOICES: dict[str, tuple[str, ...] | None] = {
     "user": None,
     "safety_identifier": None,
 }
-_GENERATE_OPTIONS = {"quality", "background", "moderation", "user", "safety_identifier",
-                     "output_compression", "stream", "partial_images"}
+_GENERATE_OPTIONS = {
+    "quality",
+    "background",
+    "moderation",
+    "user",
+    "safety_identifier",
+    "output_compression",
+    "stream",
+    "partial_images",
+}
 _EDIT_OPTIONS = (_GENERATE_OPTIONS - {"moderation"}) | {"input_fidelity"}
 # Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
 _KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
@@ -78,12 +86,21 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, *, api_key: str | None = None, base_url: str | None = None,
-                 model: str = DEFAULT_MODEL, timeout: float = 120.0, max_retries: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str = DEFAULT_MODEL,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+    ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         if not key.strip():
-            raise InputError("OPENAI_API_KEY is not set: export your OpenAI API key "
-                             "(or pass api_key=...) to use --backend openai")
+            raise InputError(
+                "OPENAI_API_KEY is not set: export your OpenAI API key "
+                "(or pass api_key=...) to use --backend openai"
+            )
         if not timeout > 0:
             raise InputError(f"timeout {timeout!r}: must be a positive number of seconds")
         if max_retries < 0:
@@ -95,8 +112,9 @@ class OpenAIBackend:
         self._key = key
         url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.base_url = url
-        self._client = openai.OpenAI(api_key=key, base_url=url, timeout=timeout,
-                                     max_retries=max_retries)
+        self._client = openai.OpenAI(
+            api_key=key, base_url=url, timeout=timeout, max_retries=max_retries
+        )
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
@@ -105,12 +123,21 @@ class OpenAIBackend:
         model = request.model or self.model
         _check_model(model)
         _check_seed(request.seed)
-        params = _params(model, request.n, request.size, request.output_format, request.options,
-                         _GENERATE_OPTIONS)
+        params = _params(
+            model,
+            request.n,
+            request.size,
+            request.output_format,
+            request.options,
+            _GENERATE_OPTIONS,
+        )
         log.info("openai images.generate model=%s n=%s size=%s", model, request.n, request.size)
-        facts, images = self._call("images.generations", params, request.on_progress,
-                                   lambda p: self._client.images.with_raw_response.generate(
-                                       prompt=request.prompt, **p))
+        facts, images = self._call(
+            "images.generations",
+            params,
+            request.on_progress,
+            lambda p: self._client.images.with_raw_response.generate(prompt=request.prompt, **p),
+        )
         return self._result(model, TRAINED_ALGORITHMIC_MEDIA, facts, images, ())
 
     def edit(self, request: EditRequest) -> BackendResult:
@@ -120,37 +147,50 @@ class OpenAIBackend:
         if not request.images:
             raise InputError("edit: at least one input image is needed")
         if len(request.images) > MAX_EDIT_IMAGES:
-            raise InputError(f"edit: {len(request.images)} input images, but the OpenAI edits "
-                             f"endpoint takes at most {MAX_EDIT_IMAGES}")
-        params = _params(model, request.n, request.size, request.output_format, request.options,
-                         _EDIT_OPTIONS)
+            raise InputError(
+                f"edit: {len(request.images)} input images, but the OpenAI edits "
+                f"endpoint takes at most {MAX_EDIT_IMAGES}"
+            )
+        params = _params(
+            model, request.n, request.size, request.output_format, request.options, _EDIT_OPTIONS
+        )
         files = [_file(img, i) for i, img in enumerate(request.images)]
         mask_file = _mask_file(request.mask, request.images[0]) if request.mask else None
         sent = {**params, "image_count": len(files), "mask": mask_file is not None}
-        log.info("openai images.edit model=%s images=%d mask=%s", model, len(files),
-                 mask_file is not None)
+        log.info(
+            "openai images.edit model=%s images=%d mask=%s",
+            model,
+            len(files),
+            mask_file is not None,
+        )
 
         def call(p: dict[str, Any]) -> Any:
             extra: dict[str, Any] = {"mask": mask_file} if mask_file else {}
             # One image goes as field "image"; a list as repeated "image[]" parts (SDK's choice).
             image: Any = files[0] if len(files) == 1 else files
             return self._client.images.with_raw_response.edit(
-                image=image, prompt=request.instruction, **p, **extra)
+                image=image, prompt=request.instruction, **p, **extra
+            )
 
         facts, images = self._call("images.edits", params, request.on_progress, call, sent)
-        action = Action("c2pa.edited", digital_source_type=COMPOSITE_WITH_TRAINED,
-                        description=f"Edited with {model} through the OpenAI Images API",
-                        parameters={"model": model, "inputs": len(files),
-                                    "masked": mask_file is not None})
+        action = Action(
+            "c2pa.edited",
+            digital_source_type=COMPOSITE_WITH_TRAINED,
+            description=f"Edited with {model} through the OpenAI Images API",
+            parameters={"model": model, "inputs": len(files), "masked": mask_file is not None},
+        )
         return self._result(model, COMPOSITE_WITH_TRAINED, facts, images, (action,))
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _call(self, endpoint: str, params: dict[str, Any],
-              on_progress: Callable[[str, float | None], None] | None,
-              call: Callable[[dict[str, Any]], Any],
-              sent: dict[str, Any] | None = None,
-              ) -> tuple[dict[str, Any], list[tuple[bytes, str | None]]]:
+    def _call(
+        self,
+        endpoint: str,
+        params: dict[str, Any],
+        on_progress: Callable[[str, float | None], None] | None,
+        call: Callable[[dict[str, Any]], Any],
+        sent: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], list[tuple[bytes, str | None]]]:
         stream = bool(params.get("stream"))
         if on_progress:
             on_progress(f"sending request to OpenAI {endpoint} ({params['model']})", 0.0)
@@ -160,18 +200,22 @@ class OpenAIBackend:
             request_id = raw.headers.get("x-request-id")
             parsed = raw.parse()
             if stream:
-                body, partials = _collect_stream(parsed, int(params.get("partial_images", 0)),
-                                                 on_progress)
+                body, partials = _collect_stream(
+                    parsed, int(params.get("partial_images", 0)), on_progress
+                )
             else:
                 body, partials = parsed.model_dump(mode="json", exclude_none=True), 0
         except openai.OpenAIError as e:
             raise _translate(e, self._key, endpoint, self.timeout, request_id) from None
         # (bytes, revised prompt): GPT Image models return no revised prompt, but keep one if sent.
-        images = [(_decode(item.get("b64_json"), i), item.get("revised_prompt"))
-                  for i, item in enumerate(body.get("data") or [])]
+        images = [
+            (_decode(item.get("b64_json"), i), item.get("revised_prompt"))
+            for i, item in enumerate(body.get("data") or [])
+        ]
         if not images:
-            raise BackendError(f"OpenAI {endpoint}: the response held no image "
-                               f"(request {request_id})")
+            raise BackendError(
+                f"OpenAI {endpoint}: the response held no image (request {request_id})"
+            )
         facts: dict[str, Any] = {
             "endpoint": endpoint,
             "request_id": request_id,
@@ -189,44 +233,70 @@ class OpenAIBackend:
             on_progress(f"received {len(images)} image(s) from OpenAI (request {request_id})", 1.0)
         return facts, images
 
-    def _result(self, model: str, source_type: str, facts: dict[str, Any],
-                images: list[tuple[bytes, str | None]],
-                actions: tuple[Action, ...]) -> BackendResult:
+    def _result(
+        self,
+        model: str,
+        source_type: str,
+        facts: dict[str, Any],
+        images: list[tuple[bytes, str | None]],
+        actions: tuple[Action, ...],
+    ) -> BackendResult:
         fmt = str(facts.get("output_format") or facts["params"].get("output_format") or "png")
         outputs = []
         for i, (data, revised) in enumerate(images):
             mime = sniff_mime(data) or _MIME.get(fmt, "application/octet-stream")
-            outputs.append(BackendOutput(data=data, mime=mime, actions=actions,
-                                         revised_prompt=revised, facts={
-                "index": i, "provider_manifest": has_manifest(data, mime)}))
+            outputs.append(
+                BackendOutput(
+                    data=data,
+                    mime=mime,
+                    actions=actions,
+                    revised_prompt=revised,
+                    facts={"index": i, "provider_manifest": has_manifest(data, mime)},
+                )
+            )
         return BackendResult(
-            outputs=tuple(outputs), backend=self.name, model=model,
+            outputs=tuple(outputs),
+            backend=self.name,
+            model=model,
             digital_source_type=source_type,
             software_agent=f"OpenAI Images API ({model}) via openai-python {openai.__version__}",
-            facts=facts)
+            facts=facts,
+        )
 
 
 def _check_model(model: str) -> None:
     if not model or not model.strip():
         raise InputError("model: empty model name")
     if model in _RETIRED:
-        raise InputError(f"model {model!r}: retired by OpenAI on {_RETIRED[model]}; use a GPT "
-                         f"Image model such as {DEFAULT_MODEL}")
+        raise InputError(
+            f"model {model!r}: retired by OpenAI on {_RETIRED[model]}; use a GPT "
+            f"Image model such as {DEFAULT_MODEL}"
+        )
 
 
 def _check_seed(seed: int | None) -> None:
     if seed is not None:
-        raise InputError("seed: the OpenAI Images API takes no seed (its output is not "
-                         "reproducible); leave --seed out with --backend openai")
+        raise InputError(
+            "seed: the OpenAI Images API takes no seed (its output is not "
+            "reproducible); leave --seed out with --backend openai"
+        )
 
 
-def _params(model: str, n: int, size: str | None, output_format: str, options: dict[str, Any],
-            allowed: set[str]) -> dict[str, Any]:
+def _params(
+    model: str,
+    n: int,
+    size: str | None,
+    output_format: str,
+    options: dict[str, Any],
+    allowed: set[str],
+) -> dict[str, Any]:
     """The parameters to send, checked before anything goes over the wire."""
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise InputError(f"option {unknown[0]!r}: not taken by the OpenAI backend here "
-                         f"(known: {', '.join(sorted(allowed))})")
+        raise InputError(
+            f"option {unknown[0]!r}: not taken by the OpenAI backend here "
+            f"(known: {', '.join(sorted(allowed))})"
+        )
     if not isinstance(n, int) or not 1 <= n <= 10:
         raise InputError(f"n {n!r}: the OpenAI Images API makes 1 to 10 images per call")
     if output_format not in _MIME:
@@ -260,8 +330,9 @@ def _params(model: str, n: int, size: str | None, output_format: str, options: d
 
 def _check_int(params: dict[str, Any], name: str, low: int, high: int) -> None:
     value = params.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or not low <= value <= high):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+    ):
         raise InputError(f"option {name} {value!r}: must be an integer from {low} to {high}")
 
 
@@ -269,8 +340,9 @@ def _file(image: ImageInput, index: int) -> tuple[str, bytes, str]:
     name = os.path.basename(image.name) or f"image-{index + 1}"
     mime = sniff_mime(image.data) or image.mime
     if mime not in _MIME.values():
-        raise InputError(f"input image {name}: {mime} is not accepted by OpenAI edits "
-                         "(use png, jpeg or webp)")
+        raise InputError(
+            f"input image {name}: {mime} is not accepted by OpenAI edits (use png, jpeg or webp)"
+        )
     return name, image.data, mime
 
 
@@ -281,9 +353,11 @@ def _mask_file(mask: ImageInput, parent: ImageInput) -> tuple[str, bytes, str]:
     return "mask.png", mask_to_openai_png(load_mask(mask.data, size, name=name)), "image/png"
 
 
-def _collect_stream(events: Any, partial_images: int,
-                    on_progress: Callable[[str, float | None], None] | None,
-                    ) -> tuple[dict[str, Any], int]:
+def _collect_stream(
+    events: Any,
+    partial_images: int,
+    on_progress: Callable[[str, float | None], None] | None,
+) -> tuple[dict[str, Any], int]:
     """Read SSE events: partials become progress; completed events become the response body."""
     body: dict[str, Any] = {"data": []}
     partials = 0
@@ -293,8 +367,10 @@ def _collect_stream(events: Any, partial_images: int,
             partials += 1
             if on_progress:
                 idx = int(event.partial_image_index) + 1
-                on_progress(f"partial image {idx} of {partial_images}",
-                            idx / (partial_images + 1) if partial_images else None)
+                on_progress(
+                    f"partial image {idx} of {partial_images}",
+                    idx / (partial_images + 1) if partial_images else None,
+                )
         elif kind.endswith(".completed"):
             done = event.model_dump(mode="json", exclude_none=True)
             body["data"].append({"b64_json": done.pop("b64_json", None)})
@@ -306,8 +382,9 @@ def _collect_stream(events: Any, partial_images: int,
 
 def _decode(b64: Any, index: int) -> bytes:
     if not isinstance(b64, str):
-        raise BackendError(f"OpenAI response image {index + 1}: no b64_json data "
-                           "(GPT Image models return base64)")
+        raise BackendError(
+            f"OpenAI response image {index + 1}: no b64_json data (GPT Image models return base64)"
+        )
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -320,12 +397,18 @@ def _redact(text: str, key: str) -> str:
     return _KEYLIKE.sub("sk-[redacted]", text)
 
 
-def _translate(e: openai.OpenAIError, key: str, endpoint: str, timeout: float,
-               stream_request_id: str | None = None) -> BackendError:
+def _translate(
+    e: openai.OpenAIError,
+    key: str,
+    endpoint: str,
+    timeout: float,
+    stream_request_id: str | None = None,
+) -> BackendError:
     """One clear line per failure; the key (even masked) never survives into the text."""
     if isinstance(e, openai.APITimeoutError):
         err: BackendError = BackendUnavailableError(
-            f"OpenAI {endpoint}: no answer within {timeout:g}s (timeout; raise it or retry)")
+            f"OpenAI {endpoint}: no answer within {timeout:g}s (timeout; raise it or retry)"
+        )
         return err
     if isinstance(e, openai.APIConnectionError):
         return BackendUnavailableError(f"OpenAI {endpoint}: could not connect ({e})")
@@ -357,5 +440,10 @@ def _translate(e: openai.OpenAIError, key: str, endpoint: str, timeout: float,
         cls = BackendUnavailableError if status else BackendError
     else:
         cls = BackendError
-    return cls(text, code=str(code) if code else None, request_id=request_id, status=status,
-               retry_after=retry_after)
+    return cls(
+        text,
+        code=str(code) if code else None,
+        request_id=request_id,
+        status=status,
+        retry_after=retry_after,
+    )

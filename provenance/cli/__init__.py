@@ -18,8 +18,11 @@ from provenance.errors import EXIT_USAGE, ProvenanceError
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (``python -m provenance`` exits)."""
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="provenance",
-                      standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="provenance",
+            standalone_mode=False,
+        )
     except (ProvenanceError, LedgerError) as e:
         click.echo(f"provenance: error: {e.diagnostics()}", err=True)
         return e.exit_code

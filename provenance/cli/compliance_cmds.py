@@ -12,15 +12,17 @@ import click
 from provenance.cli.app import cli
 from provenance.cli.ledger_cmds import ledger_group
 from provenance.cli.output import echo_json
-from provenance.config import ENV_ACTOR, Home, home_from_env
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, InputError
+from provenance.home.paths import ENV_ACTOR, Home, home_from_env
 
 if TYPE_CHECKING:
     from provenance.compliance.policy_file import PublishPolicy
 
 HOME_POLICY = "policy.toml"
-_POLICY_HELP = (f"Publish policy (TOML). Default: $PROVENANCE_HOME/{HOME_POLICY} if present, "
-                "else every rule with its defaults.")
+_POLICY_HELP = (
+    f"Publish policy (TOML). Default: $PROVENANCE_HOME/{HOME_POLICY} if present, "
+    "else every rule with its defaults."
+)
 
 
 def _policy(home: Home, path: Path | None) -> PublishPolicy:
@@ -33,7 +35,7 @@ def _policy(home: Home, path: Path | None) -> PublishPolicy:
 
 
 def _actor(home: Home) -> str:
-    from provenance.identity import read_meta
+    from provenance.home.identity import read_meta
 
     actor = os.environ.get(ENV_ACTOR) or read_meta(home).get("actor")
     return str(actor) if actor else "unknown"
@@ -43,14 +45,25 @@ def _actor(home: Home) -> str:
 @click.argument("target")
 @click.option("--approve", "decision", flag_value="approve", help="Approve this exact file.")
 @click.option("--reject", "decision", flag_value="reject", help="Reject this exact file.")
-@click.option("--by", "by", help="Reviewer: name, e-mail or service account (default: the "
-              "configured actor).")
+@click.option(
+    "--by", "by", help="Reviewer: name, e-mail or service account (default: the configured actor)."
+)
 @click.option("--note", help="Why: shown in checks and audit reports.")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
-              help=_POLICY_HELP + " Its [rules.approval] reviewers say who may approve.")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_POLICY_HELP + " Its [rules.approval] reviewers say who may approve.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the review entry as JSON.")
-def review_cmd(target: str, decision: str | None, by: str | None, note: str | None,
-               policy_path: Path | None, as_json: bool) -> None:
+def review_cmd(
+    target: str,
+    decision: str | None,
+    by: str | None,
+    note: str | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
     """Record an approval or rejection of a recorded FILE or ledger ENTRY.
 
     The review is its own ledger entry naming the reviewed entry and the file's exact SHA-256:
@@ -62,7 +75,7 @@ def review_cmd(target: str, decision: str | None, by: str | None, note: str | No
       provenance review 01a2057d-b51b-788b-91f7-4fb8b39c016d --reject --note "logo too large"
     """
     from provenance.compliance.review import record_review
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     if decision is None:
         raise InputError("review: say --approve or --reject")
@@ -71,20 +84,29 @@ def review_cmd(target: str, decision: str | None, by: str | None, note: str | No
     reviewer = by or _actor(home)
     allowed = policy.approvers() if decision == "approve" else []
     with open_ledger(home) as ledger:
-        review = record_review(ledger, target, "approve" if decision == "approve" else "reject",
-                               reviewer=reviewer, note=note, recorded_by=_actor(home),
-                               allowed=allowed)
+        review = record_review(
+            ledger,
+            target,
+            "approve" if decision == "approve" else "reject",
+            reviewer=reviewer,
+            note=note,
+            recorded_by=_actor(home),
+            allowed=allowed,
+        )
     if as_json:
         echo_json(review.__dict__)
         return
-    click.echo(f"{target}: {'approved' if decision == 'approve' else 'rejected'} by {review.reviewer}"
-               f"  review entry {review.index} ({review.entry_id})  sha256 {review.sha256[:16]}…")
+    click.echo(
+        f"{target}: {'approved' if decision == 'approve' else 'rejected'} by {review.reviewer}"
+        f"  review entry {review.index} ({review.entry_id})  sha256 {review.sha256[:16]}…"
+    )
 
 
 @cli.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path),
-              help=_POLICY_HELP)
+@click.option(
+    "--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path), help=_POLICY_HELP
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
 def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) -> int:
     """Publish gate: does each FILE meet the policy? Lists every rule with pass/fail and why.
@@ -99,7 +121,7 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
       provenance check --json dist/*.png > gate.jsonl
     """
     from provenance.compliance.check import check_path
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     home = home_from_env()
     policy = _policy(home, policy_path)
@@ -127,10 +149,15 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
 @cli.command("report")
 @click.option("--since", required=True, help="Start of the window (ISO 8601 date or date-time).")
 @click.option("--until", help="End of the window, exclusive; a bare date includes that whole day.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "html"]), default="csv",
-              show_default=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of stdout (csv: the signed checkpoint goes to OUT.checkpoint).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json", "html"]), default="csv", show_default=True
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of stdout (csv: the signed checkpoint goes to OUT.checkpoint).",
+)
 @click.option("--no-prompts", is_flag=True, help="Leave prompt texts out (hashes stay).")
 def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_prompts: bool) -> None:
     """Audit report: every ledger entry in the window, with reviews and a covering checkpoint.
@@ -141,7 +168,7 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
       provenance report --since 2026-03-01T00:00:00Z --format json | jq .report.checkpoint
     """
     from provenance.compliance.report import build_report, parse_when, write_report
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     start = parse_when(since)
     end = parse_when(until, end=True) if until else None
@@ -161,8 +188,9 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    click.echo(f"{out}: {len(trail.rows)} entries, checkpoint size {trail.checkpoint['size']}",
-               err=True)
+    click.echo(
+        f"{out}: {len(trail.rows)} entries, checkpoint size {trail.checkpoint['size']}", err=True
+    )
 
 
 @ledger_group.command("erase-prompt")
@@ -178,8 +206,8 @@ def erase_prompt_cmd(target: str, reason: str, by: str | None) -> None:
     Example:
       provenance ledger erase-prompt 01a2057d-b51b-788b-91f7-4fb8b39c016d --reason "GDPR art. 17 request"
     """
-    from provenance.hashing import sha256_file
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
+    from provenance.media.hashing import sha256_file
 
     if not reason.strip():
         raise InputError("--reason: empty; say why the prompt is erased")
@@ -198,5 +226,7 @@ def erase_prompt_cmd(target: str, reason: str, by: str | None) -> None:
             entry_id = entry.id
         erasure = ledger.erase_secret(entry_id, reason=reason.strip(), actor=by or _actor(home))
         kept = (ledger.get(entry_id) or erasure).body.get("prompt") or {}
-    click.echo(f"erased the prompt of entry {entry_id}; recorded as entry {erasure.index}; "
-               f"salted hash kept: {kept.get('hash') if isinstance(kept, dict) else None}")
+    click.echo(
+        f"erased the prompt of entry {entry_id}; recorded as entry {erasure.index}; "
+        f"salted hash kept: {kept.get('hash') if isinstance(kept, dict) else None}"
+    )

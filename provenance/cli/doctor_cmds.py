@@ -9,8 +9,8 @@ import click
 
 from provenance.cli.app import cli
 from provenance.cli.output import echo_json
-from provenance.config import ENV_KEY_PASSPHRASE, home_from_env
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK
+from provenance.home.paths import ENV_KEY_PASSPHRASE, home_from_env
 
 
 @cli.command("doctor")
@@ -30,8 +30,8 @@ def doctor_cmd(paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: 
       provenance doctor                 # this folder, repair and audit
       provenance doctor out/ --dry-run --json
     """
-    from provenance.doctor import run_doctor
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
+    from provenance.record.doctor import run_doctor
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
         report = run_doctor(list(paths) or [Path(".")], ledger, fix=not dry_run, audit=not no_audit)
@@ -39,12 +39,16 @@ def doctor_cmd(paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: 
         echo_json(report.to_json())
     else:
         for item in report.leftovers:
-            click.echo(f"{item.status:9}  {item.action:8}  {item.path}"
-                       + (f"  (ledger entry {item.entry_id})" if item.entry_id else ""))
+            click.echo(
+                f"{item.status:9}  {item.action:8}  {item.path}"
+                + (f"  (ledger entry {item.entry_id})" if item.entry_id else "")
+            )
         if report.audit is not None:
             a = report.audit
-            click.echo(f"ledger audit: {'clean' if a.ok else 'DAMAGED'} ({a.size} entries, "
-                       f"{a.checkpoints_checked} checkpoints)")
+            click.echo(
+                f"ledger audit: {'clean' if a.ok else 'DAMAGED'} ({a.size} entries, "
+                f"{a.checkpoints_checked} checkpoints)"
+            )
             for index, kind, detail in a.problems:
                 click.echo(f"  entry {index}: {kind}: {detail}")
         click.echo("ok" if report.ok else "problems remain", err=True)
@@ -59,18 +63,25 @@ def rotate_key_cmd(as_json: bool) -> None:
     The passphrase of an encrypted key comes from $PROVENANCE_KEY_PASSPHRASE or a prompt, never
     from the command line. Each ledger entry records which certificate signed it.
     """
-    from provenance.identity import load_identity, rotate_signer
+    from provenance.home.identity import load_identity, rotate_signer
 
     home = home_from_env()
     passphrase = None
-    if home.signer_key.exists() and b"ENCRYPTED" in home.signer_key.read_bytes() \
-            and not os.environ.get(ENV_KEY_PASSPHRASE):
-        passphrase = click.prompt("Passphrase for the signer key", hide_input=True,
-                                  err=True).encode()
+    if (
+        home.signer_key.exists()
+        and b"ENCRYPTED" in home.signer_key.read_bytes()
+        and not os.environ.get(ENV_KEY_PASSPHRASE)
+    ):
+        passphrase = click.prompt(
+            "Passphrase for the signer key", hide_input=True, err=True
+        ).encode()
     old = load_identity(home, passphrase=passphrase)
     new = rotate_signer(home, passphrase=passphrase)
-    info = {"signer": new.subject, "cert_sha256": new.cert_sha256,
-            "retired_cert_sha256": old.cert_sha256}
+    info = {
+        "signer": new.subject,
+        "cert_sha256": new.cert_sha256,
+        "retired_cert_sha256": old.cert_sha256,
+    }
     if as_json:
         echo_json(info)
     else:

@@ -14,7 +14,7 @@ from ledger.checkpoint_timestamps import timestamp_of
 from ledger.errors import LedgerError, UnknownEntryError
 from ledger.receipt import sha256_file
 from ledger.timestamp import load_anchors
-from provenance.config import home_from_env
+from provenance.home.paths import home_from_env
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -62,8 +62,12 @@ def checkpoint_cmd() -> None:
 
 @ledger_group.command("receipt")
 @click.argument("target")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the receipt here instead of stdout.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the receipt here instead of stdout.",
+)
 def receipt_cmd(target: str, out: Path | None) -> None:
     """Write an offline-verifiable receipt (C2SP tlog-proof) for a FILE or an ENTRY id.
 
@@ -96,10 +100,18 @@ def receipt_cmd(target: str, out: Path | None) -> None:
 
 @ledger_group.command("verify-receipt")
 @click.argument("receipt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--log-key", "log_key", required=True,
-              help="The log's verifier key, or a file holding it (e.g. log.pub).")
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Also check that this file is the entry's output (by SHA-256).")
+@click.option(
+    "--log-key",
+    "log_key",
+    required=True,
+    help="The log's verifier key, or a file holding it (e.g. log.pub).",
+)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also check that this file is the entry's output (by SHA-256).",
+)
 def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     """Check a receipt offline with nothing but the receipt, the log key and optionally the file.
 
@@ -113,15 +125,21 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     digest = sha256_file(str(file)) if file is not None else None
     result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest)
     status = "OK" if result.ok else "FAILED"
-    click.echo(f"{status}: {result.reason} (entry {result.entry_id or '?'}, index {result.index}, "
-               f"tree size {result.tree_size}, log {result.origin or '?'})")
+    click.echo(
+        f"{status}: {result.reason} (entry {result.entry_id or '?'}, index {result.index}, "
+        f"tree size {result.tree_size}, log {result.origin or '?'})"
+    )
     return 0 if result.ok else 1
 
 
 @ledger_group.command("audit")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-@click.option("--tsa-anchors", "tsa_anchors", type=click.Path(dir_okay=False, path_type=Path),
-              help="PEM certificates: checkpoint timestamps must chain to one of them.")
+@click.option(
+    "--tsa-anchors",
+    "tsa_anchors",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificates: checkpoint timestamps must chain to one of them.",
+)
 def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
     """Recompute every leaf, subtree hash and checkpoint; name the first damage found.
 
@@ -142,8 +160,10 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
-                   f"{report.checkpoints_checked} checkpoints checked")
+        click.echo(
+            f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
+            f"{report.checkpoints_checked} checkpoints checked"
+        )
         click.echo(f"  timestamps: {report.timestamps.describe()}")
         for index, kind, detail in report.problems:
             click.echo(f"  index {index}: {kind}: {detail}")
@@ -151,8 +171,12 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
 
 
 @ledger_group.command("export")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of stdout.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
 def export_cmd(out: Path | None) -> None:
     """Stream every entry as a JSON line {index, leaf_hash, leaf} to rebuild the tree elsewhere.
 

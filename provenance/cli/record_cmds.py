@@ -14,26 +14,49 @@ import click
 from provenance.backends import BACKENDS
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
-from provenance.config import ENV_KEY_PASSPHRASE, Home, home_from_env
 from provenance.errors import InputError
+from provenance.home.paths import ENV_KEY_PASSPHRASE, Home, home_from_env
 
 if TYPE_CHECKING:
-    from provenance.recorder import RecordedOutput, Recorder
+    from provenance.record.recorder import RecordedOutput, Recorder
 
 
 @cli.command("init")
-@click.option("--force", is_flag=True, help="Replace an existing identity (old files keep verifying "
-              "only while their CA stays a trust anchor).")
-@click.option("--actor", help="Who records: a name, e-mail or service account (default: user@host).")
-@click.option("--cert", "cert", type=click.Path(dir_okay=False, path_type=Path),
-              help="Bring your own signer: a PEM chain (signer certificate first).")
-@click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path),
-              help="The private key (PEM) for --cert.")
-@click.option("--encrypt", is_flag=True,
-              help=f"Encrypt the signer key with a passphrase (from ${ENV_KEY_PASSPHRASE} or a prompt).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing identity (old files keep verifying "
+    "only while their CA stays a trust anchor).",
+)
+@click.option(
+    "--actor", help="Who records: a name, e-mail or service account (default: user@host)."
+)
+@click.option(
+    "--cert",
+    "cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Bring your own signer: a PEM chain (signer certificate first).",
+)
+@click.option(
+    "--key",
+    "key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The private key (PEM) for --cert.",
+)
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help=f"Encrypt the signer key with a passphrase (from ${ENV_KEY_PASSPHRASE} or a prompt).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was created as JSON.")
-def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None, encrypt: bool,
-             as_json: bool) -> None:
+def init_cmd(
+    force: bool,
+    actor: str | None,
+    cert: Path | None,
+    key: Path | None,
+    encrypt: bool,
+    as_json: bool,
+) -> None:
     """Create a signing identity and an empty ledger in PROVENANCE_HOME.
 
     By default this makes a local ES256 root CA and a signer certificate under it: a self-issued
@@ -46,19 +69,25 @@ def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None
       PROVENANCE_HOME=./desk provenance init --actor "photo desk <desk@example.org>"
       provenance init --cert signer-chain.pem --key signer.key.pem
     """
-    from provenance.identity import create_local_identity, has_identity, import_identity
-    from provenance.ledger_access import create_ledger
+    from provenance.home.identity import create_local_identity, has_identity, import_identity
+    from provenance.home.ledger import create_ledger
 
     home = home_from_env()
     if has_identity(home) and not force:
-        raise InputError(f"{home.identity_dir}: an identity already exists; use --force to replace it")
+        raise InputError(
+            f"{home.identity_dir}: an identity already exists; use --force to replace it"
+        )
     if (cert is None) != (key is None):
         raise InputError("--cert and --key go together")
     passphrase = None
     if encrypt:
         env = os.environ.get(ENV_KEY_PASSPHRASE)
-        passphrase = (env or click.prompt("Passphrase for the signer key", hide_input=True,
-                                          confirmation_prompt=True, err=True)).encode()
+        passphrase = (
+            env
+            or click.prompt(
+                "Passphrase for the signer key", hide_input=True, confirmation_prompt=True, err=True
+            )
+        ).encode()
     fresh = not home.identity_dir.exists()
     if cert is not None and key is not None:
         ident = import_identity(home, cert, key, actor=actor, passphrase=passphrase, force=force)
@@ -74,13 +103,19 @@ def init_cmd(force: bool, actor: str | None, cert: Path | None, key: Path | None
             raise
     from sqlalchemy.engine import make_url
 
-    info = {"home": str(home.root), "signer": ident.subject, "local_identity": ident.is_local,
-            "ledger": make_url(home.ledger_url()).render_as_string(hide_password=True),
-            "log_key": str(home.log_pub)}
+    info = {
+        "home": str(home.root),
+        "signer": ident.subject,
+        "local_identity": ident.is_local,
+        "ledger": make_url(home.ledger_url()).render_as_string(hide_password=True),
+        "log_key": str(home.log_pub),
+    }
     if as_json:
         echo_json(info)
         return
-    click.echo(f"Identity: {ident.subject}" + (" (local, self-issued CA)" if ident.is_local else ""))
+    click.echo(
+        f"Identity: {ident.subject}" + (" (local, self-issued CA)" if ident.is_local else "")
+    )
     click.echo(f"Home:     {home.root}")
     click.echo(f"Ledger:   {ledger_note}; log key {home.log_pub}")
 
@@ -90,31 +125,53 @@ def _ledger_exists(home: Home) -> bool:
     return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
 
 
-_OUTPUT_HELP = "Output file (.png, .jpg/.jpeg or .webp); with -n N, files stem-1.ext ... stem-N.ext."
+_OUTPUT_HELP = (
+    "Output file (.png, .jpg/.jpeg or .webp); with -n N, files stem-1.ext ... stem-N.ext."
+)
 
 
 def _backend_options(f: Any) -> Any:
     options = [
-        click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True,
-                     help="Where pixels come from: the offline local engine or OpenAI's API."),
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            default="local",
+            show_default=True,
+            help="Where pixels come from: the offline local engine or OpenAI's API.",
+        ),
         click.option("--model", help="Backend model (openai: e.g. gpt-image-1.5; passed through)."),
         click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
-        click.option("-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."),
+        click.option(
+            "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
+        ),
         click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
         click.option("--quality", help="openai: auto, low, medium, high."),
         click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
-        click.option("--compression", "output_compression", type=int,
-                     help="openai: output compression 0-100 for jpeg/webp."),
+        click.option(
+            "--compression",
+            "output_compression",
+            type=int,
+            help="openai: output compression 0-100 for jpeg/webp.",
+        ),
         click.option("--moderation", help="openai: auto or low."),
-        click.option("--timeout", type=float, help="openai: seconds to wait for the API (default 120)."),
+        click.option(
+            "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
+        ),
         click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
         click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
         click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
-        click.option("--embed-prompt", is_flag=True,
-                     help="Put the prompt text itself into the manifest (default: a salted hash only)."),
-        click.option("--actor", help="Who is acting, for this call (default: the configured actor)."),
+        click.option(
+            "--embed-prompt",
+            is_flag=True,
+            help="Put the prompt text itself into the manifest (default: a salted hash only).",
+        ),
+        click.option(
+            "--actor", help="Who is acting, for this call (default: the configured actor)."
+        ),
         click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
-        click.option("--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -142,11 +199,12 @@ def _backend(name: str, timeout: float | None, retries: int | None) -> Any:
 @contextmanager
 def _recorder(backend: Any, embed_prompt: bool) -> Iterator[Recorder]:
     with console_err().status("starting", spinner="dots") as status:
+
         def progress(message: str, fraction: float | None) -> None:
             pct = f" {fraction:.0%}" if fraction is not None else ""
             status.update(f"{message}{pct}")
 
-        from provenance.recorder import Recorder
+        from provenance.record.recorder import Recorder
 
         rec = Recorder(backend=backend, embed_prompt=embed_prompt, on_progress=progress)
         with rec:
@@ -156,15 +214,24 @@ def _recorder(backend: Any, embed_prompt: bool) -> Iterator[Recorder]:
 def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
     for o in outputs:
         if as_json:
-            echo_json({"path": str(o.path), "entry": o.entry_id, "index": o.index,
-                       "sha256": o.sha256, "mime": o.mime})
+            echo_json(
+                {
+                    "path": str(o.path),
+                    "entry": o.entry_id,
+                    "index": o.index,
+                    "sha256": o.sha256,
+                    "mime": o.mime,
+                }
+            )
         else:
             click.echo(f"{o.path}  ledger entry {o.index} ({o.entry_id})  sha256 {o.sha256[:16]}…")
 
 
 @cli.command("generate")
 @click.argument("prompt")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP)
+@click.option(
+    "-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP
+)
 @_backend_options
 def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
     """Generate an image from PROMPT, sign it and record it in the ledger.
@@ -179,26 +246,46 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
     as_json, force = kw.pop("as_json"), kw.pop("force")
     backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
     embed = kw.pop("embed_prompt")
-    options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
-                       "partial_images")
+    options = _options(
+        kw, "quality", "background", "output_compression", "moderation", "stream", "partial_images"
+    )
     with _recorder(backend, embed) as rec:
-        outputs = rec.generate(prompt, out, n=kw["n"], size=kw["size"], model=kw["model"],
-                               seed=kw["seed"], options=options, overwrite=force, actor=kw["actor"])
+        outputs = rec.generate(
+            prompt,
+            out,
+            n=kw["n"],
+            size=kw["size"],
+            model=kw["model"],
+            seed=kw["seed"],
+            options=options,
+            overwrite=force,
+            actor=kw["actor"],
+        )
     _report(outputs, as_json)
 
 
 @cli.command("edit")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-i", "--instruction", required=True,
-              help="What to do. local: operations separated by ';' (see docs/local-backend.md); "
-                   "openai: a prompt.")
-@click.option("--mask", type=click.Path(path_type=Path),
-              help="Mask: transparent pixels (or white on black) mark the editable area.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP)
+@click.option(
+    "-i",
+    "--instruction",
+    required=True,
+    help="What to do. local: operations separated by ';' (see docs/local-backend.md); "
+    "openai: a prompt.",
+)
+@click.option(
+    "--mask",
+    type=click.Path(path_type=Path),
+    help="Mask: transparent pixels (or white on black) mark the editable area.",
+)
+@click.option(
+    "-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP
+)
 @click.option("--input-fidelity", help="openai: high or low.")
 @_backend_options
-def edit_cmd(inputs: tuple[Path, ...], instruction: str, mask: Path | None, out: Path,
-             **kw: Any) -> None:
+def edit_cmd(
+    inputs: tuple[Path, ...], instruction: str, mask: Path | None, out: Path, **kw: Any
+) -> None:
     """Edit INPUTS (the first is the parent, the others references); sign and record the result.
 
     \b
@@ -211,12 +298,30 @@ def edit_cmd(inputs: tuple[Path, ...], instruction: str, mask: Path | None, out:
     as_json, force = kw.pop("as_json"), kw.pop("force")
     backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
     embed = kw.pop("embed_prompt")
-    options = _options(kw, "quality", "background", "output_compression", "moderation", "stream",
-                       "partial_images", "input_fidelity")
+    options = _options(
+        kw,
+        "quality",
+        "background",
+        "output_compression",
+        "moderation",
+        "stream",
+        "partial_images",
+        "input_fidelity",
+    )
     with _recorder(backend, embed) as rec:
-        outputs = rec.edit(list(inputs), instruction, out, mask=mask, n=kw["n"], size=kw["size"],
-                           model=kw["model"], seed=kw["seed"], options=options, overwrite=force,
-                           actor=kw["actor"])
+        outputs = rec.edit(
+            list(inputs),
+            instruction,
+            out,
+            mask=mask,
+            n=kw["n"],
+            size=kw["size"],
+            model=kw["model"],
+            seed=kw["seed"],
+            options=options,
+            overwrite=force,
+            actor=kw["actor"],
+        )
     _report(outputs, as_json)
 
 
@@ -234,7 +339,7 @@ def import_cmd(files: tuple[Path, ...], actor: str | None, as_json: bool) -> Non
     Example:
       provenance import DSC_0042.jpg && provenance edit DSC_0042.jpg -i "crop 0 0 800 600" -o c.jpg
     """
-    from provenance.recorder import Recorder
+    from provenance.record.recorder import Recorder
 
     rec = Recorder(actor=actor)
     with rec:

@@ -12,41 +12,85 @@ import click
 
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
-from provenance.config import Home, home_from_env
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
-from provenance.hashing import sha256_file
-from provenance.policy import VERDICTS, default_policy
+from provenance.home.paths import Home, home_from_env
+from provenance.media.hashing import sha256_file
+from provenance.verify.policy import VERDICTS, default_policy
 
 if TYPE_CHECKING:
     from ledger import Entry, Ledger
-    from provenance.report import VerificationReport
-    from provenance.verify_batch import LedgerSource
+    from provenance.verify.batch import LedgerSource
+    from provenance.verify.report import VerificationReport
 
 
 @cli.command("verify")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True),
-              help="Also write a self-contained HTML report (with thumbnails) to this file.")
-@click.option("--trust", "trust", multiple=True, type=click.Path(dir_okay=False),
-              help="PEM bundle of trust anchors (repeatable). Added to $PROVENANCE_HOME/trust/*.pem "
-                   "and the local CA made by `provenance init`, if any.")
-@click.option("--signer", "signers", multiple=True, metavar="NAME",
-              help="Only accept files signed by a certificate with this common name (repeatable).")
-@click.option("--signer-cert", "signer_certs", multiple=True, type=click.Path(dir_okay=False),
-              help="Only accept files signed by one of these certificates (PEM, repeatable).")
-@click.option("--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken.")
-@click.option("--accept", multiple=True, type=click.Choice(VERDICTS),
-              help="Verdicts the policy accepts (repeatable; default: trusted).")
-@click.option("--allow-network", is_flag=True,
-              help="Allow fetching remote manifests (off by default: verification is offline).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout."
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a self-contained HTML report (with thumbnails) to this file.",
+)
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="PEM bundle of trust anchors (repeatable). Added to $PROVENANCE_HOME/trust/*.pem "
+    "and the local CA made by `provenance init`, if any.",
+)
+@click.option(
+    "--signer",
+    "signers",
+    multiple=True,
+    metavar="NAME",
+    help="Only accept files signed by a certificate with this common name (repeatable).",
+)
+@click.option(
+    "--signer-cert",
+    "signer_certs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Only accept files signed by one of these certificates (PEM, repeatable).",
+)
+@click.option(
+    "--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken."
+)
+@click.option(
+    "--accept",
+    multiple=True,
+    type=click.Choice(VERDICTS),
+    help="Verdicts the policy accepts (repeatable; default: trusted).",
+)
+@click.option(
+    "--allow-network",
+    is_flag=True,
+    help="Allow fetching remote manifests (off by default: verification is offline).",
+)
 @click.option("--no-ledger", is_flag=True, help="Skip the ledger cross-check.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Worker processes (default: one per core, for 64 files or more).")
-def verify_cmd(files: tuple[str, ...], as_json: bool, html_out: str | None, trust: tuple[str, ...],
-               signers: tuple[str, ...], signer_certs: tuple[str, ...], strict_chain: bool,
-               accept: tuple[str, ...], allow_network: bool, no_ledger: bool,
-               jobs: int | None) -> int:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes (default: one per core, for 64 files or more).",
+)
+def verify_cmd(
+    files: tuple[str, ...],
+    as_json: bool,
+    html_out: str | None,
+    trust: tuple[str, ...],
+    signers: tuple[str, ...],
+    signer_certs: tuple[str, ...],
+    strict_chain: bool,
+    accept: tuple[str, ...],
+    allow_network: bool,
+    no_ledger: bool,
+    jobs: int | None,
+) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
 
     Works offline and without `provenance init`. For each file it reports the verdict, who signed
@@ -66,19 +110,26 @@ def verify_cmd(files: tuple[str, ...], as_json: bool, html_out: str | None, trus
       provenance verify --strict-chain --accept trusted --accept recovered '*.png'
       provenance verify --html report.html incoming/
     """
-    from provenance.cli._verify_text import print_report, print_summary
-    from provenance.verify_batch import expand_inputs, verify_many
+    from provenance.verify.batch import expand_inputs, verify_many
+    from provenance.verify.text import print_report, print_summary
 
     home = home_from_env()
-    policy = default_policy(home, trust=trust, strict_chain=strict_chain,
-                            accept=accept or ("trusted",), allow_network=allow_network,
-                            allowed_signers=signers, signer_certs=signer_certs)
+    policy = default_policy(
+        home,
+        trust=trust,
+        strict_chain=strict_chain,
+        accept=accept or ("trusted",),
+        allow_network=allow_network,
+        allowed_signers=signers,
+        signer_certs=signer_certs,
+    )
     source = None if no_ledger else _ledger_source(home)
     items = list(expand_inputs(files))
     reports: list[VerificationReport] = []
     with _progress(len(items)) as advance:
-        for report in verify_many(items, policy, source, thumbnails=html_out is not None,
-                                  workers=jobs):
+        for report in verify_many(
+            items, policy, source, thumbnails=html_out is not None, workers=jobs
+        ):
             reports.append(report)
             if as_json:
                 echo_json(report.to_json())
@@ -95,7 +146,7 @@ def verify_cmd(files: tuple[str, ...], as_json: bool, html_out: str | None, trus
 
 def _ledger_source(home: Home) -> LedgerSource | None:
     """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
-    from provenance.verify_batch import LedgerSource
+    from provenance.verify.batch import LedgerSource
 
     url = os.environ.get("PROVENANCE_LEDGER_URL")
     if not url and not home.ledger_db.exists():
@@ -111,15 +162,20 @@ def _ledger_source(home: Home) -> LedgerSource | None:
 def _progress(total: int) -> Iterator[Callable[[], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                  console=console_err(), transient=True,
-                  disable=total < 2) as bar:
+    with Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console_err(),
+        transient=True,
+        disable=total < 2,
+    ) as bar:
         task = bar.add_task("verify", total=total)
         yield lambda: bar.advance(task)
 
 
 def _write_html(path: Path, reports: list[VerificationReport]) -> None:
-    from provenance.report_html import render_html
+    from provenance.verify.html import render_html
 
     page = render_html(reports)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -137,7 +193,9 @@ def _resolve_entry(ledger: Ledger, target: str) -> Entry:
     if p.exists() and p.is_file():
         found = ledger.find_by_output(sha256_file(p))
         if not found:
-            raise InputError(f"{target}: not recorded in the ledger (no entry has this file's hash)")
+            raise InputError(
+                f"{target}: not recorded in the ledger (no entry has this file's hash)"
+            )
         return found[-1]
     entry = ledger.get(target)
     if entry is None:
@@ -147,10 +205,19 @@ def _resolve_entry(ledger: Ledger, target: str) -> Entry:
 
 def _summary(e: Entry) -> dict[str, Any]:
     b = e.body
-    return {"id": e.id, "index": e.index, "kind": e.kind, "time": e.time.isoformat(),
-            "actor": b.get("actor"), "backend": b.get("backend"), "model": b.get("model"),
-            "actions": b.get("actions", []), "output": (b.get("output") or {}).get("name"),
-            "sha256": (b.get("output") or {}).get("sha256"), "parents": list(e.parents)}
+    return {
+        "id": e.id,
+        "index": e.index,
+        "kind": e.kind,
+        "time": e.time.isoformat(),
+        "actor": b.get("actor"),
+        "backend": b.get("backend"),
+        "model": b.get("model"),
+        "actions": b.get("actions", []),
+        "output": (b.get("output") or {}).get("name"),
+        "sha256": (b.get("output") or {}).get("sha256"),
+        "parents": list(e.parents),
+    }
 
 
 @cli.command("lineage")
@@ -163,22 +230,25 @@ def lineage_cmd(target: str, as_json: bool) -> None:
     Example:
       provenance lineage edited.png
     """
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
         entry = _resolve_entry(ledger, target)
         chain = ledger.lineage(entry.id)
         by_id = {e.id: e for e in chain}
         if as_json:
-            echo_json({"target": target, "entry": entry.id,
-                       "lineage": [_summary(e) for e in chain]})
+            echo_json(
+                {"target": target, "entry": entry.id, "lineage": [_summary(e) for e in chain]}
+            )
             return
 
         def show(e: Entry, depth: int) -> None:
             s = _summary(e)
             what = " ".join(a for a in s["actions"] if a) or e.kind
-            click.echo(f"{'  ' * depth}{'└─ ' if depth else ''}{s['output'] or e.id}  "
-                       f"[{e.kind}: {what}] entry {e.index} by {s['actor']} {s['time']}")
+            click.echo(
+                f"{'  ' * depth}{'└─ ' if depth else ''}{s['output'] or e.id}  "
+                f"[{e.kind}: {what}] entry {e.index} by {s['actor']} {s['time']}"
+            )
             for pid in e.parents:
                 if pid in by_id:
                     show(by_id[pid], depth + 1)
@@ -198,7 +268,7 @@ def log_cmd(limit: int, as_json: bool) -> None:
     """
     from rich.table import Table
 
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
         entries = ledger.recent(limit)
@@ -209,8 +279,14 @@ def log_cmd(limit: int, as_json: bool) -> None:
     table = Table("index", "time", "kind", "actor", "backend/model", "output")
     for e in entries:
         s = _summary(e)
-        table.add_row(str(e.index), s["time"][:19], e.kind, str(s["actor"]),
-                      f"{s['backend'] or ''} {s['model'] or ''}".strip(), str(s["output"] or ""))
+        table.add_row(
+            str(e.index),
+            s["time"][:19],
+            e.kind,
+            str(s["actor"]),
+            f"{s['backend'] or ''} {s['model'] or ''}".strip(),
+            str(s["output"] or ""),
+        )
     from rich.console import Console
 
     Console().print(table)

@@ -3,8 +3,8 @@
 Example::
 
     from provenance.compliance import check_path, default_publish_policy, record_review
-    from provenance.config import home_from_env
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.home.ledger import open_ledger
 
     home = home_from_env()
     with open_ledger(home) as ledger:

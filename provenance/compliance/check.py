@@ -4,8 +4,8 @@ Example::
 
     from provenance.compliance.check import check_path
     from provenance.compliance.policy_file import default_publish_policy
-    from provenance.config import home_from_env
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.home.ledger import open_ledger
 
     home = home_from_env()
     with open_ledger(home, read_only=True) as ledger:
@@ -28,16 +28,17 @@ from typing import Any
 from ledger import Entry, Ledger
 from provenance.compliance.policy_file import PublishPolicy, RuleConfig
 from provenance.compliance.review import REVIEW_KIND, review_status
-from provenance.config import Home
 from provenance.credentials import LEDGER_ASSERTION, make_context
 from provenance.credentials.read import read_store
-from provenance.policy import TrustPolicy, default_policy
-from provenance.verify import ChainNode, VerificationReport, verify_path
+from provenance.home.paths import Home
+from provenance.verify.core import ChainNode, VerificationReport, verify_path
+from provenance.verify.policy import TrustPolicy, default_policy
 
 REQUEST_ASSERTION = "org.provenance.request"
 # IPTC digital source types that say a trained model made or changed the pixels.
-AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia",
-                             "compositeSynthetic"})
+AI_SOURCE_TYPES = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"}
+)
 _ASSET_KINDS = ("generate", "edit", "import")
 
 
@@ -88,16 +89,20 @@ class _Facts:
 
     def generative_types(self) -> list[str]:
         """Digital source types the ledger records for this file's generative steps."""
-        return [str(e.body["digital_source_type"]).rsplit("/", 1)[-1] for e in self.lineage
-                if e.body.get("digital_source_type") and e.body.get("op") in ("generate", "edit")]
+        return [
+            str(e.body["digital_source_type"]).rsplit("/", 1)[-1]
+            for e in self.lineage
+            if e.body.get("digital_source_type") and e.body.get("op") in ("generate", "edit")
+        ]
 
     def known_not_generated(self) -> bool:
         """The ledger knows this file and no step in its lineage generated or changed pixels by algorithm."""
         return bool(self.lineage) and not self.generative_types()
 
 
-def check_path(path: str | Path, policy: PublishPolicy, *, home: Home | None,
-               ledger: Ledger | None) -> CheckResult:
+def check_path(
+    path: str | Path, policy: PublishPolicy, *, home: Home | None, ledger: Ledger | None
+) -> CheckResult:
     """Check one file against ``policy``; ``ledger`` None makes ledger-backed rules fail."""
     trust = trust_policy_for(policy, home)
     report = verify_path(path, trust, ledger)
@@ -109,8 +114,15 @@ def check_path(path: str | Path, policy: PublishPolicy, *, home: Home | None,
         if anchor:
             facts.lineage = ledger.lineage(anchor)
     results = [_RULES[r.name](facts, r) for r in policy.rules]
-    return CheckResult(str(path), all(r.passed for r in results), results, policy.source,
-                       report.sha256, report.verdict, facts.entry.id if facts.entry else None)
+    return CheckResult(
+        str(path),
+        all(r.passed for r in results),
+        results,
+        policy.source,
+        report.sha256,
+        report.verdict,
+        facts.entry.id if facts.entry else None,
+    )
 
 
 def trust_policy_for(policy: PublishPolicy, home: Home | None) -> TrustPolicy:
@@ -124,17 +136,26 @@ def trust_policy_for(policy: PublishPolicy, home: Home | None) -> TrustPolicy:
 
 # -- rules ---------------------------------------------------------------------------------------
 
+
 def _credentials(f: _Facts, rule: RuleConfig) -> RuleResult:
     r = f.report
     if not r.accepted:
         why = r.reasons[0] if r.reasons else "no reason given"
-        return RuleResult(rule.name, False, f"verdict {r.verdict} is not accepted "
-                          f"(accepted: {', '.join(rule.options['accept'])}): {why}")
+        return RuleResult(
+            rule.name,
+            False,
+            f"verdict {r.verdict} is not accepted "
+            f"(accepted: {', '.join(rule.options['accept'])}): {why}",
+        )
     cn = r.signer.common_name if r.signer else None
     signers = rule.options["signers"]
     if signers and cn not in signers:
-        return RuleResult(rule.name, False, f"signed by {cn or 'an unknown signer'}, which is not "
-                          f"an allowed signer (allowed: {', '.join(signers)})")
+        return RuleResult(
+            rule.name,
+            False,
+            f"signed by {cn or 'an unknown signer'}, which is not "
+            f"an allowed signer (allowed: {', '.join(signers)})",
+        )
     return RuleResult(rule.name, True, f"{r.verdict}: signed by {cn or 'nobody (no credentials)'}")
 
 
@@ -151,44 +172,83 @@ def _ai_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
     if disclosed:
         ai_recorded = [t for t in recorded if t in AI_SOURCE_TYPES]
         if ai_recorded and not f.report.ai_generated:
-            return RuleResult(rule.name, False, f"the file discloses {disclosed} but the ledger "
-                              f"records AI generation ({ai_recorded[0]}): the disclosure understates it")
-        return RuleResult(rule.name, True, f"discloses digitalSourceType {disclosed} in its C2PA "
-                          "actions (machine-readable marking)")
+            return RuleResult(
+                rule.name,
+                False,
+                f"the file discloses {disclosed} but the ledger "
+                f"records AI generation ({ai_recorded[0]}): the disclosure understates it",
+            )
+        return RuleResult(
+            rule.name,
+            True,
+            f"discloses digitalSourceType {disclosed} in its C2PA "
+            "actions (machine-readable marking)",
+        )
     if f.report.verdict == "invalid" and f.report.digital_source_type:
-        return RuleResult(rule.name, False, "the disclosure sits in content credentials that do "
-                          "not validate")
+        return RuleResult(
+            rule.name, False, "the disclosure sits in content credentials that do not validate"
+        )
     if rule.options["scope"] == "ai" and f.known_not_generated():
-        return RuleResult(rule.name, True, "not an AI output: its ledger lineage has no "
-                          "generative step (no disclosure needed)")
+        return RuleResult(
+            rule.name,
+            True,
+            "not an AI output: its ledger lineage has no generative step (no disclosure needed)",
+        )
     if recorded:
-        return RuleResult(rule.name, False, f"the ledger records it as generated ({recorded[0]}) "
-                          "but the file carries no machine-readable disclosure (no digitalSourceType)")
-    return RuleResult(rule.name, False, "no digitalSourceType in the file's content credentials"
-                      + ("" if rule.options["scope"] == "all" else
-                         ", and no ledger record shows it is not AI-generated"))
+        return RuleResult(
+            rule.name,
+            False,
+            f"the ledger records it as generated ({recorded[0]}) "
+            "but the file carries no machine-readable disclosure (no digitalSourceType)",
+        )
+    return RuleResult(
+        rule.name,
+        False,
+        "no digitalSourceType in the file's content credentials"
+        + (
+            ""
+            if rule.options["scope"] == "all"
+            else ", and no ledger record shows it is not AI-generated"
+        ),
+    )
 
 
 def _latent_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
     if rule.options["scope"] == "ai" and f.known_not_generated() and not _disclosed(f):
-        return RuleResult(rule.name, True, "not an AI output: its ledger lineage has no "
-                          "generative step (no latent disclosure needed)")
+        return RuleResult(
+            rule.name,
+            True,
+            "not an AI output: its ledger lineage has no "
+            "generative step (no latent disclosure needed)",
+        )
     if f.report.verdict not in ("trusted", "valid_untrusted"):
-        return RuleResult(rule.name, False, f"no valid content credentials (verdict "
-                          f"{f.report.verdict}), so no latent disclosure can be read")
+        return RuleResult(
+            rule.name,
+            False,
+            f"no valid content credentials (verdict "
+            f"{f.report.verdict}), so no latent disclosure can be read",
+        )
     manifest = f.active_manifest()
     request = _assertion(manifest, REQUEST_ASSERTION)
     if not isinstance(request, dict):
-        return RuleResult(rule.name, False, f"the manifest has no {REQUEST_ASSERTION} assertion "
-                          "(provider, system, time, unique id)")
+        return RuleResult(
+            rule.name,
+            False,
+            f"the manifest has no {REQUEST_ASSERTION} assertion "
+            "(provider, system, time, unique id)",
+        )
     missing = [k for k in rule.options["fields"] if not request.get(k)]
     if missing:
         return RuleResult(rule.name, False, f"{REQUEST_ASSERTION} lacks {', '.join(missing)}")
     ledger_ref = _assertion(manifest, LEDGER_ASSERTION)
     named = ledger_ref.get("entry") if isinstance(ledger_ref, dict) else None
     if "id" in rule.options["fields"] and named and request.get("id") != named:
-        return RuleResult(rule.name, False, f"unique id {request.get('id')} differs from the "
-                          f"ledger entry {named} the manifest names")
+        return RuleResult(
+            rule.name,
+            False,
+            f"unique id {request.get('id')} differs from the "
+            f"ledger entry {named} the manifest names",
+        )
     shown = ", ".join(f"{k} {request[k]}" for k in rule.options["fields"])
     return RuleResult(rule.name, True, f"latent disclosure present: {shown}")
 
@@ -203,22 +263,36 @@ def _approval(f: _Facts, rule: RuleConfig) -> RuleResult:
         d = status.deciding
         creator = f.entry.body.get("actor") if f.entry else None
         if rule.options["four_eyes"] and creator == d.reviewer:
-            return RuleResult(rule.name, False, f"approved by {d.reviewer}, who also made it "
-                              "(four_eyes needs a different reviewer)")
-        return RuleResult(rule.name, True, f"approved by {d.reviewer} at {d.time} (review entry "
-                          f"{d.index}) for this exact file")
+            return RuleResult(
+                rule.name,
+                False,
+                f"approved by {d.reviewer}, who also made it "
+                "(four_eyes needs a different reviewer)",
+            )
+        return RuleResult(
+            rule.name,
+            True,
+            f"approved by {d.reviewer} at {d.time} (review entry {d.index}) for this exact file",
+        )
     if status.state == "rejected" and status.deciding is not None:
         d = status.deciding
         note = f": {d.note}" if d.note else ""
-        return RuleResult(rule.name, False, f"rejected by {d.reviewer} at {d.time} (review entry "
-                          f"{d.index}){note}")
+        return RuleResult(
+            rule.name, False, f"rejected by {d.reviewer} at {d.time} (review entry {d.index}){note}"
+        )
     if status.ignored:
         names = ", ".join(sorted({r.reviewer for r in status.ignored}))
-        return RuleResult(rule.name, False, f"approved only by {names}, not an allowed reviewer "
-                          f"(allowed: {', '.join(allowed)})")
+        return RuleResult(
+            rule.name,
+            False,
+            f"approved only by {names}, not an allowed reviewer (allowed: {', '.join(allowed)})",
+        )
     hint = _approved_ancestor(f)
-    return RuleResult(rule.name, False, f"no approval of this exact file (sha256 {sha[:16]}...)"
-                      + (f"; {hint}" if hint else ""))
+    return RuleResult(
+        rule.name,
+        False,
+        f"no approval of this exact file (sha256 {sha[:16]}...)" + (f"; {hint}" if hint else ""),
+    )
 
 
 def _approved_ancestor(f: _Facts) -> str | None:
@@ -226,8 +300,10 @@ def _approved_ancestor(f: _Facts) -> str | None:
     for e in f.lineage[1:] if f.entry else f.lineage:
         for out in e.outputs:
             if any(x.kind == REVIEW_KIND for x in f.ledger.find_by_input(out)):
-                return (f"ancestor entry {e.index} was reviewed, but every change needs its own "
-                        "approval")
+                return (
+                    f"ancestor entry {e.index} was reviewed, but every change needs its own "
+                    "approval"
+                )
     return None
 
 
@@ -235,14 +311,22 @@ def _chain(f: _Facts, rule: RuleConfig) -> RuleResult:
     ok = f.report.chain_ok
     if ok:
         n = _count(f.report.chain) - 1 if f.report.chain else 0
-        return RuleResult(rule.name, True, f"every ancestor in the ingredient chain validates "
-                          f"({n} ingredient{'s' if n != 1 else ''})")
+        return RuleResult(
+            rule.name,
+            True,
+            f"every ancestor in the ingredient chain validates "
+            f"({n} ingredient{'s' if n != 1 else ''})",
+        )
     if ok is None:
-        return RuleResult(rule.name, False, f"no valid content credentials to walk (verdict "
-                          f"{f.report.verdict})")
+        return RuleResult(
+            rule.name, False, f"no valid content credentials to walk (verdict {f.report.verdict})"
+        )
     broken = _first_broken(f.report.chain)
-    what = (f"{broken.title or 'an ingredient'} ({', '.join(c.code for c in broken.failures)})"
-            if broken else "an ingredient")
+    what = (
+        f"{broken.title or 'an ingredient'} ({', '.join(c.code for c in broken.failures)})"
+        if broken
+        else "an ingredient"
+    )
     return RuleResult(rule.name, False, f"broken ancestor: {what} failed its own validation")
 
 
@@ -250,8 +334,12 @@ def _recorded(f: _Facts, rule: RuleConfig) -> RuleResult:
     if f.ledger is None:
         return RuleResult(rule.name, False, "no ledger available")
     if f.entry is None:
-        return RuleResult(rule.name, False, "this exact file is not recorded in the ledger "
-                          f"(sha256 {(f.report.sha256 or '?')[:16]}...)")
+        return RuleResult(
+            rule.name,
+            False,
+            "this exact file is not recorded in the ledger "
+            f"(sha256 {(f.report.sha256 or '?')[:16]}...)",
+        )
     check = f.report.ledger
     problems = check.problems if check else []
     if problems:
@@ -260,8 +348,12 @@ def _recorded(f: _Facts, rule: RuleConfig) -> RuleResult:
     if not proof or proof.get("verified") is not True:
         why = proof.get("reason") if proof else "no inclusion proof"
         return RuleResult(rule.name, False, f"recorded as ledger entry {f.entry.index}, but {why}")
-    return RuleResult(rule.name, True, f"recorded as ledger entry {f.entry.index} ({f.entry.kind}), "
-                      f"included in the signed checkpoint of size {proof.get('checkpoint_size')}")
+    return RuleResult(
+        rule.name,
+        True,
+        f"recorded as ledger entry {f.entry.index} ({f.entry.kind}), "
+        f"included in the signed checkpoint of size {proof.get('checkpoint_size')}",
+    )
 
 
 _RULES: dict[str, Callable[[_Facts, RuleConfig], RuleResult]] = {

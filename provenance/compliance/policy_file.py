@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import PolicyError
-from provenance.policy import VERDICTS
+from provenance.verify.policy import VERDICTS
 
 RULES = ("credentials", "ai_disclosure", "latent_disclosure", "approval", "chain", "recorded")
 LATENT_FIELDS = ("provider", "model", "time", "id")
@@ -85,7 +85,9 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 def default_publish_policy() -> PublishPolicy:
     """Every rule with its defaults: the gate used when no policy file is given or configured."""
-    return PublishPolicy(tuple(RuleConfig(n, dict(_DEFAULTS[n])) for n in RULES), "built-in default")
+    return PublishPolicy(
+        tuple(RuleConfig(n, dict(_DEFAULTS[n])) for n in RULES), "built-in default"
+    )
 
 
 def load_policy(path: str | Path) -> PublishPolicy:
@@ -100,7 +102,9 @@ def load_policy(path: str | Path) -> PublishPolicy:
     return parse_policy(text, source=str(p), base_dir=p.parent)
 
 
-def parse_policy(text: str, *, source: str = "<policy>", base_dir: Path | None = None) -> PublishPolicy:
+def parse_policy(
+    text: str, *, source: str = "<policy>", base_dir: Path | None = None
+) -> PublishPolicy:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -109,27 +113,35 @@ def parse_policy(text: str, *, source: str = "<policy>", base_dir: Path | None =
     where = _Locator(text, source)
     for key, value in doc.items():
         if key not in _TOP_KEYS:
-            raise PolicyError(f"{where.at(None, key)}: unknown key {key!r} at the top level "
-                              f"(known: {', '.join(_TOP_KEYS)})")
+            raise PolicyError(
+                f"{where.at(None, key)}: unknown key {key!r} at the top level "
+                f"(known: {', '.join(_TOP_KEYS)})"
+            )
         if not isinstance(value, _TOP_KEYS[key]):
             raise PolicyError(f"{where.at(None, key)}: {key!r} must be a {_kind(_TOP_KEYS[key])}")
     if doc.get("version", 1) != 1:
-        raise PolicyError(f"{where.at(None, 'version')}: version {doc['version']} is not supported "
-                          "(this software reads version 1)")
+        raise PolicyError(
+            f"{where.at(None, 'version')}: version {doc['version']} is not supported "
+            "(this software reads version 1)"
+        )
     rules: list[RuleConfig] = []
     for name, table in doc.get("rules", {}).items():
         if name not in _OPTIONS:
-            raise PolicyError(f"{where.at('rules', name)}: unknown rule {name!r} "
-                              f"(known: {', '.join(RULES)})")
+            raise PolicyError(
+                f"{where.at('rules', name)}: unknown rule {name!r} (known: {', '.join(RULES)})"
+            )
         if not isinstance(table, dict):
-            raise PolicyError(f"{where.at('rules', name)}: rules.{name} must be a table, "
-                              f"e.g. [rules.{name}]")
+            raise PolicyError(
+                f"{where.at('rules', name)}: rules.{name} must be a table, e.g. [rules.{name}]"
+            )
         rule = _parse_rule(name, table, where)
         if rule is not None:
             rules.append(rule)
     if not rules:
-        raise PolicyError(f"{source}: enables no rule; a gate that checks nothing would pass every "
-                          f"file (add e.g. [rules.credentials]; known: {', '.join(RULES)})")
+        raise PolicyError(
+            f"{source}: enables no rule; a gate that checks nothing would pass every "
+            f"file (add e.g. [rules.credentials]; known: {', '.join(RULES)})"
+        )
     rules.sort(key=lambda r: RULES.index(r.name))
     name = doc.get("name")
     return PublishPolicy(tuple(rules), source, name if isinstance(name, str) else None, base_dir)
@@ -139,8 +151,9 @@ def _parse_rule(name: str, table: dict[str, Any], where: _Locator) -> RuleConfig
     table_name = f"rules.{name}"
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise PolicyError(f"{where.at(table_name, 'enabled')}: [{table_name}] enabled must be "
-                          "true or false")
+        raise PolicyError(
+            f"{where.at(table_name, 'enabled')}: [{table_name}] enabled must be true or false"
+        )
     options = dict(_DEFAULTS[name])
     for key, value in table.items():
         if key == "enabled":
@@ -148,11 +161,16 @@ def _parse_rule(name: str, table: dict[str, Any], where: _Locator) -> RuleConfig
         spec = _OPTIONS[name].get(key)
         if spec is None:
             known = ", ".join(["enabled", *_OPTIONS[name]])
-            raise PolicyError(f"{where.at(table_name, key)}: unknown key {key!r} in [{table_name}] "
-                              f"(known: {known})")
+            raise PolicyError(
+                f"{where.at(table_name, key)}: unknown key {key!r} in [{table_name}] "
+                f"(known: {known})"
+            )
         kind, element = spec
-        if not isinstance(value, kind) or (element is not None and isinstance(value, list) and
-                                            not all(isinstance(v, element) for v in value)):
+        if not isinstance(value, kind) or (
+            element is not None
+            and isinstance(value, list)
+            and not all(isinstance(v, element) for v in value)
+        ):
             what = f"list of {_kind(element)}s" if element else _kind(kind)
             raise PolicyError(f"{where.at(table_name, key)}: [{table_name}] {key} must be a {what}")
         options[key] = value
@@ -163,26 +181,37 @@ def _parse_rule(name: str, table: dict[str, Any], where: _Locator) -> RuleConfig
 def _check_values(name: str, options: dict[str, Any], table: str, where: _Locator) -> None:
     bad_verdicts = [v for v in options.get("accept", []) if v not in VERDICTS]
     if bad_verdicts:
-        raise PolicyError(f"{where.at(table, 'accept')}: [{table}] accept: unknown verdict "
-                          f"{bad_verdicts[0]!r} (known: {', '.join(VERDICTS)})")
+        raise PolicyError(
+            f"{where.at(table, 'accept')}: [{table}] accept: unknown verdict "
+            f"{bad_verdicts[0]!r} (known: {', '.join(VERDICTS)})"
+        )
     if name == "credentials" and not options["accept"]:
-        raise PolicyError(f"{where.at(table, 'accept')}: [{table}] accept is empty; name at least "
-                          "one verdict (e.g. trusted)")
+        raise PolicyError(
+            f"{where.at(table, 'accept')}: [{table}] accept is empty; name at least "
+            "one verdict (e.g. trusted)"
+        )
     if name == "credentials" and {"invalid", "error"} & set(options["accept"]):
-        raise PolicyError(f"{where.at(table, 'accept')}: [{table}] accept must not include invalid "
-                          "or error: a publish gate cannot accept damaged or unreadable files")
+        raise PolicyError(
+            f"{where.at(table, 'accept')}: [{table}] accept must not include invalid "
+            "or error: a publish gate cannot accept damaged or unreadable files"
+        )
     if "scope" in options and options["scope"] not in SCOPES:
-        raise PolicyError(f"{where.at(table, 'scope')}: [{table}] scope must be one of "
-                          f"{', '.join(SCOPES)}, not {options['scope']!r}")
+        raise PolicyError(
+            f"{where.at(table, 'scope')}: [{table}] scope must be one of "
+            f"{', '.join(SCOPES)}, not {options['scope']!r}"
+        )
     bad_fields = [f for f in options.get("fields", []) if f not in LATENT_FIELDS]
     if bad_fields:
-        raise PolicyError(f"{where.at(table, 'fields')}: [{table}] fields: unknown field "
-                          f"{bad_fields[0]!r} (known: {', '.join(LATENT_FIELDS)})")
+        raise PolicyError(
+            f"{where.at(table, 'fields')}: [{table}] fields: unknown field "
+            f"{bad_fields[0]!r} (known: {', '.join(LATENT_FIELDS)})"
+        )
 
 
 def _kind(t: type | None) -> str:
     return {str: "string", int: "integer", bool: "boolean", list: "list", dict: "table"}.get(
-        t or str, "value")
+        t or str, "value"
+    )
 
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\- \"]+?)\s*\]\s*(#.*)?$")
@@ -213,7 +242,8 @@ class _Locator:
             if current == (table or "") and key_re.match(raw):
                 return n
             full = f"{current}." if current else ""
-            if re.match(rf"^\s*{re.escape(dotted[len(full):])}\s*[=.]", raw) and \
-                    dotted.startswith(full):
+            if re.match(rf"^\s*{re.escape(dotted[len(full) :])}\s*[=.]", raw) and dotted.startswith(
+                full
+            ):
                 return n
         return None

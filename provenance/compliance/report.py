@@ -4,8 +4,8 @@ Example::
 
     import sys
     from provenance.compliance.report import build_report, parse_when, write_report
-    from provenance.config import home_from_env
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env()) as ledger:
         report = build_report(ledger, since=parse_when("2026-01-01"))
@@ -34,9 +34,29 @@ from provenance.compliance.review import REVIEW_KIND, Review, status_from
 from provenance.errors import InputError
 
 FORMATS = ("csv", "json", "html")
-CSV_COLUMNS = ("index", "id", "time", "kind", "op", "actor", "backend", "model", "prompt",
-               "prompt_hash", "prompt_status", "inputs", "outputs", "review_status", "reviewer",
-               "review_entry", "detail", "leaf_hash", "proof", "checkpoint_size", "checkpoint_root")
+CSV_COLUMNS = (
+    "index",
+    "id",
+    "time",
+    "kind",
+    "op",
+    "actor",
+    "backend",
+    "model",
+    "prompt",
+    "prompt_hash",
+    "prompt_status",
+    "inputs",
+    "outputs",
+    "review_status",
+    "reviewer",
+    "review_entry",
+    "detail",
+    "leaf_hash",
+    "proof",
+    "checkpoint_size",
+    "checkpoint_root",
+)
 
 
 @dataclass
@@ -52,11 +72,18 @@ class AuditTrail:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"report": {"origin": self.origin, "since": self.since.isoformat(),
-                           "until": self.until.isoformat() if self.until else None,
-                           "generated_at": self.generated_at, "count": len(self.rows),
-                           "checkpoint": self.checkpoint, "verifier_key": self.verifier_key},
-                "entries": self.rows}
+        return {
+            "report": {
+                "origin": self.origin,
+                "since": self.since.isoformat(),
+                "until": self.until.isoformat() if self.until else None,
+                "generated_at": self.generated_at,
+                "count": len(self.rows),
+                "checkpoint": self.checkpoint,
+                "verifier_key": self.verifier_key,
+            },
+            "entries": self.rows,
+        }
 
 
 def parse_when(text: str, *, end: bool = False) -> dt.datetime:
@@ -72,13 +99,20 @@ def parse_when(text: str, *, end: bool = False) -> dt.datetime:
             return start + dt.timedelta(days=1) if end else start
         when = dt.datetime.fromisoformat(value)
     except ValueError as e:
-        raise InputError(f"date {text!r}: not an ISO 8601 date or date-time "
-                         "(e.g. 2026-03-01 or 2026-03-01T09:30:00Z)") from e
+        raise InputError(
+            f"date {text!r}: not an ISO 8601 date or date-time "
+            "(e.g. 2026-03-01 or 2026-03-01T09:30:00Z)"
+        ) from e
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def build_report(ledger: Ledger, *, since: dt.datetime, until: dt.datetime | None = None,
-                 include_prompts: bool = True) -> AuditTrail:
+def build_report(
+    ledger: Ledger,
+    *,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    include_prompts: bool = True,
+) -> AuditTrail:
     """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet."""
     if until is not None and until <= since:
         raise InputError(f"--until {until.isoformat()} is not after --since {since.isoformat()}")
@@ -89,12 +123,16 @@ def build_report(ledger: Ledger, *, since: dt.datetime, until: dt.datetime | Non
         try:
             cp = ledger.checkpoint()
         except LedgerError as e:
-            raise InputError(f"no signed checkpoint covers entry {last} yet and none can be signed "
-                             f"here ({e.diagnostics()})") from e
+            raise InputError(
+                f"no signed checkpoint covers entry {last} yet and none can be signed "
+                f"here ({e.diagnostics()})"
+            ) from e
     reviews = _reviews_by_output(ledger)
     erasures = {str(e.body.get("erased")): e for e in ledger.iter_entries(kinds=["erasure"])}
     trail = AuditTrail(
-        origin=ledger.origin, since=since, until=until,
+        origin=ledger.origin,
+        since=since,
+        until=until,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         checkpoint={"size": cp.size, "root": cp.root.hex(), "note": cp.note},
         verifier_key=ledger.verifier_key,
@@ -102,9 +140,13 @@ def build_report(ledger: Ledger, *, since: dt.datetime, until: dt.datetime | Non
     for entry in entries:
         proof = ledger.inclusion_proof(entry.index, cp.size)
         row = _row(ledger, entry, reviews, erasures, include_prompts)
-        row.update(leaf_hash=entry.leaf_hash.hex(), proof=[h.hex() for h in proof],
-                   leaf=entry.leaf.decode("utf-8"), checkpoint_size=cp.size,
-                   checkpoint_root=cp.root.hex())
+        row.update(
+            leaf_hash=entry.leaf_hash.hex(),
+            proof=[h.hex() for h in proof],
+            leaf=entry.leaf.decode("utf-8"),
+            checkpoint_size=cp.size,
+            checkpoint_root=cp.root.hex(),
+        )
         trail.rows.append(row)
     return trail
 
@@ -117,8 +159,13 @@ def _reviews_by_output(ledger: Ledger) -> dict[str, list[Review]]:
     return out
 
 
-def _row(ledger: Ledger, e: Entry, reviews: dict[str, list[Review]], erasures: dict[str, Entry],
-         include_prompts: bool) -> dict[str, Any]:
+def _row(
+    ledger: Ledger,
+    e: Entry,
+    reviews: dict[str, list[Review]],
+    erasures: dict[str, Entry],
+    include_prompts: bool,
+) -> dict[str, Any]:
     b = e.body
     prompt_hash = (b.get("prompt") or {}).get("hash") if isinstance(b.get("prompt"), dict) else None
     prompt, status = None, "none"
@@ -130,19 +177,34 @@ def _row(ledger: Ledger, e: Entry, reviews: dict[str, list[Review]], erasures: d
             status = "present" if include_prompts else "withheld"
             prompt = _prompt_text(secret) if include_prompts else None
     row: dict[str, Any] = {
-        "index": e.index, "id": e.id, "time": e.time.isoformat(), "kind": e.kind,
-        "op": b.get("op", e.kind), "actor": b.get("actor"), "backend": b.get("backend"),
-        "model": b.get("model"), "prompt": prompt, "prompt_hash": prompt_hash,
+        "index": e.index,
+        "id": e.id,
+        "time": e.time.isoformat(),
+        "kind": e.kind,
+        "op": b.get("op", e.kind),
+        "actor": b.get("actor"),
+        "backend": b.get("backend"),
+        "model": b.get("model"),
+        "prompt": prompt,
+        "prompt_hash": prompt_hash,
         "prompt_status": status,
-        "inputs": [{"role": i.get("role"), "sha256": i.get("sha256")} for i in b.get("inputs", [])
-                   if isinstance(i, dict)] or [{"role": "input", "sha256": s} for s in e.inputs],
-        "outputs": list(e.outputs), "review_status": None, "reviewer": None,
-        "review_entry": None, "detail": _detail(e),
+        "inputs": [
+            {"role": i.get("role"), "sha256": i.get("sha256")}
+            for i in b.get("inputs", [])
+            if isinstance(i, dict)
+        ]
+        or [{"role": "input", "sha256": s} for s in e.inputs],
+        "outputs": list(e.outputs),
+        "review_status": None,
+        "reviewer": None,
+        "review_entry": None,
+        "detail": _detail(e),
     }
     if e.id in erasures:
         er = erasures[e.id]
-        row["detail"] = (f"prompt erased by entry {er.index} ({er.body.get('actor')}): "
-                         f"{er.body.get('reason')}")
+        row["detail"] = (
+            f"prompt erased by entry {er.index} ({er.body.get('actor')}): {er.body.get('reason')}"
+        )
     if e.kind in ("generate", "edit", "import") and e.outputs:
         st = status_from(reviews.get(e.outputs[0], []))
         row["review_status"] = st.state
@@ -174,6 +236,7 @@ def _detail(e: Entry) -> str | None:
 
 # -- output ----------------------------------------------------------------------------------
 
+
 def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
     if fmt == "json":
         out.write(json.dumps(trail.to_json(), indent=2, ensure_ascii=False) + "\n")
@@ -201,23 +264,27 @@ def _html(trail: AuditTrail) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(str(_flat(r)[c]))}</td>" for c in cols) + "</tr>"
-        for r in trail.rows)
+        for r in trail.rows
+    )
     until = trail.until.isoformat() if trail.until else "now"
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Provenance audit report {html.escape(trail.origin)}</title>"
-            "<style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:12px}"
-            "td,th{border:1px solid #999;padding:2px 4px;vertical-align:top}</style></head><body>\n"
-            f"<h1>Audit report: {html.escape(trail.origin)}</h1>\n"
-            f"<p>Window {html.escape(trail.since.isoformat())} to {html.escape(until)}; "
-            f"{len(trail.rows)} entries; generated {html.escape(trail.generated_at)}.</p>\n"
-            f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
-            "<h2>Signed checkpoint covering this window</h2>\n"
-            f"<pre>{html.escape(trail.checkpoint['note'])}</pre>\n"
-            f"<p>Log verifier key: <code>{html.escape(trail.verifier_key or '')}</code></p>\n"
-            "</body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Provenance audit report {html.escape(trail.origin)}</title>"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:12px}"
+        "td,th{border:1px solid #999;padding:2px 4px;vertical-align:top}</style></head><body>\n"
+        f"<h1>Audit report: {html.escape(trail.origin)}</h1>\n"
+        f"<p>Window {html.escape(trail.since.isoformat())} to {html.escape(until)}; "
+        f"{len(trail.rows)} entries; generated {html.escape(trail.generated_at)}.</p>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
+        "<h2>Signed checkpoint covering this window</h2>\n"
+        f"<pre>{html.escape(trail.checkpoint['note'])}</pre>\n"
+        f"<p>Log verifier key: <code>{html.escape(trail.verifier_key or '')}</code></p>\n"
+        "</body></html>\n"
+    )
 
 
 # -- checking a report against the log -------------------------------------------------------
+
 
 def check_report(doc: dict[str, Any], verifier_key: str) -> list[str]:
     """Problems found when checking a JSON report offline with the log's public key (empty: ok).
@@ -242,11 +309,18 @@ def check_report(doc: dict[str, Any], verifier_key: str) -> list[str]:
         if not verify_inclusion(leaf_hash(leaf), int(row["index"]), cp.size, proof, cp.root):
             problems.append(f"row {row['index']}: not included in the signed checkpoint")
         body = fields.get("body", {})
-        claimed = {"id": fields.get("id"), "index": fields.get("index"), "kind": fields.get("kind"),
-                   "actor": body.get("actor"), "outputs": fields.get("outputs"),
-                   "prompt_hash": (body.get("prompt") or {}).get("hash")}
+        claimed = {
+            "id": fields.get("id"),
+            "index": fields.get("index"),
+            "kind": fields.get("kind"),
+            "actor": body.get("actor"),
+            "outputs": fields.get("outputs"),
+            "prompt_hash": (body.get("prompt") or {}).get("hash"),
+        }
         for key, value in claimed.items():
             if row.get(key) != value:
-                problems.append(f"row {row['index']}: {key} {row.get(key)!r} differs from the "
-                                f"ledger's {value!r}")
+                problems.append(
+                    f"row {row['index']}: {key} {row.get(key)!r} differs from the "
+                    f"ledger's {value!r}"
+                )
     return problems

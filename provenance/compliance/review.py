@@ -3,8 +3,8 @@
 Example::
 
     from provenance.compliance.review import record_review, review_status
-    from provenance.config import home_from_env
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env()) as ledger:
         review = record_review(ledger, "banner.png", "approve", reviewer="legal@example.org")
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from ledger import Entry, Ledger
 from provenance.errors import InputError
-from provenance.hashing import sha256_file
+from provenance.media.hashing import sha256_file
 
 Decision = Literal["approve", "reject"]
 REVIEW_KIND = "review"
@@ -51,9 +51,17 @@ class Review:
     def from_entry(cls, entry: Entry) -> Review:
         b = entry.body
         target = b.get("target") or {}
-        return cls(entry.id, entry.index, entry.time.isoformat(), b["decision"],
-                   str(b.get("reviewer")), str(target.get("entry")), str(target.get("sha256")),
-                   b.get("note"), b.get("recorded_by"))
+        return cls(
+            entry.id,
+            entry.index,
+            entry.time.isoformat(),
+            b["decision"],
+            str(b.get("reviewer")),
+            str(target.get("entry")),
+            str(target.get("sha256")),
+            b.get("note"),
+            b.get("recorded_by"),
+        )
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,9 @@ class ReviewStatus:
     state: Literal["approved", "rejected", "pending"]
     deciding: Review | None = None
     reviews: tuple[Review, ...] = ()
-    ignored: tuple[Review, ...] = field(default=())  # approvals by reviewers the policy does not allow
+    ignored: tuple[Review, ...] = field(
+        default=()
+    )  # approvals by reviewers the policy does not allow
 
 
 def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
@@ -73,8 +83,10 @@ def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
         digest = sha256_file(p)
         found = [e for e in ledger.find_by_output(digest) if e.kind in _ASSET_KINDS]
         if not found:
-            raise InputError(f"{target}: not in the ledger (no entry records this file's SHA-256 "
-                             f"{digest[:16]}...); only recorded files can be reviewed")
+            raise InputError(
+                f"{target}: not in the ledger (no entry records this file's SHA-256 "
+                f"{digest[:16]}...); only recorded files can be reviewed"
+            )
         return found[-1], digest
     if p.exists():
         raise InputError(f"{target}: not a regular file")
@@ -82,14 +94,23 @@ def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
     if entry is None:
         raise InputError(f"{target}: no such file and no ledger entry with this id")
     if entry.kind not in _ASSET_KINDS or not entry.outputs:
-        raise InputError(f"{target}: ledger entry {entry.index} is a {entry.kind}, not a recorded "
-                         "file; review the generated, edited or imported entry")
+        raise InputError(
+            f"{target}: ledger entry {entry.index} is a {entry.kind}, not a recorded "
+            "file; review the generated, edited or imported entry"
+        )
     return entry, entry.outputs[0]
 
 
-def record_review(ledger: Ledger, target: str | Path, decision: Decision, *, reviewer: str,
-                  note: str | None = None, recorded_by: str | None = None,
-                  allowed: Sequence[str] = ()) -> Review:
+def record_review(
+    ledger: Ledger,
+    target: str | Path,
+    decision: Decision,
+    *,
+    reviewer: str,
+    note: str | None = None,
+    recorded_by: str | None = None,
+    allowed: Sequence[str] = (),
+) -> Review:
     """Append a review of ``target`` (file or entry id); refuse a reviewer not in ``allowed``.
 
     ``allowed`` empty means anyone may review. Nothing is recorded when anything is wrong.
@@ -100,8 +121,10 @@ def record_review(ledger: Ledger, target: str | Path, decision: Decision, *, rev
     if not reviewer:
         raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
     if allowed and reviewer not in allowed:
-        raise InputError(f"reviewer {reviewer!r}: not allowed to review by the publish policy "
-                         f"(allowed: {', '.join(allowed)})")
+        raise InputError(
+            f"reviewer {reviewer!r}: not allowed to review by the publish policy "
+            f"(allowed: {', '.join(allowed)})"
+        )
     entry, digest = resolve_asset(ledger, target)
     body: dict[str, Any] = {
         "schema": REVIEW_SCHEMA,
@@ -143,6 +166,7 @@ def status_from(reviews: Sequence[Review], allowed: Iterable[str] = ()) -> Revie
         deciding = r
     if deciding is None:
         return ReviewStatus("pending", None, tuple(reviews), tuple(ignored))
-    state: Literal["approved", "rejected"] = ("approved" if deciding.decision == "approve"
-                                              else "rejected")
+    state: Literal["approved", "rejected"] = (
+        "approved" if deciding.decision == "approve" else "rejected"
+    )
     return ReviewStatus(state, deciding, tuple(reviews), tuple(ignored))

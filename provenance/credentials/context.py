@@ -14,14 +14,19 @@ import c2pa
 THUMBNAIL_LONG_EDGE = 256
 
 
-def make_context(*, trust_anchors: str | None = None, allow_network: bool = False,
-                 thumbnail: bool = True) -> c2pa.Context:
+def make_context(
+    *, trust_anchors: str | None = None, allow_network: bool = False, thumbnail: bool = True
+) -> c2pa.Context:
     """A c2pa Context with the given PEM trust anchors (None: trust nothing)."""
     settings: dict[str, Any] = {
         "verify": {"remote_manifest_fetch": allow_network, "ocsp_fetch": False},
         "builder": {
-            "thumbnail": {"enabled": thumbnail, "long_edge": THUMBNAIL_LONG_EDGE, "format": "jpeg",
-                          "quality": "medium"},
+            "thumbnail": {
+                "enabled": thumbnail,
+                "long_edge": THUMBNAIL_LONG_EDGE,
+                "format": "jpeg",
+                "quality": "medium",
+            },
         },
     }
     if trust_anchors:

@@ -28,7 +28,9 @@ class StoreReading:
     """What c2pa made of one file: the manifest store JSON and its validation."""
 
     state: str | None  # "Trusted", "Valid", "Invalid"; None when there is no store
-    store: dict[str, Any] = field(default_factory=dict)  # c2pa's JSON report (manifests, validation)
+    store: dict[str, Any] = field(
+        default_factory=dict
+    )  # c2pa's JSON report (manifests, validation)
     error: str | None = None  # c2pa refused the file (unsupported, corrupt store, ...)
     unsupported: bool = False
     remote_url: str | None = None  # the store lives elsewhere and was not fetched
@@ -50,8 +52,9 @@ class StoreReading:
         return self.manifests.get(label) if label else None
 
 
-def read_store(data: bytes, mime: str, context: c2pa.Context, *,
-               thumbnails: bool = False) -> StoreReading:
+def read_store(
+    data: bytes, mime: str, context: c2pa.Context, *, thumbnails: bool = False
+) -> StoreReading:
     """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings.
 
     With ``thumbnails``, the claim and ingredient thumbnails are extracted too (for reports).
@@ -61,8 +64,9 @@ def read_store(data: bytes, mime: str, context: c2pa.Context, *,
     except c2pa.C2paError.ManifestNotFound:
         return StoreReading(state=None)
     except c2pa.C2paError.NotSupported as e:
-        return StoreReading(state=None, error=f"format not supported for reading ({_clean(e)})",
-                            unsupported=True)
+        return StoreReading(
+            state=None, error=f"format not supported for reading ({_clean(e)})", unsupported=True
+        )
     except c2pa.C2paError as e:
         text = _clean(e)
         url = _URL.search(text)
@@ -82,8 +86,9 @@ def read_store(data: bytes, mime: str, context: c2pa.Context, *,
         return StoreReading(state=None, error=_clean(e))
     finally:
         reader.close()
-    return StoreReading(state=str(state) if state else None, store=store, remote_url=remote,
-                        resources=resources)
+    return StoreReading(
+        state=str(state) if state else None, store=store, remote_url=remote, resources=resources
+    )
 
 
 _URL = re.compile(r"https?://[^\s)]+")

@@ -17,7 +17,7 @@ import c2pa
 from provenance import __version__
 from provenance.credentials.context import make_context
 from provenance.errors import SigningError
-from provenance.identity import Identity
+from provenance.home.identity import Identity
 
 # Custom assertion naming the ledger entry that records this file (log origin + entry id).
 LEDGER_ASSERTION = "org.provenance.ledger"
@@ -55,8 +55,10 @@ class ManifestSpec:
         return {
             "claim_generator_info": [{"name": "provenance", "version": __version__}],
             "title": self.title,
-            "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": self.actions}},
-                           *self.assertions],
+            "assertions": [
+                {"label": "c2pa.actions.v2", "data": {"actions": self.actions}},
+                *self.assertions,
+            ],
         }
 
 
@@ -72,8 +74,9 @@ def make_signer(identity: Identity, *, tsa_url: str | None = None) -> c2pa.Signe
         raise SigningError(f"cannot create a C2PA signer from the identity: {e}") from e
 
 
-def sign_bytes(spec: ManifestSpec, source: bytes, mime: str, signer: c2pa.Signer,
-               context: c2pa.Context) -> bytes:
+def sign_bytes(
+    spec: ManifestSpec, source: bytes, mime: str, signer: c2pa.Signer, context: c2pa.Context
+) -> bytes:
     """Sign ``spec`` into ``source`` (encoded image bytes of type ``mime``); return the result."""
     out = io.BytesIO()
     try:

@@ -11,7 +11,7 @@ from PIL import Image
 from provenance.backends.base import BackendResult, EditRequest, ImageInput
 from provenance.backends.local import LocalBackend
 from provenance.errors import InputError
-from provenance.imaging import encode, sniff_mime
+from provenance.media.imaging import encode, sniff_mime
 
 W, H = 256, 192
 

@@ -11,7 +11,7 @@ from PIL import Image
 from provenance.backends.base import ALGORITHMIC_MEDIA, BackendResult, GenerateRequest
 from provenance.backends.local import LocalBackend
 from provenance.errors import InputError
-from provenance.imaging import sniff_mime
+from provenance.media.imaging import sniff_mime
 
 
 def _generate(prompt: str, **kwargs: object) -> BackendResult:

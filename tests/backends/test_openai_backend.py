@@ -44,10 +44,12 @@ def _image(data: bytes) -> Image.Image:
     return img
 
 
-def test_generate_one_image_records_what_the_api_returned(server: OpenAIServer,
-                                                          backend: OpenAIBackend) -> None:
-    result = backend.generate(GenerateRequest(prompt="a red kite over dunes", size="64x48",
-                                              options={"quality": "low"}))
+def test_generate_one_image_records_what_the_api_returned(
+    server: OpenAIServer, backend: OpenAIBackend
+) -> None:
+    result = backend.generate(
+        GenerateRequest(prompt="a red kite over dunes", size="64x48", options={"quality": "low"})
+    )
     assert len(result.outputs) == 1
     out = result.outputs[0]
     assert out.mime == "image/png"
@@ -57,8 +59,14 @@ def test_generate_one_image_records_what_the_api_returned(server: OpenAIServer,
     assert "gpt-image-1.5" in result.software_agent
     got = server.requests[-1]
     assert got.path == "/v1/images/generations"
-    assert got.json == {"prompt": "a red kite over dunes", "model": "gpt-image-1.5", "n": 1,
-                        "output_format": "png", "size": "64x48", "quality": "low"}
+    assert got.json == {
+        "prompt": "a red kite over dunes",
+        "model": "gpt-image-1.5",
+        "n": 1,
+        "output_format": "png",
+        "size": "64x48",
+        "quality": "low",
+    }
     facts = result.facts
     assert facts["request_id"] == got.request_id
     assert facts["size"] == "64x48" and facts["quality"] == "low"
@@ -74,9 +82,15 @@ def test_generate_one_image_records_what_the_api_returned(server: OpenAIServer,
 
 
 def test_generate_three_images(server: OpenAIServer, backend: OpenAIBackend) -> None:
-    result = backend.generate(GenerateRequest(prompt="three kites", n=3, size="32x32",
-                                              output_format="webp",
-                                              options={"output_compression": 80}))
+    result = backend.generate(
+        GenerateRequest(
+            prompt="three kites",
+            n=3,
+            size="32x32",
+            output_format="webp",
+            options={"output_compression": 80},
+        )
+    )
     assert len(result.outputs) == 3
     assert [o.mime for o in result.outputs] == ["image/webp"] * 3
     assert len({o.data for o in result.outputs}) == 3
@@ -86,18 +100,25 @@ def test_generate_three_images(server: OpenAIServer, backend: OpenAIBackend) -> 
 
 
 def test_model_override_and_default_model(server: OpenAIServer) -> None:
-    backend = OpenAIBackend(api_key=server.api_key, base_url=server.base_url, model="gpt-image-1-mini")
+    backend = OpenAIBackend(
+        api_key=server.api_key, base_url=server.base_url, model="gpt-image-1-mini"
+    )
     result = backend.generate(GenerateRequest(prompt="x", size="16x16"))
     assert result.model == "gpt-image-1-mini"
-    result = backend.generate(GenerateRequest(prompt="x", size="16x16", model="gpt-image-2.5-flare"))
+    result = backend.generate(
+        GenerateRequest(prompt="x", size="16x16", model="gpt-image-2.5-flare")
+    )
     assert result.model == "gpt-image-2.5-flare"  # names are passed through, not checked
-    assert [r.json["model"] for r in server.requests if r.json] == ["gpt-image-1-mini",
-                                                                    "gpt-image-2.5-flare"]
+    assert [r.json["model"] for r in server.requests if r.json] == [
+        "gpt-image-1-mini",
+        "gpt-image-2.5-flare",
+    ]
 
 
 def test_transparent_background_returns_alpha(server: OpenAIServer, backend: OpenAIBackend) -> None:
-    result = backend.generate(GenerateRequest(prompt="a sticker", size="64x64",
-                                              options={"background": "transparent"}))
+    result = backend.generate(
+        GenerateRequest(prompt="a sticker", size="64x64", options={"background": "transparent"})
+    )
     img = _image(result.outputs[0].data)
     assert img.mode == "RGBA"
     alpha = img.getchannel("A")
@@ -113,9 +134,14 @@ def test_jpeg_output(server: OpenAIServer, backend: OpenAIBackend) -> None:
 
 def test_streaming_partials_are_progress_only(server: OpenAIServer, backend: OpenAIBackend) -> None:
     progress: list[tuple[str, float | None]] = []
-    result = backend.generate(GenerateRequest(
-        prompt="a streamed kite", size="32x32", options={"stream": True, "partial_images": 2},
-        on_progress=lambda msg, frac: progress.append((msg, frac))))
+    result = backend.generate(
+        GenerateRequest(
+            prompt="a streamed kite",
+            size="32x32",
+            options={"stream": True, "partial_images": 2},
+            on_progress=lambda msg, frac: progress.append((msg, frac)),
+        )
+    )
     partial_msgs = [m for m, _ in progress if m.startswith("partial image")]
     assert partial_msgs == ["partial image 1 of 2", "partial image 2 of 2"]
     assert len(result.outputs) == 1  # only the final image
@@ -136,11 +162,15 @@ def test_edit_three_images_and_a_mask(server: OpenAIServer, backend: OpenAIBacke
     buf = io.BytesIO()
     mask_l.save(buf, "PNG")
     request = EditRequest(
-        instruction="add a kite", size="64x64",
-        images=(ImageInput(parent, "parent", "image/png", "parent.png"),
-                *(ImageInput(r, "reference", "image/png", f"ref{i}.png") for i, r in enumerate(refs))),
+        instruction="add a kite",
+        size="64x64",
+        images=(
+            ImageInput(parent, "parent", "image/png", "parent.png"),
+            *(ImageInput(r, "reference", "image/png", f"ref{i}.png") for i, r in enumerate(refs)),
+        ),
         mask=ImageInput(buf.getvalue(), "mask", "image/png", "mask.png"),
-        options={"input_fidelity": "high"})
+        options={"input_fidelity": "high"},
+    )
     result = backend.edit(request)
     got = server.requests[-1]
     assert got.path == "/v1/images/edits"
@@ -161,18 +191,29 @@ def test_edit_three_images_and_a_mask(server: OpenAIServer, backend: OpenAIBacke
     assert result.facts["usage"]["input_tokens_details"]["image_tokens"] == 3 * 272
 
 
-def test_edit_single_image_goes_as_image_field(server: OpenAIServer, backend: OpenAIBackend) -> None:
+def test_edit_single_image_goes_as_image_field(
+    server: OpenAIServer, backend: OpenAIBackend
+) -> None:
     parent = _png((32, 32), (1, 2, 3))
-    backend.edit(EditRequest(instruction="brighter", images=(ImageInput(parent, "parent", "image/png", "p.png"),)))
+    backend.edit(
+        EditRequest(
+            instruction="brighter", images=(ImageInput(parent, "parent", "image/png", "p.png"),)
+        )
+    )
     assert server.requests[-1].file_names() == ["image"]
 
 
 def test_edit_streaming(server: OpenAIServer, backend: OpenAIBackend) -> None:
     parent = _png((32, 32), (1, 2, 3))
     seen: list[str] = []
-    result = backend.edit(EditRequest(
-        instruction="brighter", images=(ImageInput(parent, "parent", "image/png", "p.png"),),
-        options={"stream": True, "partial_images": 1}, on_progress=lambda m, f: seen.append(m)))
+    result = backend.edit(
+        EditRequest(
+            instruction="brighter",
+            images=(ImageInput(parent, "parent", "image/png", "p.png"),),
+            options={"stream": True, "partial_images": 1},
+            on_progress=lambda m, f: seen.append(m),
+        )
+    )
     assert "partial image 1 of 1" in seen
     assert len(result.outputs) == 1 and result.facts["partial_images_received"] == 1
 
@@ -181,8 +222,11 @@ def test_provider_signed_output_is_returned_untouched() -> None:
     with OpenAIServer(provider_c2pa=True) as server:
         backend = OpenAIBackend(api_key=server.api_key, base_url=server.base_url)
         progress: list[str] = []
-        result = backend.generate(GenerateRequest(prompt="signed", size="32x32",
-                                                  on_progress=lambda m, f: progress.append(m)))
+        result = backend.generate(
+            GenerateRequest(
+                prompt="signed", size="32x32", on_progress=lambda m, f: progress.append(m)
+            )
+        )
     out = result.outputs[0]
     assert out.facts["provider_manifest"] is True
     # The exact bytes the server sent: nothing re-encoded, the provider's signature intact.
@@ -190,8 +234,9 @@ def test_provider_signed_output_is_returned_untouched() -> None:
     assert any("received 1 image" in m for m in progress)
 
 
-def test_key_and_base_url_from_environment(server: OpenAIServer,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_key_and_base_url_from_environment(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     backend = get_backend("openai")
@@ -199,7 +244,6 @@ def test_key_and_base_url_from_environment(server: OpenAIServer,
     assert result.facts["request_id"] == server.requests[-1].request_id
     assert server.requests[-1].headers["authorization"] == f"Bearer {server.api_key}"
     assert server.api_key not in repr(backend)
-
 
 
 def test_revised_prompt_is_kept_per_output(server: OpenAIServer, backend: OpenAIBackend) -> None:

@@ -35,8 +35,12 @@ def server() -> Iterator[OpenAIServer]:
 
 
 def _backend(server: OpenAIServer, **kw: float) -> OpenAIBackend:
-    return OpenAIBackend(api_key=KEY, base_url=server.base_url, max_retries=int(kw.get("max_retries", 0)),
-                         timeout=kw.get("timeout", 30.0))
+    return OpenAIBackend(
+        api_key=KEY,
+        base_url=server.base_url,
+        max_retries=int(kw.get("max_retries", 0)),
+        timeout=kw.get("timeout", 30.0),
+    )
 
 
 def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
@@ -49,16 +53,20 @@ def _generate(backend: OpenAIBackend, prompt: str = "a kite") -> None:
     backend.generate(GenerateRequest(prompt=prompt, size="16x16"))
 
 
-@pytest.mark.parametrize(("status", "code", "error", "exit_code"), [
-    (400, "moderation_blocked", BackendRefusedError, EXIT_REFUSED),
-    (401, "invalid_api_key", BackendAuthError, EXIT_AUTH),
-    (403, None, BackendAuthError, EXIT_AUTH),
-    (429, "rate_limit_exceeded", BackendRateLimitError, EXIT_RATE_LIMITED),
-    (500, None, BackendUnavailableError, EXIT_BACKEND),
-    (404, "model_not_found", BackendError, EXIT_BACKEND),
-])
-def test_each_failure_maps_to_its_error(server: OpenAIServer, status: int, code: str | None,
-                                        error: type[BackendError], exit_code: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "error", "exit_code"),
+    [
+        (400, "moderation_blocked", BackendRefusedError, EXIT_REFUSED),
+        (401, "invalid_api_key", BackendAuthError, EXIT_AUTH),
+        (403, None, BackendAuthError, EXIT_AUTH),
+        (429, "rate_limit_exceeded", BackendRateLimitError, EXIT_RATE_LIMITED),
+        (500, None, BackendUnavailableError, EXIT_BACKEND),
+        (404, "model_not_found", BackendError, EXIT_BACKEND),
+    ],
+)
+def test_each_failure_maps_to_its_error(
+    server: OpenAIServer, status: int, code: str | None, error: type[BackendError], exit_code: int
+) -> None:
     server.fail_next(status, code, retry_after="0" if status == 429 else None)
     with pytest.raises(error) as info:
         _generate(_backend(server))
@@ -79,8 +87,9 @@ def test_refusal_by_prompt_carries_message_and_code(server: OpenAIServer) -> Non
     assert "safety system" in str(info.value)
 
 
-def test_wrong_key_never_appears_in_errors_or_logs(server: OpenAIServer,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_key_never_appears_in_errors_or_logs(
+    server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
     wrong = "sk-proj-WRONGkey9876543210zyxwvu"
     backend = OpenAIBackend(api_key=wrong, base_url=server.base_url, max_retries=0)
     with caplog.at_level(logging.DEBUG), pytest.raises(BackendAuthError) as info:
@@ -94,8 +103,9 @@ def test_wrong_key_never_appears_in_errors_or_logs(server: OpenAIServer,
     assert wrong not in repr(backend)
 
 
-def test_key_never_logged_on_success_or_failure(server: OpenAIServer,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_key_never_logged_on_success_or_failure(
+    server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
     backend = _backend(server)
     with caplog.at_level(logging.DEBUG):
         _generate(backend)
@@ -151,9 +161,14 @@ def test_error_event_mid_stream(server: OpenAIServer) -> None:
     server.stream_error = Failure(400, "moderation_blocked", "The final image was blocked.")
     progress: list[str] = []
     with pytest.raises(BackendRefusedError) as info:
-        _backend(server).generate(GenerateRequest(
-            prompt="x", size="16x16", options={"stream": True, "partial_images": 1},
-            on_progress=lambda m, f: progress.append(m)))
+        _backend(server).generate(
+            GenerateRequest(
+                prompt="x",
+                size="16x16",
+                options={"stream": True, "partial_images": 1},
+                on_progress=lambda m, f: progress.append(m),
+            )
+        )
     assert "partial image 1 of 1" in progress
     assert info.value.code == "moderation_blocked" and "final image was blocked" in str(info.value)
     assert info.value.request_id == server.requests[-1].request_id
@@ -168,14 +183,21 @@ def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 GEN_BAD = [
     ("retired_model", {"model": "dall-e-3"}, "retired"),
-    ("transparent_jpeg", {"output_format": "jpeg", "options": {"background": "transparent"}},
-     "needs output format png or webp"),
+    (
+        "transparent_jpeg",
+        {"output_format": "jpeg", "options": {"background": "transparent"}},
+        "needs output format png or webp",
+    ),
     ("n_too_big", {"n": 11}, "1 to 10"),
     ("bad_size", {"size": "big"}, "WIDTHxHEIGHT"),
     ("unknown_option", {"options": {"style": "vivid"}}, "option 'style'"),
     ("bad_quality", {"options": {"quality": "ultra"}}, "option quality 'ultra'"),
     ("compression_png", {"options": {"output_compression": 50}}, "only for jpeg or webp"),
-    ("compression_range", {"output_format": "webp", "options": {"output_compression": 101}}, "0 to 100"),
+    (
+        "compression_range",
+        {"output_format": "webp", "options": {"output_compression": 101}},
+        "0 to 100",
+    ),
     ("partials_no_stream", {"options": {"partial_images": 2}}, "needs stream=True"),
     ("partials_range", {"options": {"stream": True, "partial_images": 4}}, "0 to 3"),
     ("seed", {"seed": 7}, "takes no seed"),
@@ -183,8 +205,9 @@ GEN_BAD = [
 
 
 @pytest.mark.parametrize(("case", "fields", "message"), GEN_BAD, ids=[c[0] for c in GEN_BAD])
-def test_bad_generate_parameters_fail_before_sending(server: OpenAIServer, case: str,
-                                                     fields: dict[str, object], message: str) -> None:
+def test_bad_generate_parameters_fail_before_sending(
+    server: OpenAIServer, case: str, fields: dict[str, object], message: str
+) -> None:
     request = GenerateRequest(prompt="x", **fields)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=message):
         _backend(server).generate(request)
@@ -203,16 +226,20 @@ def test_too_many_edit_images_fail_before_sending(server: OpenAIServer) -> None:
 
 
 def test_mask_of_wrong_size_fails_before_sending(server: OpenAIServer) -> None:
-    request = EditRequest(instruction="x", images=(_inp(_png((32, 32))),),
-                          mask=_inp(_png((16, 16), "L"), "mask", "mask.png"))
+    request = EditRequest(
+        instruction="x",
+        images=(_inp(_png((32, 32))),),
+        mask=_inp(_png((16, 16), "L"), "mask", "mask.png"),
+    )
     with pytest.raises(InputError, match=r"mask mask.png is 16x16 but the image is 32x32"):
         _backend(server).edit(request)
     assert server.requests == []
 
 
 def test_moderation_option_is_for_generate_only(server: OpenAIServer) -> None:
-    request = EditRequest(instruction="x", images=(_inp(_png((16, 16))),),
-                          options={"moderation": "low"})
+    request = EditRequest(
+        instruction="x", images=(_inp(_png((16, 16))),), options={"moderation": "low"}
+    )
     with pytest.raises(InputError, match="option 'moderation'"):
         _backend(server).edit(request)
     assert server.requests == []
@@ -224,12 +251,19 @@ def test_server_rejects_what_the_api_rejects(server: OpenAIServer) -> None:
 
     client = openai.OpenAI(api_key=KEY, base_url=server.base_url, max_retries=0)
     with pytest.raises(openai.BadRequestError) as info:
-        client.images.edit(image=("a.png", _png((16, 16)), "image/png"), prompt="x",
-                           mask=("m.png", _png((16, 16), "L"), "image/png"))
+        client.images.edit(
+            image=("a.png", _png((16, 16)), "image/png"),
+            prompt="x",
+            mask=("m.png", _png((16, 16), "L"), "image/png"),
+        )
     assert "alpha" in str(info.value)
     with pytest.raises(openai.BadRequestError, match="differs"):
-        client.images.edit(image=("a.png", _png((16, 16)), "image/png"), prompt="x",
-                           mask=("m.png", _png((32, 32), "RGBA"), "image/png"))
+        client.images.edit(
+            image=("a.png", _png((16, 16)), "image/png"),
+            prompt="x",
+            mask=("m.png", _png((32, 32), "RGBA"), "image/png"),
+        )
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(api_key="sk-other", base_url=server.base_url,
-                      max_retries=0).images.generate(prompt="x")
+        openai.OpenAI(api_key="sk-other", base_url=server.base_url, max_retries=0).images.generate(
+            prompt="x"
+        )

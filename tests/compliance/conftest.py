@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from provenance.config import ENV_HOME, Home
 from provenance.credentials import ManifestSpec, make_context, make_signer, sign_bytes
-from provenance.identity import create_local_identity, load_identity
-from provenance.ledger_access import create_ledger
-from provenance.recorder import Recorder
+from provenance.home.identity import create_local_identity, load_identity
+from provenance.home.ledger import create_ledger
+from provenance.home.paths import ENV_HOME, Home
+from provenance.record.recorder import Recorder
 
 MAKER = "maker@example.org"
 
@@ -36,7 +36,12 @@ class World:
 def add_text_chunk(png: bytes) -> bytes:
     """Insert a tEXt chunk before IEND: pixels intact, but the C2PA hard binding no longer matches."""
     data = b"Comment\x00edited after signing"
-    chunk = len(data).to_bytes(4, "big") + b"tEXt" + data + zlib.crc32(b"tEXt" + data).to_bytes(4, "big")
+    chunk = (
+        len(data).to_bytes(4, "big")
+        + b"tEXt"
+        + data
+        + zlib.crc32(b"tEXt" + data).to_bytes(4, "big")
+    )
     at = png.rindex(b"IEND") - 4
     return png[:at] + chunk + png[at:]
 
@@ -59,17 +64,32 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         Image.new("RGB", (64, 48), "navy").save(cam)
         rec.import_asset(cam)
     ident = load_identity(home)
-    spec = ManifestSpec(title="foreign.png", actions=[
-        {"action": "c2pa.created", "digitalSourceType": "trainedAlgorithmicMedia",
-         "softwareAgent": {"name": "another tool"}}])
+    spec = ManifestSpec(
+        title="foreign.png",
+        actions=[
+            {
+                "action": "c2pa.created",
+                "digitalSourceType": "trainedAlgorithmicMedia",
+                "softwareAgent": {"name": "another tool"},
+            }
+        ],
+    )
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), "green").save(buf, "PNG")
     foreign = d / "foreign.png"
     signer = make_signer(ident)
     try:
-        foreign.write_bytes(sign_bytes(spec, buf.getvalue(), "image/png", signer,
-                                       make_context(trust_anchors=ident.ca_pem.decode()
-                                                    if ident.ca_pem else None, thumbnail=False)))
+        foreign.write_bytes(
+            sign_bytes(
+                spec,
+                buf.getvalue(),
+                "image/png",
+                signer,
+                make_context(
+                    trust_anchors=ident.ca_pem.decode() if ident.ca_pem else None, thumbnail=False
+                ),
+            )
+        )
     finally:
         signer.close()
     stripped = d / "hero-stripped.png"

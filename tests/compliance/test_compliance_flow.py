@@ -9,7 +9,7 @@ import pytest
 
 from ledger.checkpoint import key_from_pem
 from provenance.compliance.report import check_report
-from provenance.config import ENV_ACTOR, Home
+from provenance.home.paths import ENV_ACTOR, Home
 from tests.conftest import run
 
 
@@ -18,14 +18,17 @@ def rules(out: str) -> dict[str, dict[str, object]]:
     return {r["rule"]: r for r in doc["results"]}
 
 
-def test_marketing_flow(home: Home, workdir: Path, capsys: pytest.CaptureFixture[str],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_marketing_flow(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(ENV_ACTOR, "designer@example.org")
     policy = workdir / "publish.toml"
-    policy.write_text('name = "marketing"\n[rules.credentials]\n[rules.ai_disclosure]\n'
-                      '[rules.latent_disclosure]\n[rules.approval]\n'
-                      'reviewers = ["legal@example.org"]\nfour_eyes = true\n[rules.chain]\n'
-                      '[rules.recorded]\n')
+    policy.write_text(
+        'name = "marketing"\n[rules.credentials]\n[rules.ai_disclosure]\n'
+        "[rules.latent_disclosure]\n[rules.approval]\n"
+        'reviewers = ["legal@example.org"]\nfour_eyes = true\n[rules.chain]\n'
+        "[rules.recorded]\n"
+    )
     hero, final, v2 = workdir / "hero.png", workdir / "final.png", workdir / "final-v2.png"
     assert run(capsys, "generate", "A blue square", "-o", str(hero))[0] == 0
     assert run(capsys, "edit", str(hero), "-i", "grayscale", "-o", str(final))[0] == 0
@@ -37,8 +40,16 @@ def test_marketing_flow(home: Home, workdir: Path, capsys: pytest.CaptureFixture
     assert not got["approval"]["passed"] and "no approval" in str(got["approval"]["reason"])
     assert all(r["passed"] for name, r in got.items() if name != "approval")
 
-    code, out, err = run(capsys, "review", str(final), "--approve", "--by", "legal@example.org",
-                         "--note", "claims checked")
+    code, out, err = run(
+        capsys,
+        "review",
+        str(final),
+        "--approve",
+        "--by",
+        "legal@example.org",
+        "--note",
+        "claims checked",
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "check", str(final), "--policy", str(policy))
     assert code == 0, out
@@ -54,8 +65,16 @@ def test_marketing_flow(home: Home, workdir: Path, capsys: pytest.CaptureFixture
     assert "every change needs its own approval" in v2_approval["reason"]
 
     # A later rejection of the approved file wins.
-    code, _, err = run(capsys, "review", str(final), "--reject", "--by", "brand@example.org",
-                       "--note", "wrong logo")
+    code, _, err = run(
+        capsys,
+        "review",
+        str(final),
+        "--reject",
+        "--by",
+        "brand@example.org",
+        "--note",
+        "wrong logo",
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "check", str(final), "--policy", str(policy))
     assert code == 1
@@ -78,8 +97,14 @@ def test_marketing_flow(home: Home, workdir: Path, capsys: pytest.CaptureFixture
     assert hero_row["prompt"] is None and hero_row["prompt_status"] == "erased"
     assert hero_row["prompt_hash"].startswith("sha256:")
     assert "GDPR art. 17" in hero_row["detail"]
-    assert [r["kind"] for r in doc["entries"]] == ["generate", "edit", "review", "edit", "review",
-                                                   "erasure"]
+    assert [r["kind"] for r in doc["entries"]] == [
+        "generate",
+        "edit",
+        "review",
+        "edit",
+        "review",
+        "erasure",
+    ]
     final_row = doc["entries"][1]
     assert final_row["prompt"] == "grayscale" and final_row["actor"] == "designer@example.org"
     assert final_row["review_status"] == "rejected" and final_row["reviewer"] == "brand@example.org"
@@ -92,8 +117,9 @@ def test_marketing_flow(home: Home, workdir: Path, capsys: pytest.CaptureFixture
     assert key_from_pem(home.log_key.read_bytes())  # the key that signed the report's checkpoint
 
 
-def test_report_formats_and_window(home: Home, workdir: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_formats_and_window(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pic = workdir / "pic.png"
     assert run(capsys, "generate", "A green triangle", "-o", str(pic))[0] == 0
     assert run(capsys, "review", str(pic), "--approve")[0] == 0
@@ -115,8 +141,20 @@ def test_report_formats_and_window(home: Home, workdir: Path,
     assert note.splitlines()[1] == rows[0]["checkpoint_size"]
 
     html_out = workdir / "audit.html"
-    assert run(capsys, "report", "--since", "2000-01-01", "--format", "html", "--no-prompts",
-               "-o", str(html_out))[0] == 0
+    assert (
+        run(
+            capsys,
+            "report",
+            "--since",
+            "2000-01-01",
+            "--format",
+            "html",
+            "--no-prompts",
+            "-o",
+            str(html_out),
+        )[0]
+        == 0
+    )
     page = html_out.read_text()
     assert "<table>" in page and "A green triangle" not in page and "withheld" in page
     assert "— " in page  # the signed note's signature line

@@ -18,13 +18,18 @@ from provenance.errors import PolicyError
 
 def test_full_policy_parses_with_defaults(tmp_path: Path) -> None:
     p = tmp_path / "publish.toml"
-    p.write_text('version = 1\nname = "web"\n\n[rules.approval]\nreviewers = ["a@x.org"]\n'
-                 '[rules.credentials]\ntrust = ["agency.pem"]\n[rules.chain]\nenabled = false\n')
+    p.write_text(
+        'version = 1\nname = "web"\n\n[rules.approval]\nreviewers = ["a@x.org"]\n'
+        '[rules.credentials]\ntrust = ["agency.pem"]\n[rules.chain]\nenabled = false\n'
+    )
     policy = load_policy(p)
     assert policy.rule_names == ("credentials", "approval")  # canonical order; chain disabled
     assert policy.name == "web" and policy.base_dir == tmp_path
-    assert policy.rule("credentials").options == {"accept": ["trusted"], "signers": [],  # type: ignore[union-attr]
-                                                   "trust": ["agency.pem"]}
+    assert policy.rule("credentials").options == {
+        "accept": ["trusted"],
+        "signers": [],  # type: ignore[union-attr]
+        "trust": ["agency.pem"],
+    }
     assert policy.approvers() == ["a@x.org"]
     assert default_publish_policy().rule_names == RULES
 
@@ -37,28 +42,55 @@ class Bad(NamedTuple):
 
 BAD = [
     Bad("toml_syntax", "[rules.credentials]\naccept = [trusted]\n", "line 2"),
-    Bad("unknown_rule", "[rules.credentials]\n\n[rules.watermark]\n",
-        "line 3: unknown rule 'watermark'"),
-    Bad("unknown_key", "[rules.approval]\nreviewers = []\nreviwers = [\"x\"]\n",
-        "line 3: unknown key 'reviwers' in [rules.approval]"),
-    Bad("unknown_top_key", "rule = 1\n[rules.chain]\n", "line 1: unknown key 'rule' at the top level"),
-    Bad("wrong_type", "[rules.approval]\nreviewers = \"legal\"\n",
-        "line 2: [rules.approval] reviewers must be a list of strings"),
-    Bad("wrong_element_type", "[rules.credentials]\nsigners = [1, 2]\n",
-        "[rules.credentials] signers must be a list of strings"),
-    Bad("bad_bool", "[rules.approval]\nfour_eyes = \"yes\"\n", "four_eyes must be a boolean"),
-    Bad("unknown_verdict", "[rules.credentials]\naccept = [\"trustworthy\"]\n",
-        "line 2: [rules.credentials] accept: unknown verdict 'trustworthy'"),
-    Bad("accepts_invalid", "[rules.credentials]\naccept = [\"trusted\", \"invalid\"]\n",
-        "must not include invalid"),
-    Bad("bad_scope", "[rules.ai_disclosure]\nscope = \"some\"\n", "scope must be one of ai, all"),
-    Bad("bad_field", "[rules.latent_disclosure]\nfields = [\"provider\", \"vendor\"]\n",
-        "unknown field 'vendor'"),
-    Bad("no_rules", "name = \"empty\"\n", "enables no rule"),
+    Bad(
+        "unknown_rule",
+        "[rules.credentials]\n\n[rules.watermark]\n",
+        "line 3: unknown rule 'watermark'",
+    ),
+    Bad(
+        "unknown_key",
+        '[rules.approval]\nreviewers = []\nreviwers = ["x"]\n',
+        "line 3: unknown key 'reviwers' in [rules.approval]",
+    ),
+    Bad(
+        "unknown_top_key",
+        "rule = 1\n[rules.chain]\n",
+        "line 1: unknown key 'rule' at the top level",
+    ),
+    Bad(
+        "wrong_type",
+        '[rules.approval]\nreviewers = "legal"\n',
+        "line 2: [rules.approval] reviewers must be a list of strings",
+    ),
+    Bad(
+        "wrong_element_type",
+        "[rules.credentials]\nsigners = [1, 2]\n",
+        "[rules.credentials] signers must be a list of strings",
+    ),
+    Bad("bad_bool", '[rules.approval]\nfour_eyes = "yes"\n', "four_eyes must be a boolean"),
+    Bad(
+        "unknown_verdict",
+        '[rules.credentials]\naccept = ["trustworthy"]\n',
+        "line 2: [rules.credentials] accept: unknown verdict 'trustworthy'",
+    ),
+    Bad(
+        "accepts_invalid",
+        '[rules.credentials]\naccept = ["trusted", "invalid"]\n',
+        "must not include invalid",
+    ),
+    Bad("bad_scope", '[rules.ai_disclosure]\nscope = "some"\n', "scope must be one of ai, all"),
+    Bad(
+        "bad_field",
+        '[rules.latent_disclosure]\nfields = ["provider", "vendor"]\n',
+        "unknown field 'vendor'",
+    ),
+    Bad("no_rules", 'name = "empty"\n', "enables no rule"),
     Bad("all_disabled", "[rules.chain]\nenabled = false\n", "enables no rule"),
     Bad("rule_not_table", "[rules]\nchain = true\n", "rules.chain must be a table"),
     Bad("version", "version = 2\n[rules.chain]\n", "version 2 is not supported"),
-    Bad("dotted_key", "rules.approval.reviewers = 3\n", "line 1: [rules.approval] reviewers must be"),
+    Bad(
+        "dotted_key", "rules.approval.reviewers = 3\n", "line 1: [rules.approval] reviewers must be"
+    ),
 ]
 
 

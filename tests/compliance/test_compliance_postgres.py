@@ -14,15 +14,16 @@ from provenance.compliance import (
     parse_when,
     record_review,
 )
-from provenance.config import ENV_HOME, ENV_LEDGER_URL, Home
-from provenance.identity import create_local_identity
-from provenance.ledger_access import create_ledger, open_ledger
-from provenance.recorder import Recorder
+from provenance.home.identity import create_local_identity
+from provenance.home.ledger import create_ledger, open_ledger
+from provenance.home.paths import ENV_HOME, ENV_LEDGER_URL, Home
+from provenance.record.recorder import Recorder
 
 
 @pytest.mark.postgres
-def test_review_check_erase_report_on_postgres(pg_url: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_check_erase_report_on_postgres(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = Home(tmp_path / "home")
     monkeypatch.setenv(ENV_HOME, str(home.root))
     monkeypatch.setenv(ENV_LEDGER_URL, pg_url)

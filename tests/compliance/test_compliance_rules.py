@@ -9,7 +9,7 @@ import pytest
 from provenance.compliance.check import check_path
 from provenance.compliance.policy_file import parse_policy
 from provenance.compliance.review import record_review
-from provenance.ledger_access import open_ledger
+from provenance.home.ledger import open_ledger
 
 
 class Case(NamedTuple):
@@ -23,24 +23,59 @@ class Case(NamedTuple):
 CASES = [
     Case("credentials_trusted", "[rules.credentials]", "generated", True, "trusted: signed by"),
     Case("credentials_missing", "[rules.credentials]", "camera", False, "verdict recovered"),
-    Case("credentials_wrong_signer", '[rules.credentials]\nsigners = ["Agency signer"]', "generated",
-         False, "not an allowed signer"),
-    Case("credentials_untrusted_accepted", '[rules.credentials]\naccept = ["trusted", "recovered"]',
-         "camera", True, "recovered"),
-    Case("ai_disclosure_present", "[rules.ai_disclosure]", "edited", True,
-         "digitalSourceType algorithmicMedia"),
-    Case("ai_disclosure_not_generative", "[rules.ai_disclosure]", "camera", True,
-         "not an AI output"),
-    Case("ai_disclosure_stripped", "[rules.ai_disclosure]", "stripped", False,
-         "digitalSourceType"),
-    Case("ai_disclosure_scope_all", '[rules.ai_disclosure]\nscope = "all"', "camera", False,
-         "no digitalSourceType"),
-    Case("latent_present", "[rules.latent_disclosure]", "generated", True,
-         "provider provenance (local renderer), model local-procedural-1"),
-    Case("latent_missing", "[rules.latent_disclosure]", "foreign", False,
-         "no org.provenance.request assertion"),
-    Case("latent_stripped", "[rules.latent_disclosure]", "stripped", False,
-         "no valid content credentials"),
+    Case(
+        "credentials_wrong_signer",
+        '[rules.credentials]\nsigners = ["Agency signer"]',
+        "generated",
+        False,
+        "not an allowed signer",
+    ),
+    Case(
+        "credentials_untrusted_accepted",
+        '[rules.credentials]\naccept = ["trusted", "recovered"]',
+        "camera",
+        True,
+        "recovered",
+    ),
+    Case(
+        "ai_disclosure_present",
+        "[rules.ai_disclosure]",
+        "edited",
+        True,
+        "digitalSourceType algorithmicMedia",
+    ),
+    Case(
+        "ai_disclosure_not_generative", "[rules.ai_disclosure]", "camera", True, "not an AI output"
+    ),
+    Case("ai_disclosure_stripped", "[rules.ai_disclosure]", "stripped", False, "digitalSourceType"),
+    Case(
+        "ai_disclosure_scope_all",
+        '[rules.ai_disclosure]\nscope = "all"',
+        "camera",
+        False,
+        "no digitalSourceType",
+    ),
+    Case(
+        "latent_present",
+        "[rules.latent_disclosure]",
+        "generated",
+        True,
+        "provider provenance (local renderer), model local-procedural-1",
+    ),
+    Case(
+        "latent_missing",
+        "[rules.latent_disclosure]",
+        "foreign",
+        False,
+        "no org.provenance.request assertion",
+    ),
+    Case(
+        "latent_stripped",
+        "[rules.latent_disclosure]",
+        "stripped",
+        False,
+        "no valid content credentials",
+    ),
     Case("chain_ok", "[rules.chain]", "edited", True, "every ancestor"),
     Case("chain_broken", "[rules.chain]", "broken_chain", False, "broken ancestor: tampered.png"),
     Case("recorded_yes", "[rules.recorded]", "edited", True, "included in the signed checkpoint"),
@@ -63,6 +98,7 @@ def test_approval_rule_cases(in_world) -> None:  # type: ignore[no-untyped-def]
     allowed = parse_policy('[rules.approval]\nreviewers = ["legal@example.org"]', source="p")
     four_eyes = parse_policy("[rules.approval]\nfour_eyes = true", source="p")
     with open_ledger(w.home) as ledger:
+
         def approval(path, policy):  # type: ignore[no-untyped-def]
             [r] = check_path(path, policy, home=w.home, ledger=ledger).results
             return r

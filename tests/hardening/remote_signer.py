@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from provenance.identity import issue_signer, pem_cert
+from provenance.home.identity import issue_signer, pem_cert
 
 
 def main() -> None:

@@ -17,8 +17,13 @@ HARNESS = Path(__file__).resolve().parents[2] / "bench" / "crash_harness.py"
 
 
 def _harness(*args: str) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, str(HARNESS), *args], capture_output=True, text=True,
-                          timeout=240, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(HARNESS), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     stats: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0, (stats, proc.stderr[-2000:])
     return stats
@@ -45,6 +50,7 @@ def test_concurrent_writers_postgresql(pg_url: str) -> None:
 
 @pytest.mark.postgres
 def test_sigkill_with_postgresql(pg_url: str) -> None:
-    stats = _harness("--ops", "25", "--kills", "5", "--max-delay", "0.6", "--seed", "3",
-                     "--ledger-url", pg_url)
+    stats = _harness(
+        "--ops", "25", "--kills", "5", "--max-delay", "0.6", "--seed", "3", "--ledger-url", pg_url
+    )
     assert stats["violations"] == [] and isinstance(stats["kills"], int) and stats["kills"] >= 5

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from provenance.cli import main
-from provenance.config import Home
-from provenance.doctor import run_doctor
-from provenance.ledger_access import open_ledger
-from provenance.recorder import Recorder
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import Home
+from provenance.record.doctor import run_doctor
+from provenance.record.recorder import Recorder
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max: no process has it
 
@@ -26,8 +26,9 @@ def _record(home: Home, dest: Path) -> str:
     return out.sha256
 
 
-def test_committed_but_not_renamed_is_rolled_forward(home: Home, workdir: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_committed_but_not_renamed_is_rolled_forward(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dest = workdir / "a.png"
     digest = _record(home, dest)
     tmp = _temp_name(dest)
@@ -38,7 +39,8 @@ def test_committed_but_not_renamed_is_rolled_forward(home: Home, workdir: Path,
     assert report["leftovers"][0]["action"] == "restored"
     assert report["audit"]["ok"] is True
     assert dest.exists() and not tmp.exists()
-    from provenance.hashing import sha256_bytes
+    from provenance.media.hashing import sha256_bytes
+
     assert sha256_bytes(dest.read_bytes()) == digest
 
 
@@ -58,8 +60,9 @@ def test_unrecorded_temp_is_garbage_and_a_copy_is_removed(home: Home, workdir: P
     assert not garbage.exists() and not copy.exists() and dest.exists()
 
 
-def test_conflict_is_kept_and_reported(home: Home, workdir: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_conflict_is_kept_and_reported(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dest = workdir / "d.png"
     _record(home, dest)
     tmp = _temp_name(dest)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from provenance.cli import main
-from provenance.config import Home
-from provenance.identity import callback_identity
-from provenance.ledger_access import open_ledger
-from provenance.policy import default_policy
-from provenance.recorder import Recorder
+from provenance.home.identity import callback_identity
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder
 from provenance.verify import verify_path
+from provenance.verify.policy import default_policy
 from tests.conftest import files_in
 
 REMOTE = Path(__file__).with_name("remote_signer.py")
@@ -33,7 +33,8 @@ def _init_encrypted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
 
 
 def test_encrypted_key_needs_its_passphrase_from_the_environment(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = _init_encrypted(tmp_path, monkeypatch)
     work = tmp_path / "w"
     work.mkdir()
@@ -55,8 +56,9 @@ def test_no_passphrase_option_on_the_command_line(home: Home) -> None:
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
-def test_key_readable_by_others_is_refused(home: Home, workdir: Path, mode: int,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_key_readable_by_others_is_refused(
+    home: Home, workdir: Path, mode: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     home.signer_key.chmod(mode)
     assert main(["generate", "A red circle", "-o", str(workdir / "x.png")]) == 2
     err = capsys.readouterr().err
@@ -65,8 +67,12 @@ def test_key_readable_by_others_is_refused(home: Home, workdir: Path, mode: int,
 
 
 def test_callback_signer_with_the_key_in_another_process(home: Home, workdir: Path) -> None:
-    proc = subprocess.Popen([sys.executable, str(REMOTE), str(home.ca_cert), str(home.ca_key)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REMOTE), str(home.ca_cert), str(home.ca_key)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -96,8 +102,8 @@ def test_callback_signer_with_the_key_in_another_process(home: Home, workdir: Pa
 
 
 def test_rotation_keeps_old_files_verifying_and_the_ledger_names_each_certificate(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = _init_encrypted(tmp_path, monkeypatch)  # rotation keeps the key encrypted
     work = tmp_path / "w"
     work.mkdir()
@@ -108,8 +114,9 @@ def test_rotation_keeps_old_files_verifying_and_the_ledger_names_each_certificat
     assert rotated["cert_sha256"] != rotated["retired_cert_sha256"]
     assert b"ENCRYPTED PRIVATE KEY" in home.signer_key.read_bytes()
     assert oct(home.signer_key.stat().st_mode & 0o777) == "0o600"
-    assert (home.identity_dir / "retired" /
-            f"signer-{rotated['retired_cert_sha256'][:16]}.chain.pem").exists()
+    assert (
+        home.identity_dir / "retired" / f"signer-{rotated['retired_cert_sha256'][:16]}.chain.pem"
+    ).exists()
     assert main(["generate", "A blue circle", "--size", "64x64", "-o", str(work / "new.png")]) == 0
     policy = default_policy(home)
     for name in ("old.png", "new.png"):
@@ -119,8 +126,9 @@ def test_rotation_keeps_old_files_verifying_and_the_ledger_names_each_certificat
     assert signers == [rotated["retired_cert_sha256"], rotated["cert_sha256"]]
 
 
-def test_rotation_refuses_an_imported_identity(home: Home, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_rotation_refuses_an_imported_identity(
+    home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = tmp_path / "chain.pem"
     other.write_bytes(home.signer_chain.read_bytes())
     key = tmp_path / "key.pem"

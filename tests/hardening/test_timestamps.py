@@ -10,12 +10,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from provenance.config import Home
 from provenance.errors import SigningError
-from provenance.identity import Identity, issue_signer, pem_cert
-from provenance.policy import default_policy
-from provenance.recorder import Recorder
+from provenance.home.identity import Identity, issue_signer, pem_cert
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder
 from provenance.verify import verify_path
+from provenance.verify.policy import default_policy
 from tests.conftest import files_in
 from tests.hardening.tsa import TsaAuthority, running_tsa
 
@@ -35,14 +35,19 @@ def _short_lived(home: Home, seconds: float) -> Identity:
     ca_key = serialization.load_pem_private_key(home.ca_key.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
     now = dt.datetime.now(dt.UTC)
-    key, cert = issue_signer(ca_key, ca_cert, "short-lived signer",  # type: ignore[arg-type]
-                             not_before=now - dt.timedelta(minutes=1),
-                             not_after=now + dt.timedelta(seconds=seconds))
+    key, cert = issue_signer(
+        ca_key,
+        ca_cert,
+        "short-lived signer",  # type: ignore[arg-type]
+        not_before=now - dt.timedelta(minutes=1),
+        not_after=now + dt.timedelta(seconds=seconds),
+    )
     return Identity(pem_cert(cert) + pem_cert(ca_cert), key, "es256", True, pem_cert(ca_cert))
 
 
-def test_timestamped_file_verifies_trusted(home: Home, workdir: Path,
-                                           authority: TsaAuthority) -> None:
+def test_timestamped_file_verifies_trusted(
+    home: Home, workdir: Path, authority: TsaAuthority
+) -> None:
     _trust_tsa(home, authority)
     with running_tsa(authority) as url, Recorder(home, tsa_url=url) as rec:
         [out] = rec.generate("A blue square", workdir / "ts.png", size="64x64")
@@ -56,7 +61,8 @@ def test_timestamped_file_verifies_trusted(home: Home, workdir: Path,
 
 
 def test_expired_certificate_still_trusted_with_timestamp_invalid_without(
-        home: Home, workdir: Path, authority: TsaAuthority) -> None:
+    home: Home, workdir: Path, authority: TsaAuthority
+) -> None:
     _trust_tsa(home, authority)
     ident = _short_lived(home, 4)
     with running_tsa(authority) as url, Recorder(home, identity=ident, tsa_url=url) as rec:
@@ -65,14 +71,17 @@ def test_expired_certificate_still_trusted_with_timestamp_invalid_without(
         [bare] = rec.generate("A red circle", workdir / "bare.png", size="64x64")
     policy = default_policy(home)
     assert verify_path(bare.path, policy).verdict == "trusted"  # still inside its validity
-    while dt.datetime.now(dt.UTC) <= ident.certificate.not_valid_after_utc + dt.timedelta(seconds=1):
+    while dt.datetime.now(dt.UTC) <= ident.certificate.not_valid_after_utc + dt.timedelta(
+        seconds=1
+    ):
         time.sleep(0.5)
     report = verify_path(stamped.path, policy)
     assert report.verdict == "trusted", report.reasons
     expired = verify_path(bare.path, policy)
     assert expired.verdict == "invalid"
-    assert "signingCredential.expired" in {c.code for c in expired.status_codes
-                                           if c.kind == "failure"}
+    assert "signingCredential.expired" in {
+        c.code for c in expired.status_codes if c.kind == "failure"
+    }
 
 
 def test_unreachable_tsa_is_a_signing_error_and_writes_nothing(home: Home, workdir: Path) -> None:
@@ -89,26 +98,30 @@ def test_unreachable_tsa_is_a_signing_error_and_writes_nothing(home: Home, workd
     assert files_in(workdir) == []
 
 
-def test_tsa_url_from_environment(home: Home, workdir: Path, authority: TsaAuthority,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tsa_url_from_environment(
+    home: Home, workdir: Path, authority: TsaAuthority, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from provenance.cli import main
 
     _trust_tsa(home, authority)
     with running_tsa(authority) as url:
         monkeypatch.setenv("PROVENANCE_TSA_URL", url)
-        assert main(["generate", "A green circle", "--size", "64x64",
-                     "-o", str(workdir / "env.png")]) == 0
+        assert (
+            main(["generate", "A green circle", "--size", "64x64", "-o", str(workdir / "env.png")])
+            == 0
+        )
     monkeypatch.delenv("PROVENANCE_TSA_URL")
     report = verify_path(workdir / "env.png", default_policy(home))
     assert report.verdict == "trusted"
     assert report.signer is not None and report.signer.time
 
 
-def test_recorder_tsa_url_also_stamps_the_ledger_checkpoint(home: Home, workdir: Path,
-                                                             authority: TsaAuthority) -> None:
+def test_recorder_tsa_url_also_stamps_the_ledger_checkpoint(
+    home: Home, workdir: Path, authority: TsaAuthority
+) -> None:
     """Regression: an explicit Recorder(tsa_url=...) stamped the C2PA signature only."""
     from ledger.checkpoint_timestamps import timestamp_of
-    from provenance.ledger_access import open_ledger
+    from provenance.home.ledger import open_ledger
 
     with running_tsa(authority) as url, Recorder(home, tsa_url=url) as rec:
         rec.generate("A blue square", workdir / "cp.png", size="64x64")

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from provenance.identity import create_ca
+from provenance.home.identity import create_ca
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,44 @@ class TsaAuthority:
         now = dt.datetime.now(dt.UTC)
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA"),
-                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "provenance tests")]))
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA"),
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "provenance tests"),
+                    ]
+                )
+            )
             .issuer_name(root.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                         key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+                critical=False,
+            )
             .sign(root_key, hashes.SHA256())
         )
         return cls(key, cert, root.public_bytes(serialization.Encoding.PEM))
@@ -76,29 +98,47 @@ class TsaAuthority:
         tst_der = tst.dump()
         cert_der = self.cert.public_bytes(serialization.Encoding.DER)
         acert = ax509.Certificate.load(cert_der)
-        attrs = cms.CMSAttributes([
-            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}),
-            cms.CMSAttribute({"type": "signing_certificate_v2", "values": [
-                {"certs": [{"cert_hash": hashlib.sha256(cert_der).digest()}]}]}),
-        ])
+        attrs = cms.CMSAttributes(
+            [
+                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+                cms.CMSAttribute(
+                    {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
+                ),
+                cms.CMSAttribute(
+                    {
+                        "type": "signing_certificate_v2",
+                        "values": [{"certs": [{"cert_hash": hashlib.sha256(cert_der).digest()}]}],
+                    }
+                ),
+            ]
+        )
         signature = self.key.sign(attrs.dump(), ec.ECDSA(hashes.SHA256()))
-        signer = cms.SignerInfo({
-            "version": "v1",
-            "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
-                "issuer": acert.issuer, "serial_number": acert.serial_number}}),
-            "digest_algorithm": {"algorithm": "sha256"},
-            "signed_attrs": attrs,
-            "signature_algorithm": {"algorithm": "sha256_ecdsa"},
-            "signature": signature,
-        })
-        signed = cms.SignedData({
-            "version": "v3",
-            "digest_algorithms": [{"algorithm": "sha256"}],
-            "encap_content_info": {"content_type": "tst_info", "content": tst},
-            "certificates": [acert],
-            "signer_infos": [signer],
-        })
+        signer = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": cms.SignerIdentifier(
+                    {
+                        "issuer_and_serial_number": {
+                            "issuer": acert.issuer,
+                            "serial_number": acert.serial_number,
+                        }
+                    }
+                ),
+                "digest_algorithm": {"algorithm": "sha256"},
+                "signed_attrs": attrs,
+                "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+                "signature": signature,
+            }
+        )
+        signed = cms.SignedData(
+            {
+                "version": "v3",
+                "digest_algorithms": [{"algorithm": "sha256"}],
+                "encap_content_info": {"content_type": "tst_info", "content": tst},
+                "certificates": [acert],
+                "signer_infos": [signer],
+            }
+        )
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
         resp = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
         return bytes(resp.dump())

@@ -30,16 +30,44 @@ from tests.ledger.ledger_helpers import make_ledger
 # Keys and strings that stress the spots where json.dumps and RFC 8785 could part: control
 # characters, non-ASCII, astral characters vs the private-use area (UTF-16 order differs from
 # code point order there), lone surrogates.
-_TEXT = st.text(st.sampled_from(["a", "B", "\x00", "\x1f", "\x7f", '"', "\\", "\n", "é",
-                                 "\ue000", "\U0001f600", "\ud800", "\u2028"]), max_size=6)
-_SCALARS = (st.none() | st.booleans() | _TEXT | st.floats(allow_nan=True)
-            | st.integers(min_value=-(2**60), max_value=2**60)
-            | st.integers(min_value=-(2**53) - 2, max_value=-(2**53) + 2)
-            | st.integers(min_value=2**53 - 2, max_value=2**53 + 2))
-_VALUES = st.recursive(_SCALARS, lambda kids: st.lists(kids, max_size=4)
-                       | st.lists(kids, max_size=3).map(tuple)
-                       | st.dictionaries(_TEXT | st.integers(0, 3), kids, max_size=4),
-                       max_leaves=12)
+_TEXT = st.text(
+    st.sampled_from(
+        [
+            "a",
+            "B",
+            "\x00",
+            "\x1f",
+            "\x7f",
+            '"',
+            "\\",
+            "\n",
+            "é",
+            "\ue000",
+            "\U0001f600",
+            "\ud800",
+            "\u2028",
+        ]
+    ),
+    max_size=6,
+)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | _TEXT
+    | st.floats(allow_nan=True)
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.integers(min_value=-(2**53) - 2, max_value=-(2**53) + 2)
+    | st.integers(min_value=2**53 - 2, max_value=2**53 + 2)
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.lists(kids, max_size=3).map(tuple)
+        | st.dictionaries(_TEXT | st.integers(0, 3), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def _outcome(fn: Any, value: Any) -> bytes | str:
@@ -56,23 +84,36 @@ def test_canonical_json_is_rfc8785_bytes_or_its_error(value: Any) -> None:
 
 
 def test_canonical_json_fast_cases_match_rfc8785() -> None:
-    cases: list[Any] = [{"b": [1, (2, 3)], "a": {"é": "\x01\n\x7f"}, "c": None, "d": True},
-                        {"\ue000": 1, "\U0001f600": 2}, {"n": 2**53 - 1}, {"n": 2**53},
-                        {"f": 1.0}, {1: "int key"}, "\ud800"]
+    cases: list[Any] = [
+        {"b": [1, (2, 3)], "a": {"é": "\x01\n\x7f"}, "c": None, "d": True},
+        {"\ue000": 1, "\U0001f600": 2},
+        {"n": 2**53 - 1},
+        {"n": 2**53},
+        {"f": 1.0},
+        {1: "int key"},
+        "\ud800",
+    ]
     for value in cases:
         assert _outcome(canonical_json, value) == _outcome(rfc8785.dumps, value), value
 
 
 @settings(max_examples=150, deadline=None)
-@given(body=st.dictionaries(_TEXT, _VALUES, max_size=4),
-       fp=st.integers(min_value=0, max_value=2**64 - 1),
-       offset=st.integers(min_value=-12, max_value=12))
+@given(
+    body=st.dictionaries(_TEXT, _VALUES, max_size=4),
+    fp=st.integers(min_value=0, max_value=2**64 - 1),
+    offset=st.integers(min_value=-12, max_value=12),
+)
 def test_build_entry_equals_reading_its_leaf(body: dict[str, Any], fp: int, offset: int) -> None:
     out = "ab" * 32
     t = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=offset)))
     args = (7, new_entry_id(), "edit", t, body)
-    kw: dict[str, Any] = dict(outputs=[out], inputs=["cd" * 32], parents=[new_entry_id()],
-                              fingerprints=[(out, "phash", fp)], secret_hash="ef" * 32)
+    kw: dict[str, Any] = dict(
+        outputs=[out],
+        inputs=["cd" * 32],
+        parents=[new_entry_id()],
+        fingerprints=[(out, "phash", fp)],
+        secret_hash="ef" * 32,
+    )
     try:
         leaf = build_leaf(*args, **kw)
     except InvalidEntryError:
@@ -84,14 +125,19 @@ def test_build_entry_equals_reading_its_leaf(body: dict[str, Any], fp: int, offs
     assert built.time.tzinfo is UTC
 
 
-def test_failed_batch_rolls_back_and_the_next_append_works(sqlite_url: str,
-                                                          log_key: Ed25519PrivateKey) -> None:
+def test_failed_batch_rolls_back_and_the_next_append_works(
+    sqlite_url: str, log_key: Ed25519PrivateKey
+) -> None:
     with make_ledger(sqlite_url, log_key, 3) as led:
         taken = led.at(1).id
         with pytest.raises(InvalidEntryError, match="already in the ledger"):
             # The first row is written inside the transaction before the second collides.
-            led.append_many([AppendRequest("generate", {"a": 1}),
-                             AppendRequest("generate", {"b": 2}, entry_id=taken)])
+            led.append_many(
+                [
+                    AppendRequest("generate", {"a": 1}),
+                    AppendRequest("generate", {"b": 2}, entry_id=taken),
+                ]
+            )
         assert led.size == 3 and led.recent(1)[0].index == 2
         assert led.append("generate", {"c": 3}).index == 3
         assert led.audit().ok
@@ -101,6 +147,7 @@ def test_failed_batch_rolls_back_and_the_next_append_works(sqlite_url: str,
 
 def test_threads_share_one_ledger(sqlite_url: str, log_key: Ed25519PrivateKey) -> None:
     with make_ledger(sqlite_url, log_key) as led:
+
         def work(t: int) -> None:
             for i in range(25):
                 led.append("generate", {"t": t, "i": i}, outputs=[f"{t:032x}{i:032x}"])
@@ -112,7 +159,8 @@ def test_threads_share_one_ledger(sqlite_url: str, log_key: Ed25519PrivateKey) -
             th.join()
         assert led.size == 100
         assert sorted((e.body["t"], e.body["i"]) for e in led.iter_entries()) == [
-            (t, i) for t in range(4) for i in range(25)]
+            (t, i) for t in range(4) for i in range(25)
+        ]
         assert led.audit().ok
 
 
@@ -121,8 +169,9 @@ def _child_appends(url: str, led: Ledger) -> None:
         led.append("generate", {"child": i})
 
 
-def test_a_forked_child_appends_on_its_own_connection(sqlite_url: str,
-                                                      log_key: Ed25519PrivateKey) -> None:
+def test_a_forked_child_appends_on_its_own_connection(
+    sqlite_url: str, log_key: Ed25519PrivateKey
+) -> None:
     with make_ledger(sqlite_url, log_key, 2) as led:  # the parent's connection is open now
         child = mp.get_context("fork").Process(target=_child_appends, args=(sqlite_url, led))
         child.start()

@@ -17,8 +17,10 @@ from tests.ledger.ledger_helpers import ORIGIN, make_ledger
 
 def _modify(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
     leaf = c.execute(text("SELECT leaf FROM ledger_entry WHERE idx = 3")).scalar_one()
-    c.execute(text("UPDATE ledger_entry SET leaf = :l WHERE idx = 3"),
-              {"l": bytes(leaf).replace(b'"n":3', b'"n":9')})
+    c.execute(
+        text("UPDATE ledger_entry SET leaf = :l WHERE idx = 3"),
+        {"l": bytes(leaf).replace(b'"n":3', b'"n":9')},
+    )
 
 
 def _delete(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
@@ -35,27 +37,37 @@ def _insert(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
     c.execute(text("UPDATE ledger_entry SET idx = idx + 1000 WHERE idx >= 4"))
     c.execute(text("UPDATE ledger_entry SET idx = idx - 999 WHERE idx >= 1000"))
     forged = led.at(3).leaf.replace(b'"index":3', b'"index":4').replace(b'"n":3', b'"n":99')
-    c.execute(text("INSERT INTO ledger_entry (idx, entry_id, kind, ts, leaf) "
-                   "VALUES (4, '00000000-0000-7000-8000-000000000000', 'generate', 0, :l)"),
-              {"l": forged})
+    c.execute(
+        text(
+            "INSERT INTO ledger_entry (idx, entry_id, kind, ts, leaf) "
+            "VALUES (4, '00000000-0000-7000-8000-000000000000', 'generate', 0, :l)"
+        ),
+        {"l": forged},
+    )
     c.execute(text("UPDATE ledger_head SET size = size + 1"))
 
 
 def _rewrite_node(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
-    c.execute(text("UPDATE ledger_node SET hash = :h WHERE pos = :p"),
-              {"h": bytes(32), "p": merkle.node_key(1, 1)})
+    c.execute(
+        text("UPDATE ledger_node SET hash = :h WHERE pos = :p"),
+        {"h": bytes(32), "p": merkle.node_key(1, 1)},
+    )
 
 
 def _forge_checkpoint(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
     note = Checkpoint(ORIGIN, 10, led.root()).sign(generate_log_key())
-    c.execute(text("INSERT INTO ledger_checkpoint (size, root, note, ts) VALUES (10, :r, :n, 0)"),
-              {"r": led.root(), "n": note})
+    c.execute(
+        text("INSERT INTO ledger_checkpoint (size, root, note, ts) VALUES (10, :r, :n, 0)"),
+        {"r": led.root(), "n": note},
+    )
 
 
 def _inconsistent_checkpoint(c: Connection, led: Ledger, key: Ed25519PrivateKey) -> None:
     note = Checkpoint(ORIGIN, 10, bytes(32)).sign(key)
-    c.execute(text("INSERT INTO ledger_checkpoint (size, root, note, ts) VALUES (10, :r, :n, 0)"),
-              {"r": bytes(32), "n": note})
+    c.execute(
+        text("INSERT INTO ledger_checkpoint (size, root, note, ts) VALUES (10, :r, :n, 0)"),
+        {"r": bytes(32), "n": note},
+    )
 
 
 class Damage(NamedTuple):

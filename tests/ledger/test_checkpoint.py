@@ -49,11 +49,17 @@ def test_tampered_body_fails_signature() -> None:
         open_checkpoint(note, verifier_key(key, ORIGIN))
 
 
-@pytest.mark.parametrize("note", [
-    "", "no blank line\n", f"{ORIGIN}\n5\n\n\u2014 x AAAA\n", f"{ORIGIN}\nfive\nAAAA\n\n\u2014 x AAAAAAAA\n",
-    f"{ORIGIN}\n5\n{base64.b64encode(bytes(32)).decode()}\n\n- x AAAAAAAA\n",
-    f"{ORIGIN}\n05\n{base64.b64encode(bytes(32)).decode()}\n\n\u2014 x AAAAAAAA\n",
-])
+@pytest.mark.parametrize(
+    "note",
+    [
+        "",
+        "no blank line\n",
+        f"{ORIGIN}\n5\n\n\u2014 x AAAA\n",
+        f"{ORIGIN}\nfive\nAAAA\n\n\u2014 x AAAAAAAA\n",
+        f"{ORIGIN}\n5\n{base64.b64encode(bytes(32)).decode()}\n\n- x AAAAAAAA\n",
+        f"{ORIGIN}\n05\n{base64.b64encode(bytes(32)).decode()}\n\n\u2014 x AAAAAAAA\n",
+    ],
+)
 def test_malformed_notes(note: str) -> None:
     with pytest.raises(MalformedNoteError):
         open_checkpoint(note, verifier_key(generate_log_key(), ORIGIN))

@@ -40,8 +40,9 @@ def _dead_url() -> str:
 
 def _ledger(url: str, key: Ed25519PrivateKey, tsa: str | None, n: int = 3) -> Ledger:
     Ledger.create(url, origin=ORIGIN, log_key=key, tsa_url="").close()
-    led = Ledger.open(url, log_key=key, checkpoint_every=None, checkpoint_interval=None,
-                      tsa_url=tsa)
+    led = Ledger.open(
+        url, log_key=key, checkpoint_every=None, checkpoint_interval=None, tsa_url=tsa
+    )
     for i in range(n):
         led.append("generate", {"n": i}, outputs=[f"{i:064x}"])
     return led
@@ -56,7 +57,8 @@ def _tokens(url: str) -> dict[int, bytes]:
 
 
 def test_timestamped_checkpoint_is_stored_and_audits_clean(
-        any_url: str, log_key: Ed25519PrivateKey, tsa_url: str, authority: TsaAuthority) -> None:
+    any_url: str, log_key: Ed25519PrivateKey, tsa_url: str, authority: TsaAuthority
+) -> None:
     with _ledger(any_url, log_key, tsa_url) as led:
         first = led.checkpoint()
         led.append("edit", {"n": 9})
@@ -76,7 +78,8 @@ def test_timestamped_checkpoint_is_stored_and_audits_clean(
 
 
 def test_token_swapped_onto_another_checkpoint_is_damage(
-        any_url: str, log_key: Ed25519PrivateKey, tsa_url: str) -> None:
+    any_url: str, log_key: Ed25519PrivateKey, tsa_url: str
+) -> None:
     with _ledger(any_url, log_key, tsa_url) as led:
         led.checkpoint()
         led.append("edit", {"n": 9})
@@ -85,8 +88,10 @@ def test_token_swapped_onto_another_checkpoint_is_damage(
     first, second = sorted(tokens)
     engine = create_engine(any_url)
     with engine.begin() as c:
-        c.execute(text("UPDATE ledger_checkpoint_timestamp SET token = :t WHERE checkpoint_id = :i"),
-                  {"t": tokens[first], "i": second})
+        c.execute(
+            text("UPDATE ledger_checkpoint_timestamp SET token = :t WHERE checkpoint_id = :i"),
+            {"t": tokens[first], "i": second},
+        )
     engine.dispose()
     with Ledger.open(any_url, tsa_url="") as led:
         report = led.audit()
@@ -97,7 +102,8 @@ def test_token_swapped_onto_another_checkpoint_is_damage(
 
 
 def test_tampered_token_and_foreign_anchor_are_reported(
-        sqlite_url: str, log_key: Ed25519PrivateKey, tsa_url: str) -> None:
+    sqlite_url: str, log_key: Ed25519PrivateKey, tsa_url: str
+) -> None:
     with _ledger(sqlite_url, log_key, tsa_url) as led:
         led.checkpoint()
         other = TsaAuthority.make()  # a TSA root that did not issue this TSA's certificate
@@ -118,17 +124,26 @@ def test_tampered_token_and_foreign_anchor_are_reported(
 
 
 def test_unreachable_tsa_keeps_the_checkpoint_warns_and_can_retry(
-        any_url: str, log_key: Ed25519PrivateKey, authority: TsaAuthority,
-        caplog: pytest.LogCaptureFixture) -> None:
+    any_url: str,
+    log_key: Ed25519PrivateKey,
+    authority: TsaAuthority,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     dead = _dead_url()
-    with _ledger(any_url, log_key, dead) as led, caplog.at_level(logging.WARNING, "ledger.timestamp"):
+    with (
+        _ledger(any_url, log_key, dead) as led,
+        caplog.at_level(logging.WARNING, "ledger.timestamp"),
+    ):
         cp = led.checkpoint()
         assert led.latest_checkpoint() == cp  # signed and stored all the same
         assert led.timestamp_error is not None and "unreachable" in led.timestamp_error
         assert any("has no timestamp" in r.getMessage() for r in caplog.records)
         assert timestamp_of(led, cp) is None
         report = led.audit()
-        assert report.ok and (report.timestamps.timestamped, report.timestamps.untimestamped) == (0, 1)
+        assert report.ok and (report.timestamps.timestamped, report.timestamps.untimestamped) == (
+            0,
+            1,
+        )
         led.append("edit", {"n": 9})
         led.checkpoint()  # within the back-off: no second wait on a dead TSA
         assert led.timestamp_error is not None and "failed recently" in led.timestamp_error
@@ -140,7 +155,8 @@ def test_unreachable_tsa_keeps_the_checkpoint_warns_and_can_retry(
 
 
 def test_without_a_tsa_nothing_is_asked_or_stored(
-        sqlite_url: str, log_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    sqlite_url: str, log_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PROVENANCE_TSA_URL", raising=False)
     with _ledger(sqlite_url, log_key, "") as led:
         cp = led.checkpoint()
@@ -153,18 +169,22 @@ def test_without_a_tsa_nothing_is_asked_or_stored(
         assert led.checkpoint() == cp
 
 
-def test_tsa_url_from_environment(sqlite_url: str, log_key: Ed25519PrivateKey, tsa_url: str,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tsa_url_from_environment(
+    sqlite_url: str, log_key: Ed25519PrivateKey, tsa_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PROVENANCE_TSA_URL", tsa_url)
     with _ledger(sqlite_url, log_key, tsa=None) as led:
         cp = led.checkpoint()
         assert timestamp_of(led, cp) is not None
 
 
-@pytest.mark.parametrize("reply, message", [
-    (b"", "not a DER TimeStampResp"),
-    (bytes.fromhex("30053003020102"), "request rejection"),
-])
+@pytest.mark.parametrize(
+    "reply, message",
+    [
+        (b"", "not a DER TimeStampResp"),
+        (bytes.fromhex("30053003020102"), "request rejection"),
+    ],
+)
 def test_bad_tsa_replies_are_named(reply: bytes, message: str) -> None:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -188,8 +208,13 @@ def test_bad_tsa_replies_are_named(reply: bytes, message: str) -> None:
 
 
 def test_cli_checkpoint_and_audit_report_timestamps(
-        home: object, authority: TsaAuthority, tsa_url: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home: object,
+    authority: TsaAuthority,
+    tsa_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from provenance.cli import main
 
     anchors = tmp_path / "tsa-root.pem"

@@ -14,12 +14,13 @@ from ledger import Ledger, merkle, verify_receipt
 from ledger.checkpoint import generate_log_key, key_to_pem, verifier_key
 from ledger.errors import MalformedNoteError, WrongLogKeyError
 from provenance.cli import main
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.ledger.ledger_helpers import ORIGIN, make_ledger
 
 
-def test_receipt_verifies_offline_and_fails_when_tampered(sqlite_url: str,
-                                                          log_key: Ed25519PrivateKey) -> None:
+def test_receipt_verifies_offline_and_fails_when_tampered(
+    sqlite_url: str, log_key: Ed25519PrivateKey
+) -> None:
     with make_ledger(sqlite_url, log_key, 9) as led:
         entry = led.at(4)
         receipt = led.receipt(entry.id)
@@ -31,7 +32,7 @@ def test_receipt_verifies_offline_and_fails_when_tampered(sqlite_url: str,
     lines = receipt.split("\n")
     proof_line = 3
     tampered = base64.b64encode(bytes(32)).decode()
-    bad = "\n".join([*lines[:proof_line], tampered, *lines[proof_line + 1:]])
+    bad = "\n".join([*lines[:proof_line], tampered, *lines[proof_line + 1 :]])
     assert not verify_receipt(bad, vkey).ok
     with pytest.raises(WrongLogKeyError):
         verify_receipt(receipt, verifier_key(generate_log_key(), ORIGIN))
@@ -50,8 +51,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_key: Ed25519Privat
     return h
 
 
-def test_cli_receipt_audit_export(home: Home, tmp_path: Path, log_key: Ed25519PrivateKey,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_receipt_audit_export(
+    home: Home, tmp_path: Path, log_key: Ed25519PrivateKey, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ledger", "audit"]) == 2
     assert "provenance init" in capsys.readouterr().err
     art = tmp_path / "art.png"

@@ -29,14 +29,30 @@ SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
 def test_append_lookup_lineage_and_proofs(any_url: str, log_key: Ed25519PrivateKey) -> None:
     with make_ledger(any_url, log_key) as led:
         eid = led.new_entry_id()
-        root = led.append("generate", {"model": "m", "n": 1}, entry_id=eid, outputs=[SHA_A],
-                          fingerprints=[(SHA_A, "phash", 2**64 - 1)], secret="a red fox")
+        root = led.append(
+            "generate",
+            {"model": "m", "n": 1},
+            entry_id=eid,
+            outputs=[SHA_A],
+            fingerprints=[(SHA_A, "phash", 2**64 - 1)],
+            secret="a red fox",
+        )
         assert root.id == eid and root.index == 0 and root.leaf_hash == merkle.leaf_hash(root.leaf)
-        child, twin = led.append_many([
-            AppendRequest("edit", {"op": "crop"}, outputs=[SHA_B], inputs=[SHA_A], parents=[eid],
-                          fingerprints=[(SHA_B, "phash", 2**64 - 2)]),
-            AppendRequest("edit", {"op": "gray"}, outputs=[SHA_C], inputs=[SHA_A], parents=[eid]),
-        ])
+        child, twin = led.append_many(
+            [
+                AppendRequest(
+                    "edit",
+                    {"op": "crop"},
+                    outputs=[SHA_B],
+                    inputs=[SHA_A],
+                    parents=[eid],
+                    fingerprints=[(SHA_B, "phash", 2**64 - 2)],
+                ),
+                AppendRequest(
+                    "edit", {"op": "gray"}, outputs=[SHA_C], inputs=[SHA_A], parents=[eid]
+                ),
+            ]
+        )
         grand = led.append("edit", {}, parents=[child.id, twin.id])
         assert led.size == 4 and led.at(2) == twin and led.get(eid) == root
         assert led.find_by_output(SHA_B) == [child] and led.find_by_input(SHA_A) == [child, twin]
@@ -58,8 +74,9 @@ def test_append_lookup_lineage_and_proofs(any_url: str, log_key: Ed25519PrivateK
         proof = led.consistency_proof(cp1.size, cp2.size)
         assert merkle.verify_consistency(cp1.size, cp2.size, cp1.root, cp2.root, proof)
         for i in range(led.size):
-            assert merkle.verify_inclusion(led.at(i).leaf_hash, i, cp2.size,
-                                           led.inclusion_proof(i, cp2.size), cp2.root)
+            assert merkle.verify_inclusion(
+                led.at(i).leaf_hash, i, cp2.size, led.inclusion_proof(i, cp2.size), cp2.root
+            )
         assert led.root() == cp2.root == merkle.root_of([led.at(i).leaf_hash for i in range(6)])
         assert led.audit().ok
 
@@ -67,7 +84,8 @@ def test_append_lookup_lineage_and_proofs(any_url: str, log_key: Ed25519PrivateK
 def test_bad_appends_write_nothing(sqlite_url: str, log_key: Ed25519PrivateKey) -> None:
     with make_ledger(sqlite_url, log_key, 2) as led:
         bad = [
-            dict(kind="Bad Kind", body={}), dict(kind="x", body={}, outputs=["nothex"]),
+            dict(kind="Bad Kind", body={}),
+            dict(kind="x", body={}, outputs=["nothex"]),
             dict(kind="x", body={}, parents=["00000000-0000-7000-8000-000000000000"]),
             dict(kind="x", body={"f": float("nan")}),
             dict(kind="x", body={}, entry_id=led.at(0).id),
@@ -117,15 +135,17 @@ def test_open_faults(tmp_path: Path, log_key: Ed25519PrivateKey) -> None:
         Ledger.open(url)
 
 
-def test_checkpoints_need_the_key_and_are_cut_every_n(sqlite_url: str,
-                                                       log_key: Ed25519PrivateKey) -> None:
+def test_checkpoints_need_the_key_and_are_cut_every_n(
+    sqlite_url: str, log_key: Ed25519PrivateKey
+) -> None:
     make_ledger(sqlite_url, log_key).close()
     with Ledger.open(sqlite_url) as ro:
         ro.append("x", {})
         with pytest.raises(LedgerError, match="log key"):
             ro.checkpoint()
-    with Ledger.open(sqlite_url, log_key=log_key, checkpoint_every=5,
-                     checkpoint_interval=None) as led:
+    with Ledger.open(
+        sqlite_url, log_key=log_key, checkpoint_every=5, checkpoint_interval=None
+    ) as led:
         for _ in range(11):
             led.append("x", {})
         assert [c.size for c in led.checkpoints()] == [5, 10]

@@ -29,7 +29,9 @@ def test_ranges_are_index_ranges_with_exact_edges(any_url: str) -> None:
                 since = times[a] if a < 9 else times[-1] + timedelta(microseconds=1)
                 until = times[b] if b < 9 else None
                 got = [e.body["i"] for e in led.iter_entries(since=since, until=until)]
-                want = [i for i, t in enumerate(times) if t >= since and (until is None or t < until)]
+                want = [
+                    i for i, t in enumerate(times) if t >= since and (until is None or t < until)
+                ]
                 assert got == want, (a, b)
         edits = [e.body["i"] for e in led.iter_entries(since=times[2], kinds=["edit"])]
         assert edits == [3, 6]
@@ -64,8 +66,12 @@ def test_an_older_ledger_with_a_clock_step_is_migrated_and_still_filtered(sqlite
         assert "ix_ledger_entry_ts" in {i["name"] for i in inspect(c).get_indexes("ledger_entry")}
     with Ledger.open(sqlite_url, checkpoint_every=None) as led:
         with led.engine.connect() as c:
-            assert c.execute(text("SELECT value FROM ledger_meta WHERE key = 'ts_ordered_from'")
-                             ).scalar() == "3"
+            assert (
+                c.execute(
+                    text("SELECT value FROM ledger_meta WHERE key = 'ts_ordered_from'")
+                ).scalar()
+                == "3"
+            )
             assert c.execute(text("SELECT last_ts FROM ledger_head")).scalar() == 400
             assert inspect(c).get_indexes("ledger_entry") == []
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.conftest import reports, run
 from tests.verify.conftest import record
 
@@ -47,8 +47,12 @@ def _corrupt_manifest(signed: Path, work: Path) -> Path:
 def _oversized_manifest(signed: Path, work: Path) -> Path:
     data = signed.read_bytes()
     body = b"\x00" * (17 * 1024 * 1024)
-    chunk = struct.pack(">I", len(body)) + b"caBX" + body + struct.pack(
-        ">I", zlib.crc32(b"caBX" + body))
+    chunk = (
+        struct.pack(">I", len(body))
+        + b"caBX"
+        + body
+        + struct.pack(">I", zlib.crc32(b"caBX" + body))
+    )
     (out := work / "oversized.png").write_bytes(data[:33] + chunk + data[33:])
     return out
 
@@ -100,8 +104,9 @@ def signed(home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]) -> Pat
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_file_gets_error_and_batch_carries_on(case: Case, signed: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_file_gets_error_and_batch_carries_on(
+    case: Case, signed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad_dir = tmp_path / "bad"
     bad_dir.mkdir()
     bad = case.make(signed, bad_dir)
@@ -117,8 +122,9 @@ def test_bad_file_gets_error_and_batch_carries_on(case: Case, signed: Path, tmp_
     assert code == 2 and reports(out)[0]["verdict"] == "error"
 
 
-def test_directory_with_unreadable_entries_and_loops(signed: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_directory_with_unreadable_entries_and_loops(
+    signed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = tmp_path / "incoming"
     (d / "sub").mkdir(parents=True)
     (d / "sub" / "copy.png").write_bytes(signed.read_bytes())
@@ -139,8 +145,9 @@ def test_directory_with_unreadable_entries_and_loops(signed: Path, tmp_path: Pat
 
 
 def test_missing_file_and_empty_glob(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "verify", "--json", str(tmp_path / "nope.jpg"),
-                       str(tmp_path / "*.none"))
+    code, out, _ = run(
+        capsys, "verify", "--json", str(tmp_path / "nope.jpg"), str(tmp_path / "*.none")
+    )
     rs = reports(out)
     assert code == 2
     assert [r["verdict"] for r in rs] == ["error", "error"]
@@ -148,8 +155,9 @@ def test_missing_file_and_empty_glob(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "no file matches" in rs[1]["reasons"][0]
 
 
-def test_bad_trust_bundle_is_a_usage_error(tmp_path: Path, signed: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_trust_bundle_is_a_usage_error(
+    tmp_path: Path, signed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle = tmp_path / "anchors.pem"
     bundle.write_text("not a certificate\n")
     code, out, err = run(capsys, "verify", "--trust", str(bundle), str(signed))

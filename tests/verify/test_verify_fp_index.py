@@ -10,15 +10,18 @@ from pathlib import Path
 import pytest
 
 from ledger import AppendRequest, Ledger
-from provenance._fp_index import FingerprintIndex
-from provenance.fingerprint import hamming, to_signed64
+from ledger.fingerprint_index import FingerprintIndex
+from provenance.recovery.fingerprint import hamming, to_signed64
 
 
 def _req(i: int, value: int) -> AppendRequest:
     sha = hashlib.sha256(b"out%d" % i).hexdigest()
-    return AppendRequest(kind="generate", body={}, outputs=[sha],
-                         fingerprints=[(sha, "phash", to_signed64(value)),
-                                       (sha, "dhash", to_signed64(~value))])
+    return AppendRequest(
+        kind="generate",
+        body={},
+        outputs=[sha],
+        fingerprints=[(sha, "phash", to_signed64(value)), (sha, "dhash", to_signed64(~value))],
+    )
 
 
 def _check(url: str) -> None:
@@ -30,8 +33,9 @@ def _check(url: str) -> None:
         led.append_many([_req(i, v) for i, v in enumerate(values)])
         index = FingerprintIndex(led, "phash")
         hits = index.search(query, 16, 50)
-        want = sorted((hamming(query, v), i) for i, v in enumerate(values)
-                      if hamming(query, v) <= 16)
+        want = sorted(
+            (hamming(query, v), i) for i, v in enumerate(values) if hamming(query, v) <= 16
+        )
         assert [h.distance for h in hits] == [d for d, _ in want][:50]
         assert hits[0].output == hashlib.sha256(b"out17").hexdigest()
         assert hits[0].distance == 3

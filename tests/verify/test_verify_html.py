@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.conftest import run
 from tests.verify.conftest import record
 
@@ -20,32 +20,60 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("chromium is not installed (apt-get install chromium); HTML not checked in a browser")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium); HTML not checked in a browser"
+    )
 
 
 @pytest.mark.browser
-def test_html_report_renders_with_thumbnails(home: Home, workdir: Path, tmp_path: Path,
-                                             c2pa_fixtures: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_html_report_renders_with_thumbnails(
+    home: Home,
+    workdir: Path,
+    tmp_path: Path,
+    c2pa_fixtures: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     browser = _chromium()
     gen, edited = workdir / "gen.png", workdir / "edited.jpg"
     record(capsys, "generate", "A red circle on a white background", "-o", str(gen))
     record(capsys, "edit", str(gen), "-i", "grayscale", "-o", str(edited))
     third = c2pa_fixtures / "public-testfiles" / "adobe-20220124-CIE-sig-CA.jpg"
     page = tmp_path / "report.html"
-    code, _, err = run(capsys, "verify", "--html", str(page), "--trust",
-                       str(c2pa_fixtures / "test-trust-anchors.pem"), str(edited), str(third))
+    code, _, err = run(
+        capsys,
+        "verify",
+        "--html",
+        str(page),
+        "--trust",
+        str(c2pa_fixtures / "test-trust-anchors.pem"),
+        str(edited),
+        str(third),
+    )
     assert code == 0, err
     html = page.read_text()
     assert html.count("data:image/") >= 4  # pictures of the file and its ancestors, inlined
     assert "http://" not in html.replace("http://cv.iptc.org", "")  # nothing to fetch
     assert "E-sig-CA.jpg" in html and "proof VERIFIED" in html
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}",
-                    f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'ud'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
     assert pixels.std() > 10  # not a blank page
     # the verdict badges are drawn: trusted green (#1b7f3b) appears on the page

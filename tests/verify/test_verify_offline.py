@@ -13,9 +13,9 @@ import c2pa
 import pytest
 from PIL import Image
 
-from provenance.config import Home
 from provenance.credentials import make_context, make_signer
-from provenance.identity import load_identity
+from provenance.home.identity import load_identity
+from provenance.home.paths import Home
 from tests.conftest import reports, run
 
 
@@ -53,10 +53,23 @@ def _remote_signed(home: Home, url: str, dest: Path) -> bytes:
     identity = load_identity(home)
     src = io.BytesIO()
     Image.new("RGB", (96, 64), "navy").save(src, "JPEG")
-    spec = {"claim_generator_info": [{"name": "test"}], "title": dest.name, "assertions": [
-        {"label": "c2pa.actions.v2", "data": {"actions": [{
-            "action": "c2pa.created", "digitalSourceType":
-                "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}
+    spec = {
+        "claim_generator_info": [{"name": "test"}],
+        "title": dest.name,
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
     builder = c2pa.Builder(spec, context=make_context(thumbnail=False))
     builder.set_no_embed()
     builder.set_remote_url(url)
@@ -68,8 +81,9 @@ def _remote_signed(home: Home, url: str, dest: Path) -> bytes:
     return bytes(manifest)
 
 
-def test_remote_manifest_is_not_fetched_offline(home: Home, workdir: Path, server: _Server,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_remote_manifest_is_not_fetched_offline(
+    home: Home, workdir: Path, server: _Server, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/m.c2pa"
     server.manifest = _remote_signed(home, url, workdir / "remote.jpg")
     code, out, _ = run(capsys, "verify", "--json", str(workdir / "remote.jpg"))
@@ -83,7 +97,8 @@ def test_remote_manifest_is_not_fetched_offline(home: Home, workdir: Path, serve
 
 
 def test_unreachable_remote_manifest_with_network_is_error(
-        home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _remote_signed(home, "http://127.0.0.1:9/gone.c2pa", workdir / "gone.jpg")
     code, out, _ = run(capsys, "verify", "--json", "--allow-network", str(workdir / "gone.jpg"))
     [r] = reports(out)

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from provenance.config import Home
 from provenance.errors import PolicyError
-from provenance.policy import TrustPolicy, default_policy
-from provenance.report import VerificationReport
+from provenance.home.paths import Home
+from provenance.verify.policy import TrustPolicy, default_policy
+from provenance.verify.report import VerificationReport
 
 
-@pytest.mark.parametrize("accept", [{"trusted", "invalid"}, {"error"},
-                                    {"no_credentials", "valid_untrusted"}, set()])
+@pytest.mark.parametrize(
+    "accept", [{"trusted", "invalid"}, {"error"}, {"no_credentials", "valid_untrusted"}, set()]
+)
 def test_policies_that_accept_anything_are_refused(accept: set[str]) -> None:
     with pytest.raises(PolicyError):
         TrustPolicy(accept=frozenset(accept))

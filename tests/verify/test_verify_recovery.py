@@ -11,9 +11,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ledger import AppendRequest
-from provenance.config import Home
-from provenance.fingerprint import to_signed64
-from provenance.ledger_access import open_ledger
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import Home
+from provenance.recovery.fingerprint import to_signed64
 from tests.conftest import reports, run
 from tests.verify.conftest import record
 
@@ -24,15 +24,20 @@ def _synthetic(rng: random.Random, i: int) -> AppendRequest:
     sha = hashlib.sha256(f"synthetic-{i}".encode()).hexdigest()
     kinds = ["phash", "dhash", "pdq0", "pdq1", "pdq2", "pdq3", "color0", "color1"]
     fps = [(sha, k, to_signed64(rng.getrandbits(64))) for k in kinds]
-    return AppendRequest(kind="generate", body={"op": "generate", "output": {"sha256": sha}},
-                         outputs=[sha], fingerprints=fps)
+    return AppendRequest(
+        kind="generate",
+        body={"op": "generate", "output": {"sha256": sha}},
+        outputs=[sha],
+        fingerprints=fps,
+    )
 
 
 @pytest.fixture
 def big_ledger(home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]) -> list[Path]:
     recorded = []
-    for i, prompt in enumerate(["A red circle on a white background", "A blue square",
-                                "Election night, dark blue poster"]):
+    for i, prompt in enumerate(
+        ["A red circle on a white background", "A blue square", "Election night, dark blue poster"]
+    ):
         out = workdir / f"rec{i}.png"
         record(capsys, "generate", prompt, "-o", str(out))
         recorded.append(out)
@@ -53,8 +58,9 @@ def _q75_half(src: Path, dest: Path) -> Path:
     return dest
 
 
-def test_recovered_among_ten_thousand(big_ledger: list[Path], workdir: Path, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_recovered_among_ten_thousand(
+    big_ledger: list[Path], workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copies = tmp_path / "copies"
     copies.mkdir()
     targets = [_q75_half(p, copies / f"{p.stem}-copy.jpg") for p in big_ledger]
@@ -74,8 +80,9 @@ def test_recovered_among_ten_thousand(big_ledger: list[Path], workdir: Path, tmp
     assert code == 0
 
 
-def test_distinct_images_are_not_recovered(big_ledger: list[Path], tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_distinct_images_are_not_recovered(
+    big_ledger: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from skimage import data as samples
 
     files = []
@@ -91,5 +98,6 @@ def test_distinct_images_are_not_recovered(big_ledger: list[Path], tmp_path: Pat
     code, out, _ = run(capsys, "verify", "--json", "--accept", "recovered", *map(str, files))
     rs = reports(out)
     assert [r["verdict"] for r in rs] == ["no_credentials"] * len(files), [
-        (r["path"], r["ledger"]["candidates"][:1]) for r in rs]
+        (r["path"], r["ledger"]["candidates"][:1]) for r in rs
+    ]
     assert code == 1

@@ -11,7 +11,7 @@ from PIL import Image
 
 from provenance.backends.base import GenerateRequest
 from provenance.backends.local import LocalBackend
-from provenance.config import Home
+from provenance.home.paths import Home
 from tests.conftest import reports, run
 from tests.verify.conftest import record
 
@@ -32,11 +32,18 @@ def _unrecorded(prompt: str, dest: Path) -> Path:
     return _stripped_jpeg(made.outputs[0].data, dest)
 
 
-@pytest.mark.parametrize(("recorded", "variant"), [(RECORDED, VARIANT), (CARD, CARD_VARIANT)],
-                         ids=["poster", "sale-card"])
+@pytest.mark.parametrize(
+    ("recorded", "variant"),
+    [(RECORDED, VARIANT), (CARD, CARD_VARIANT)],
+    ids=["poster", "sale-card"],
+)
 def test_copy_of_unrecorded_text_variant_is_not_recovered(
-    home: Home, workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    recorded: str, variant: str,
+    home: Home,
+    workdir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    recorded: str,
+    variant: str,
 ) -> None:
     original = workdir / "recorded.png"
     record(capsys, "generate", recorded, "-o", str(original))

@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 
-from provenance.policy import TrustPolicy
 from provenance.verify import verify_path
+from provenance.verify.policy import TrustPolicy
 from tests.conftest import reports, run
 
 _FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "c2pa"
-_EXPECTED: dict[str, Any] = (json.loads((_FIXTURES / "expected.json").read_text())["files"]
-                             if (_FIXTURES / "expected.json").exists() else {})
+_EXPECTED: dict[str, Any] = (
+    json.loads((_FIXTURES / "expected.json").read_text())["files"]
+    if (_FIXTURES / "expected.json").exists()
+    else {}
+)
 
 
 @pytest.mark.parametrize("name", sorted(_EXPECTED))
@@ -31,7 +34,8 @@ def test_expected_verdict(name: str, c2pa_fixtures: Path) -> None:
 
 
 def test_broken_ancestor_is_named_and_strict_chain_fails_it(
-        c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = str(c2pa_fixtures / "public-testfiles" / "adobe-20220124-CIE-sig-CA.jpg")
     anchors = str(c2pa_fixtures / "test-trust-anchors.pem")
     code, out, _ = run(capsys, "verify", "--json", "--trust", anchors, f)
@@ -46,7 +50,8 @@ def test_broken_ancestor_is_named_and_strict_chain_fails_it(
 
 
 def test_without_anchors_trusted_becomes_valid_untrusted(
-        c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = str(c2pa_fixtures / "public-testfiles" / "adobe-20220124-CACA.jpg")
     code, out, _ = run(capsys, "verify", "--json", f)
     [r] = reports(out)
@@ -59,11 +64,20 @@ def test_without_anchors_trusted_becomes_valid_untrusted(
     assert titles == ["CA.jpg", "A.jpg"]  # every ancestor walked, down to the bare original
 
 
-def test_whole_directory_in_one_batch(c2pa_fixtures: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_whole_directory_in_one_batch(
+    c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     anchors = str(c2pa_fixtures / "test-trust-anchors.pem")
-    code, out, err = run(capsys, "verify", "--json", "--jobs", "2", "--trust", anchors,
-                         str(c2pa_fixtures / "public-testfiles"))
+    code, out, err = run(
+        capsys,
+        "verify",
+        "--json",
+        "--jobs",
+        "2",
+        "--trust",
+        anchors,
+        str(c2pa_fixtures / "public-testfiles"),
+    )
     got = {Path(r["path"]).name: (r["verdict"], r["chain_ok"]) for r in reports(out)}
     for name, want in _EXPECTED.items():
         assert got[name] == (want["verdict"], want["chain_ok"])
@@ -72,8 +86,8 @@ def test_whole_directory_in_one_batch(c2pa_fixtures: Path,
 
 
 def test_every_status_code_seen_has_a_plain_reading(c2pa_fixtures: Path) -> None:
-    from provenance.explain import KNOWN_CODES
-    from provenance.report import ChainNode
+    from provenance.verify.explain import KNOWN_CODES
+    from provenance.verify.report import ChainNode
 
     policy = TrustPolicy.from_pem_files([c2pa_fixtures / "test-trust-anchors.pem"])
     seen: set[str] = set()

@@ -19,19 +19,30 @@ branch_labels = None
 depends_on = None
 
 _TABLES = [
-    ("ledger_entry",
-     "idx INTEGER PRIMARY KEY, entry_id VARCHAR(36) NOT NULL UNIQUE, kind VARCHAR(64) NOT NULL, "
-     "ts BIGINT NOT NULL, leaf BLOB NOT NULL", "",
-     "idx, entry_id, kind, ts, leaf", ["CREATE INDEX ix_ledger_entry_ts ON ledger_entry (ts)"]),
+    (
+        "ledger_entry",
+        "idx INTEGER PRIMARY KEY, entry_id VARCHAR(36) NOT NULL UNIQUE, kind VARCHAR(64) NOT NULL, "
+        "ts BIGINT NOT NULL, leaf BLOB NOT NULL",
+        "",
+        "idx, entry_id, kind, ts, leaf",
+        ["CREATE INDEX ix_ledger_entry_ts ON ledger_entry (ts)"],
+    ),
     ("ledger_node", "pos INTEGER PRIMARY KEY, hash BLOB NOT NULL", "", "pos, hash", []),
-    ("ledger_artifact",
-     "entry_idx BIGINT NOT NULL, role VARCHAR(8) NOT NULL, sha256 VARCHAR(64) NOT NULL, "
-     "PRIMARY KEY (entry_idx, role, sha256)", " WITHOUT ROWID", "entry_idx, role, sha256",
-     ["CREATE INDEX ix_ledger_artifact_sha ON ledger_artifact (sha256, role)"]),
-    ("ledger_parent",
-     "child_idx BIGINT NOT NULL, parent_id VARCHAR(36) NOT NULL, PRIMARY KEY (child_idx, parent_id)",
-     " WITHOUT ROWID", "child_idx, parent_id",
-     ["CREATE INDEX ix_ledger_parent_parent_id ON ledger_parent (parent_id)"]),
+    (
+        "ledger_artifact",
+        "entry_idx BIGINT NOT NULL, role VARCHAR(8) NOT NULL, sha256 VARCHAR(64) NOT NULL, "
+        "PRIMARY KEY (entry_idx, role, sha256)",
+        " WITHOUT ROWID",
+        "entry_idx, role, sha256",
+        ["CREATE INDEX ix_ledger_artifact_sha ON ledger_artifact (sha256, role)"],
+    ),
+    (
+        "ledger_parent",
+        "child_idx BIGINT NOT NULL, parent_id VARCHAR(36) NOT NULL, PRIMARY KEY (child_idx, parent_id)",
+        " WITHOUT ROWID",
+        "child_idx, parent_id",
+        ["CREATE INDEX ix_ledger_parent_parent_id ON ledger_parent (parent_id)"],
+    ),
 ]
 
 

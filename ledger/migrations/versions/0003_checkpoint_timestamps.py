@@ -19,11 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("ledger_checkpoint_timestamp",
-                    sa.Column("checkpoint_id", sa.BigInteger, primary_key=True,
-                              autoincrement=False),
-                    sa.Column("tsa_url", sa.Text, nullable=False),
-                    sa.Column("token", sa.LargeBinary, nullable=False))
+    op.create_table(
+        "ledger_checkpoint_timestamp",
+        sa.Column("checkpoint_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("tsa_url", sa.Text, nullable=False),
+        sa.Column("token", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:

@@ -23,17 +23,24 @@ depends_on = None
 
 def upgrade() -> None:
     op.drop_index("ix_ledger_entry_ts", table_name="ledger_entry")
-    op.add_column("ledger_head", sa.Column("last_ts", sa.BigInteger, nullable=False,
-                                           server_default="0"))
+    op.add_column(
+        "ledger_head", sa.Column("last_ts", sa.BigInteger, nullable=False, server_default="0")
+    )
     bind = op.get_bind()
     op.execute("UPDATE ledger_head SET last_ts = (SELECT coalesce(max(ts), 0) FROM ledger_entry)")
     # The last index where time stepped back; from there on, times are in order.
-    last_drop = bind.execute(sa.text(
-        "SELECT max(b.idx) FROM ledger_entry a JOIN ledger_entry b ON b.idx = a.idx + 1 "
-        "WHERE b.ts < a.ts")).scalar()
+    last_drop = bind.execute(
+        sa.text(
+            "SELECT max(b.idx) FROM ledger_entry a JOIN ledger_entry b ON b.idx = a.idx + 1 "
+            "WHERE b.ts < a.ts"
+        )
+    ).scalar()
     if bind.execute(sa.text("SELECT count(*) FROM ledger_meta")).scalar():
-        op.execute(sa.text("INSERT INTO ledger_meta (key, value) VALUES ('ts_ordered_from', :v)")
-                   .bindparams(v=str(int(last_drop or 0))))
+        op.execute(
+            sa.text(
+                "INSERT INTO ledger_meta (key, value) VALUES ('ts_ordered_from', :v)"
+            ).bindparams(v=str(int(last_drop or 0)))
+        )
 
 
 def downgrade() -> None:

@@ -40,7 +40,7 @@ from provenance.backends.local._op import Context
 from provenance.backends.local._prompt import parse_prompt, parse_size
 from provenance.backends.local._render import render
 from provenance.errors import InputError
-from provenance.imaging import MIME_BY_FORMAT, encode, load_mask, open_image
+from provenance.media.imaging import MIME_BY_FORMAT, encode, load_mask, open_image
 
 __all__ = ["EDIT_MODEL", "GENERATE_MODEL", "SOFTWARE_AGENT", "LocalBackend"]
 

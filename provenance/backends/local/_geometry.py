@@ -10,7 +10,7 @@ from PIL import Image
 from provenance.backends.base import Action
 from provenance.backends.local._op import Context, Op, Size, arity, fail, integer, number
 from provenance.backends.local._prompt import MAX_SIDE
-from provenance.imaging import max_pixels
+from provenance.media.imaging import max_pixels
 
 _ASPECT = re.compile(r"(\d+):(\d+)")
 _DIMS = re.compile(r"(\d+)x(\d+)", re.IGNORECASE)

@@ -98,7 +98,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def _checked_size(width: int, height: int) -> tuple[int, int]:
-    from provenance.imaging import max_pixels
+    from provenance.media.imaging import max_pixels
 
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
         raise InputError(

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from provenance.explain import explain_code
-from provenance.report import ChainNode, Signer, StatusCode
+from provenance.verify.explain import explain_code
+from provenance.verify.report import ChainNode, Signer, StatusCode
 
 # The digital source types that disclose AI-made or AI-edited content (IPTC vocabulary).
-AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia",
-                             "compositeSynthetic", "trainedAlgorithmicData"})
+AI_SOURCE_TYPES = frozenset(
+    {
+        "trainedAlgorithmicMedia",
+        "compositeWithTrainedAlgorithmicMedia",
+        "compositeSynthetic",
+        "trainedAlgorithmicData",
+    }
+)
 # Codes that only say "we do not trust this signer": not damage.
 UNTRUSTED_ONLY = frozenset({"signingCredential.untrusted"})
 _MAX_DEPTH = 64  # a hostile store could nest ingredients without end
@@ -59,9 +65,15 @@ def _signer(manifest: dict[str, Any], trusted: bool | None) -> Signer | None:
         return None
     issuer = info.get("issuer")
     serial = info.get("cert_serial_number")
-    return Signer(info.get("common_name"), issuer, info.get("alg"), info.get("time"), trusted,
-                  local_identity=issuer == "Provenance local identity",
-                  serial=str(serial) if serial is not None else None)
+    return Signer(
+        info.get("common_name"),
+        issuer,
+        info.get("alg"),
+        info.get("time"),
+        trusted,
+        local_identity=issuer == "Provenance local identity",
+        serial=str(serial) if serial is not None else None,
+    )
 
 
 def _thumb_id(holder: dict[str, Any]) -> str | None:
@@ -73,20 +85,38 @@ def _thumb_id(holder: dict[str, Any]) -> str | None:
 def build_chain(store: dict[str, Any], active: dict[str, Any], active_trusted: bool) -> ChainNode:
     """The tree rooted at the active manifest, every ancestor with its own validation."""
     label = store.get("active_manifest")
-    return _node(active, store, "self", active_trusted, {label} if isinstance(label, str) else set(),
-                 0, _thumb_id(active))
+    return _node(
+        active,
+        store,
+        "self",
+        active_trusted,
+        {label} if isinstance(label, str) else set(),
+        0,
+        _thumb_id(active),
+    )
 
 
-def _node(manifest: dict[str, Any], store: dict[str, Any], relationship: str,
-          trusted: bool | None, seen: set[str], depth: int, thumb: str | None) -> ChainNode:
+def _node(
+    manifest: dict[str, Any],
+    store: dict[str, Any],
+    relationship: str,
+    trusted: bool | None,
+    seen: set[str],
+    depth: int,
+    thumb: str | None,
+) -> ChainNode:
     acts = _actions(manifest)
     dsts = [short_type(str(a["digitalSourceType"])) for a in acts if a.get("digitalSourceType")]
     node = ChainNode(
-        title=manifest.get("title"), relationship=relationship, label=manifest.get("label"),
+        title=manifest.get("title"),
+        relationship=relationship,
+        label=manifest.get("label"),
         signer=_signer(manifest, trusted),
         actions=[str(a.get("action")) for a in acts],
-        digital_source_types=dsts, ai_disclosed=any(d in AI_SOURCE_TYPES for d in dsts),
-        ok=True, has_manifest=bool(manifest.get("signature_info") or acts),
+        digital_source_types=dsts,
+        ai_disclosed=any(d in AI_SOURCE_TYPES for d in dsts),
+        ok=True,
+        has_manifest=bool(manifest.get("signature_info") or acts),
         software_agents=sorted({_agent(a) for a in acts if a.get("softwareAgent")}),
         thumbnail=thumb,
     )
@@ -99,32 +129,60 @@ def _node(manifest: dict[str, Any], store: dict[str, Any], relationship: str,
     return node
 
 
-def _ingredient(ing: dict[str, Any], manifests: dict[str, Any], store: dict[str, Any],
-                seen: set[str], depth: int) -> ChainNode:
+def _ingredient(
+    ing: dict[str, Any],
+    manifests: dict[str, Any],
+    store: dict[str, Any],
+    seen: set[str],
+    depth: int,
+) -> ChainNode:
     label = ing.get("active_manifest")
     loop = isinstance(label, str) and label in seen
     child = manifests.get(label) if isinstance(label, str) and not loop else None
     child = child if isinstance(child, dict) else {}
     results = (ing.get("validation_results") or {}).get("activeManifest") or {}
-    failures = [status(c, "failure") for c in
-                [*(results.get("failure") or []), *(ing.get("validation_status") or [])]
-                if isinstance(c, dict) and c.get("code") not in UNTRUSTED_ONLY]
+    failures = [
+        status(c, "failure")
+        for c in [*(results.get("failure") or []), *(ing.get("validation_status") or [])]
+        if isinstance(c, dict) and c.get("code") not in UNTRUSTED_ONLY
+    ]
     # Claim v1 ingredients repeat success codes in validation_status: keep only failures.
-    failures = [f for f in failures if not f.code.endswith((".validated", ".match", ".trusted",
-                                                            ".insideValidity"))]
+    failures = [
+        f
+        for f in failures
+        if not f.code.endswith((".validated", ".match", ".trusted", ".insideValidity"))
+    ]
     success = {str(c.get("code")) for c in results.get("success") or [] if isinstance(c, dict)}
-    trusted = True if "signingCredential.trusted" in success else (
-        False if any(str(c.get("code")) in UNTRUSTED_ONLY for c in results.get("failure") or []
-                     if isinstance(c, dict)) else None)
-    node = _node({**child, "title": ing.get("title") or child.get("title")}, store,
-                 str(ing.get("relationship") or "unknown"), trusted,
-                 seen | ({label} if isinstance(label, str) else set()), depth + 1,
-                 _thumb_id(ing) or _thumb_id(child))
+    trusted = (
+        True
+        if "signingCredential.trusted" in success
+        else (
+            False
+            if any(
+                str(c.get("code")) in UNTRUSTED_ONLY
+                for c in results.get("failure") or []
+                if isinstance(c, dict)
+            )
+            else None
+        )
+    )
+    node = _node(
+        {**child, "title": ing.get("title") or child.get("title")},
+        store,
+        str(ing.get("relationship") or "unknown"),
+        trusted,
+        seen | ({label} if isinstance(label, str) else set()),
+        depth + 1,
+        _thumb_id(ing) or _thumb_id(child),
+    )
     node.has_manifest = bool(child)
     node.failures = failures
     if loop:
-        node.failures.append(StatusCode("provenance.ingredient.loop", "failure",
-                                        explain_code("provenance.ingredient.loop")))
+        node.failures.append(
+            StatusCode(
+                "provenance.ingredient.loop", "failure", explain_code("provenance.ingredient.loop")
+            )
+        )
     node.ok = not node.failures
     return node
 

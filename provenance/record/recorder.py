@@ -31,7 +31,6 @@ from typing import Any, Literal
 from PIL import Image
 
 from ledger import AppendRequest, Ledger
-from provenance import fingerprint, imaging
 from provenance.backends import get_backend
 from provenance.backends.base import (
     PRIVATE_FACTS,
@@ -45,7 +44,6 @@ from provenance.backends.base import (
     OutputFormat,
     Role,
 )
-from provenance.config import ENV_ACTOR, Home, home_from_env
 from provenance.credentials import (
     LEDGER_ASSERTION,
     IngredientSpec,
@@ -57,10 +55,13 @@ from provenance.credentials import (
 )
 from provenance.credentials.sign import ENV_TSA_URL
 from provenance.errors import BackendRefusedError, InputError, ProvenanceError
-from provenance.fileio import fsync_dir, place, write_temp
-from provenance.hashing import new_salt, salted_hash, sha256_bytes
-from provenance.identity import Identity, load_identity, read_meta, write_private
-from provenance.ledger_access import open_ledger
+from provenance.home.identity import Identity, load_identity, read_meta, write_private
+from provenance.home.ledger import open_ledger
+from provenance.home.paths import ENV_ACTOR, Home, home_from_env
+from provenance.media import imaging
+from provenance.media.hashing import new_salt, salted_hash, sha256_bytes
+from provenance.record.tempfiles import fsync_dir, place, write_temp
+from provenance.recovery import fingerprint
 
 REQUEST_ASSERTION = "org.provenance.request"
 ENTRY_SCHEMA = 1
@@ -161,12 +162,16 @@ class Recorder:
         self.identity = identity or load_identity(self.home)
         self.ledger = ledger or open_ledger(self.home, tsa_url=tsa_url)
         self.backend = get_backend(backend) if isinstance(backend, str) else backend
-        self.actor = actor or os.environ.get(ENV_ACTOR) or read_meta(self.home).get("actor") or "unknown"
+        self.actor = (
+            actor or os.environ.get(ENV_ACTOR) or read_meta(self.home).get("actor") or "unknown"
+        )
         self.embed_prompt = embed_prompt
         self.record_refusals = record_refusals
         self.on_progress = on_progress
         # RFC 3161 timestamps keep signatures verifiable after the signer certificate expires.
-        self._signer = make_signer(self.identity, tsa_url=tsa_url or os.environ.get(ENV_TSA_URL) or None)
+        self._signer = make_signer(
+            self.identity, tsa_url=tsa_url or os.environ.get(ENV_TSA_URL) or None
+        )
         anchors = self.identity.ca_pem.decode() if self.identity.ca_pem else None
         self._context = make_context(trust_anchors=anchors)
 
@@ -200,14 +205,35 @@ class Recorder:
         options = self._provider_options(options, actor)
         if not prompt.strip():
             raise InputError("prompt: empty; describe the image to generate")
-        request = GenerateRequest(prompt=prompt, n=n, output_format=fmt, size=size, model=model,
-                                  seed=seed, options=dict(options or {}),
-                                  on_progress=self.on_progress)
+        request = GenerateRequest(
+            prompt=prompt,
+            n=n,
+            output_format=fmt,
+            size=size,
+            model=model,
+            seed=seed,
+            options=dict(options or {}),
+            on_progress=self.on_progress,
+        )
         self._progress(f"generating with {self.backend.name}", None)
-        result = self._call_backend(lambda: self.backend.generate(request), "generate", prompt,
-                                    model, actor, request.options)
-        return self._record("generate", result, dests, [], prompt=prompt, params=_params(request),
-                            actor=actor, overwrite=overwrite)
+        result = self._call_backend(
+            lambda: self.backend.generate(request),
+            "generate",
+            prompt,
+            model,
+            actor,
+            request.options,
+        )
+        return self._record(
+            "generate",
+            result,
+            dests,
+            [],
+            prompt=prompt,
+            params=_params(request),
+            actor=actor,
+            overwrite=overwrite,
+        )
 
     def edit(
         self,
@@ -231,24 +257,48 @@ class Recorder:
             raise InputError("instruction: empty; say what to do, e.g. 'grayscale; brightness 1.1'")
         dests, fmt = self._plan_outputs(out, n, overwrite)
         options = self._provider_options(options, actor)
-        ins = [self._read_input(Path(p), "parent" if i == 0 else "reference")
-               for i, p in enumerate(inputs)]
+        ins = [
+            self._read_input(Path(p), "parent" if i == 0 else "reference")
+            for i, p in enumerate(inputs)
+        ]
         mask_in = self._read_mask(Path(mask), ins[0]) if mask is not None else None
         all_inputs = [*ins, *([mask_in] if mask_in else [])]
         request = EditRequest(
             instruction=instruction,
             images=tuple(i.as_backend_input() for i in ins),
             mask=mask_in.as_backend_input() if mask_in else None,
-            n=n, output_format=fmt, size=size, model=model, seed=seed,
-            options=dict(options or {}), on_progress=self.on_progress,
+            n=n,
+            output_format=fmt,
+            size=size,
+            model=model,
+            seed=seed,
+            options=dict(options or {}),
+            on_progress=self.on_progress,
         )
         self._progress(f"editing with {self.backend.name}", None)
-        result = self._call_backend(lambda: self.backend.edit(request), "edit", instruction, model,
-                                    actor, request.options, inputs=all_inputs)
-        return self._record("edit", result, dests, all_inputs, prompt=instruction,
-                            params=_params(request), actor=actor, overwrite=overwrite)
+        result = self._call_backend(
+            lambda: self.backend.edit(request),
+            "edit",
+            instruction,
+            model,
+            actor,
+            request.options,
+            inputs=all_inputs,
+        )
+        return self._record(
+            "edit",
+            result,
+            dests,
+            all_inputs,
+            prompt=instruction,
+            params=_params(request),
+            actor=actor,
+            overwrite=overwrite,
+        )
 
-    def import_asset(self, path: str | os.PathLike[str], *, actor: str | None = None) -> RecordedOutput:
+    def import_asset(
+        self, path: str | os.PathLike[str], *, actor: str | None = None
+    ) -> RecordedOutput:
         """Register an existing file (e.g. a camera original) as a lineage root; the file is untouched.
 
         Any C2PA manifest it carries is kept as it is. Importing the same bytes twice returns the
@@ -261,12 +311,17 @@ class Recorder:
             "schema": ENTRY_SCHEMA,
             "op": "import",
             "actor": actor or self.actor,
-            "output": {**inp.record(), "role": "output",
-                       "has_manifest": has_manifest(inp.data, inp.mime)},
+            "output": {
+                **inp.record(),
+                "role": "output",
+                "has_manifest": has_manifest(inp.data, inp.mime),
+            },
             "inputs": [],
         }
         entry = self.ledger.append(
-            "import", body, outputs=[inp.sha256],
+            "import",
+            body,
+            outputs=[inp.sha256],
             fingerprints=[(inp.sha256, k, v) for k, v in inp.fingerprints.as_ledger()],
         )
         return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)
@@ -291,8 +346,10 @@ class Recorder:
                 step.image = my_denoise(Image.open("in.png"))
         """
         dests, fmt = self._plan_outputs(out, 1, overwrite)
-        ins = [self._read_input(Path(p), "parent" if i == 0 else "reference")
-               for i, p in enumerate(inputs)]
+        ins = [
+            self._read_input(Path(p), "parent" if i == 0 else "reference")
+            for i, p in enumerate(inputs)
+        ]
         step = Step(actions=list(actions))
         yield step
         if step.data is None and step.image is None:
@@ -301,38 +358,80 @@ class Recorder:
         mime = imaging.sniff_mime(data) or imaging.MIME_BY_FORMAT[fmt]
         result = BackendResult(
             outputs=(BackendOutput(data, mime, tuple(step.actions), facts=step.facts),),
-            backend="custom", model=software_agent, digital_source_type="",
+            backend="custom",
+            model=software_agent,
+            digital_source_type="",
             software_agent=software_agent,
         )
-        self._record("edit" if ins else "generate", result, dests, ins, prompt=None, params={},
-                     actor=actor, overwrite=overwrite)
+        self._record(
+            "edit" if ins else "generate",
+            result,
+            dests,
+            ins,
+            prompt=None,
+            params={},
+            actor=actor,
+            overwrite=overwrite,
+        )
 
     # -- the recorded call ----------------------------------------------------------------------
 
-    def _record(self, op: str, result: BackendResult, dests: list[Path], inputs: list[_Input], *,
-                prompt: str | None, params: dict[str, Any], actor: str | None,
-                overwrite: bool) -> list[RecordedOutput]:
+    def _record(
+        self,
+        op: str,
+        result: BackendResult,
+        dests: list[Path],
+        inputs: list[_Input],
+        *,
+        prompt: str | None,
+        params: dict[str, Any],
+        actor: str | None,
+        overwrite: bool,
+    ) -> list[RecordedOutput]:
         if len(result.outputs) != len(dests):
             raise ProvenanceError(
                 f"backend {result.backend}: returned {len(result.outputs)} images for {len(dests)} requested"
             )
         salt = new_salt()
-        prompt_record = ({"hash": salted_hash(salt, prompt), "embedded": self.embed_prompt}
-                         if prompt is not None else None)
+        prompt_record = (
+            {"hash": salted_hash(salt, prompt), "embedded": self.embed_prompt}
+            if prompt is not None
+            else None
+        )
         group = str(uuid.uuid4())
         request_facts, request_private = _split_private(result.facts)
         pending: list[_Pending] = []
         try:
             for i, (output, dest) in enumerate(zip(result.outputs, dests, strict=True)):
                 self._progress(f"signing {dest.name}", (i + 1) / (len(dests) + 1))
-                pending.append(self._sign_one(op, result, output, dest, inputs, prompt, prompt_record,
-                                              params, actor, group, i, len(dests), request_facts))
+                pending.append(
+                    self._sign_one(
+                        op,
+                        result,
+                        output,
+                        dest,
+                        inputs,
+                        prompt,
+                        prompt_record,
+                        params,
+                        actor,
+                        group,
+                        i,
+                        len(dests),
+                        request_facts,
+                    )
+                )
             parents = sorted({i.entry_id for i in inputs if i.entry_id})
             in_hashes = [i.sha256 for i in inputs]
             requests = [
                 AppendRequest(
-                    op, p.body, entry_id=p.entry_id, outputs=[p.sha256], inputs=in_hashes,
-                    parents=parents, fingerprints=p.fingerprints,
+                    op,
+                    p.body,
+                    entry_id=p.entry_id,
+                    outputs=[p.sha256],
+                    inputs=in_hashes,
+                    parents=parents,
+                    fingerprints=p.fingerprints,
                     secret=_secret(prompt, salt, {**request_private, **p.private}),
                 )
                 for p in pending
@@ -350,10 +449,22 @@ class Recorder:
         fsync_dir(dests[0].parent)
         return recorded
 
-    def _sign_one(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
-                  inputs: list[_Input], prompt: str | None, prompt_record: dict[str, Any] | None,
-                  params: dict[str, Any], actor: str | None, group: str, index: int,
-                  count: int, request_facts: dict[str, Any]) -> _Pending:
+    def _sign_one(
+        self,
+        op: str,
+        result: BackendResult,
+        output: BackendOutput,
+        dest: Path,
+        inputs: list[_Input],
+        prompt: str | None,
+        prompt_record: dict[str, Any] | None,
+        params: dict[str, Any],
+        actor: str | None,
+        group: str,
+        index: int,
+        count: int,
+        request_facts: dict[str, Any],
+    ) -> _Pending:
         image = imaging.open_image(output.data, name=f"{result.backend} output")
         output_facts, private = _split_private(output.facts)
         if output.revised_prompt is not None:
@@ -362,8 +473,9 @@ class Recorder:
         entry_id = self.ledger.new_entry_id()
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         provider_signed = has_manifest(output.data, output.mime)
-        spec = self._manifest(op, result, output, dest, inputs, entry_id, prompt, prompt_record,
-                              now, provider_signed)
+        spec = self._manifest(
+            op, result, output, dest, inputs, entry_id, prompt, prompt_record, now, provider_signed
+        )
         signed = sign_bytes(spec, output.data, output.mime, self._signer, self._context)
         tmp = write_temp(dest, signed)
         digest = sha256_bytes(signed)
@@ -376,8 +488,13 @@ class Recorder:
             "software_agent": result.software_agent,
             "digital_source_type": result.digital_source_type or None,
             "actions": [a["action"] for a in spec.actions],
-            "request": {"group": group, "index": index, "count": count, "params": params,
-                        "facts": request_facts},
+            "request": {
+                "group": group,
+                "index": index,
+                "count": count,
+                "params": params,
+                "facts": request_facts,
+            },
             "output": {
                 "sha256": digest,
                 "mime": output.mime,
@@ -390,42 +507,81 @@ class Recorder:
             },
             "inputs": [i.record() for i in inputs],
             "prompt": prompt_record,
-            "signer": {"subject": self.identity.subject, "cert_sha256": self.identity.cert_sha256,
-                       "local_identity": self.identity.is_local},
+            "signer": {
+                "subject": self.identity.subject,
+                "cert_sha256": self.identity.cert_sha256,
+                "local_identity": self.identity.is_local,
+            },
             "signed_at": now,
         }
-        return _Pending(dest, tmp, entry_id, digest, output.mime, body,
-                        [(digest, k, v) for k, v in fps.as_ledger()], private)
+        return _Pending(
+            dest,
+            tmp,
+            entry_id,
+            digest,
+            output.mime,
+            body,
+            [(digest, k, v) for k, v in fps.as_ledger()],
+            private,
+        )
 
-    def _manifest(self, op: str, result: BackendResult, output: BackendOutput, dest: Path,
-                  inputs: list[_Input], entry_id: str, prompt: str | None,
-                  prompt_record: dict[str, Any] | None, now: str,
-                  provider_signed: bool) -> ManifestSpec:
+    def _manifest(
+        self,
+        op: str,
+        result: BackendResult,
+        output: BackendOutput,
+        dest: Path,
+        inputs: list[_Input],
+        entry_id: str,
+        prompt: str | None,
+        prompt_record: dict[str, Any] | None,
+        now: str,
+        provider_signed: bool,
+    ) -> ManifestSpec:
         agent = {"name": result.software_agent}
         ingredients: list[IngredientSpec] = []
         actions: list[dict[str, Any]] = []
         dst = result.digital_source_type or None
         if provider_signed:
             # The provider's signed file is our parent: its manifest is carried over, never stripped.
-            ingredients.append(IngredientSpec(output.data, output.mime, f"{result.backend} output",
-                                              "parentOf", "provider"))
-            actions.append(_action("c2pa.opened", agent, ["provider"], dst,
-                                   f"{op} by {result.model}; the provider's signed file is the parent"))
+            ingredients.append(
+                IngredientSpec(
+                    output.data, output.mime, f"{result.backend} output", "parentOf", "provider"
+                )
+            )
+            actions.append(
+                _action(
+                    "c2pa.opened",
+                    agent,
+                    ["provider"],
+                    dst,
+                    f"{op} by {result.model}; the provider's signed file is the parent",
+                )
+            )
         elif op == "generate":
-            actions.append(_action("c2pa.created", agent, [], dst or "algorithmicMedia",
-                                   f"generated by {result.model}"))
+            actions.append(
+                _action(
+                    "c2pa.created",
+                    agent,
+                    [],
+                    dst or "algorithmicMedia",
+                    f"generated by {result.model}",
+                )
+            )
         for inp in inputs:
             label = f"{inp.role}{len(ingredients)}" if inp.role != "parent" else "parent"
             relationship: Literal["parentOf", "inputTo"] = (
-                "parentOf" if inp.role == "parent" and not provider_signed else "inputTo")
+                "parentOf" if inp.role == "parent" and not provider_signed else "inputTo"
+            )
             ingredients.append(IngredientSpec(inp.data, inp.mime, inp.name, relationship, label))
             if relationship == "parentOf":
                 actions.insert(0, _action("c2pa.opened", agent, [label], None, None))
         references = [i.label for i in ingredients if i.label.startswith("reference")]
         for a in output.actions:
             ids = _placed_ids(a, references) if a.action == "c2pa.placed" else []
-            actions.append(_action(a.action, agent, ids, a.digital_source_type, a.description,
-                                   a.parameters))
+            actions.append(
+                _action(a.action, agent, ids, a.digital_source_type, a.description, a.parameters)
+            )
         if not actions:
             raise ProvenanceError(f"{dest.name}: nothing to record (no action)")
         request: dict[str, Any] = {
@@ -445,17 +601,27 @@ class Recorder:
             actions=actions,
             ingredients=ingredients,
             assertions=[
-                {"label": LEDGER_ASSERTION, "kind": "Json",
-                 "data": {"origin": self.ledger.origin, "entry": entry_id}},
+                {
+                    "label": LEDGER_ASSERTION,
+                    "kind": "Json",
+                    "data": {"origin": self.ledger.origin, "entry": entry_id},
+                },
                 {"label": REQUEST_ASSERTION, "kind": "Json", "data": request},
             ],
         )
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _call_backend(self, call: Callable[[], BackendResult], op: str, prompt: str,
-                      model: str | None, actor: str | None, options: dict[str, Any],
-                      inputs: Sequence[_Input] = ()) -> BackendResult:
+    def _call_backend(
+        self,
+        call: Callable[[], BackendResult],
+        op: str,
+        prompt: str,
+        model: str | None,
+        actor: str | None,
+        options: dict[str, Any],
+        inputs: Sequence[_Input] = (),
+    ) -> BackendResult:
         try:
             return call()
         except BackendRefusedError as e:
@@ -481,8 +647,9 @@ class Recorder:
                 )
             raise
 
-    def _provider_options(self, options: dict[str, Any] | None,
-                          actor: str | None) -> dict[str, Any]:
+    def _provider_options(
+        self, options: dict[str, Any] | None, actor: str | None
+    ) -> dict[str, Any]:
         """Give OpenAI a pseudonymous, stable safety identifier for the actor (never the name).
 
         OpenAI asks for a per-user identifier so abuse can be traced to one user without personal
@@ -493,16 +660,20 @@ class Recorder:
             opts["safety_identifier"] = actor_pseudonym(self.home, actor or self.actor)
         return opts
 
-    def _plan_outputs(self, out: str | os.PathLike[str], n: int,
-                      overwrite: bool) -> tuple[list[Path], OutputFormat]:
+    def _plan_outputs(
+        self, out: str | os.PathLike[str], n: int, overwrite: bool
+    ) -> tuple[list[Path], OutputFormat]:
         if not 1 <= n <= MAX_N:
             raise InputError(f"n: {n} is out of range (1 to {MAX_N})")
         dest = Path(out)
         fmt = imaging.format_from_path(dest)
         if not dest.parent.is_dir():
             raise InputError(f"{dest}: the output directory {dest.parent} does not exist")
-        dests = [dest] if n == 1 else [dest.with_name(f"{dest.stem}-{i}{dest.suffix}")
-                                         for i in range(1, n + 1)]
+        dests = (
+            [dest]
+            if n == 1
+            else [dest.with_name(f"{dest.stem}-{i}{dest.suffix}") for i in range(1, n + 1)]
+        )
         for d in dests:
             if d.exists() and not overwrite:
                 raise InputError(f"{d}: already exists; use --force to overwrite it")
@@ -514,23 +685,45 @@ class Recorder:
         mime = imaging.sniff_mime(data) or "application/octet-stream"
         digest = sha256_bytes(data)
         found = self.ledger.find_by_output(digest)
-        return _Input(path, data, mime, role, digest, image, fingerprint.compute(image),
-                      found[-1].id if found else None)
+        return _Input(
+            path,
+            data,
+            mime,
+            role,
+            digest,
+            image,
+            fingerprint.compute(image),
+            found[-1].id if found else None,
+        )
 
     def _read_mask(self, path: Path, parent: _Input) -> _Input:
         data = _read(path)
         mask = imaging.load_mask(data, parent.image.size, name=str(path))
         png = imaging.encode(mask, "png")
-        return _Input(path, png, "image/png", "mask", sha256_bytes(data), mask,
-                      fingerprint.compute(mask), None)
+        return _Input(
+            path,
+            png,
+            "image/png",
+            "mask",
+            sha256_bytes(data),
+            mask,
+            fingerprint.compute(mask),
+            None,
+        )
 
     def _progress(self, message: str, fraction: float | None) -> None:
         if self.on_progress is not None:
             self.on_progress(message, fraction)
 
 
-def _action(name: str, agent: dict[str, str], ingredient_ids: list[str], dst: str | None,
-            description: str | None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def _action(
+    name: str,
+    agent: dict[str, str],
+    ingredient_ids: list[str],
+    dst: str | None,
+    description: str | None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     action: dict[str, Any] = {"action": name, "softwareAgent": agent}
     params = dict(parameters or {})
     if ingredient_ids:
@@ -565,9 +758,16 @@ def _provider(backend: str) -> str:
 
 
 def _params(request: GenerateRequest | EditRequest) -> dict[str, Any]:
-    params: dict[str, Any] = _jsonable({"n": request.n, "size": request.size, "model": request.model,
-                      "seed": request.seed, "output_format": request.output_format,
-                      "options": request.options})
+    params: dict[str, Any] = _jsonable(
+        {
+            "n": request.n,
+            "size": request.size,
+            "model": request.model,
+            "seed": request.seed,
+            "output_format": request.output_format,
+            "options": request.options,
+        }
+    )
     return params
 
 

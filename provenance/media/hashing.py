@@ -2,10 +2,10 @@
 
 Example::
 
-    from provenance.hashing import sha256_file
+    from provenance.media.hashing import sha256_file
     print(sha256_file("photo.jpg"))   # 64 hex digits
 
-Perceptual fingerprints of pixels live in :mod:`provenance.fingerprint`.
+Perceptual fingerprints of pixels live in :mod:`provenance.recovery.fingerprint`.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
 
-from provenance._detail import DETAIL_BYTES, detail_grid, detail_mismatch
 from provenance.errors import InputError
+from provenance.recovery.detail import DETAIL_BYTES, detail_grid, detail_mismatch
 
 __all__ = [
     "SEARCH_KIND",
@@ -102,7 +102,7 @@ class Fingerprints:
     ``phash`` and ``dhash`` are 64-bit unsigned integers (imagehash's DCT and gradient hashes);
     ``pdq`` is Meta's 256-bit PDQ hash as 32 bytes and ``color`` a 4x4 grid of mean chroma as 16
     bytes; ``detail`` is the 32x32 local-detail grid (block luminance and texture, see
-    ``provenance/_detail.py``). Each is ``None`` when a record lacks it.
+    ``provenance/recovery/detail.py``). Each is ``None`` when a record lacks it.
     """
 
     phash: int

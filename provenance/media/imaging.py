@@ -7,7 +7,7 @@ files, decompression bombs and formats outside a small allow-list, always with a
 Example::
 
     >>> from PIL import Image
-    >>> from provenance import imaging
+    >>> from provenance.media import imaging
     >>> png = imaging.encode(Image.new("RGB", (64, 32), "red"), "png")
     >>> imaging.sniff_mime(png)
     'image/png'

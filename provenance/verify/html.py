@@ -2,9 +2,9 @@
 
 Example::
 
-    from provenance.policy import TrustPolicy
-    from provenance.report_html import render_html
-    from provenance.verify import verify_path
+    from provenance.verify.policy import TrustPolicy
+    from provenance.verify.html import render_html
+    from provenance.verify.core import verify_path
 
     report = verify_path("photo.jpg", TrustPolicy.from_pem_files(["anchors.pem"]), thumbnails=True)
     open("report.html", "w").write(render_html([report]))
@@ -20,14 +20,25 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
-from provenance.policy import VERDICTS
-from provenance.report import ChainNode, VerificationReport
+from provenance.verify.policy import VERDICTS
+from provenance.verify.report import ChainNode, VerificationReport
 
-_COLOURS = {"trusted": "#1b7f3b", "valid_untrusted": "#a86b00", "invalid": "#b3261e",
-            "no_credentials": "#555", "recovered": "#1f5fa8", "error": "#6b1f7a"}
-_WORDS = {"trusted": "Trusted", "valid_untrusted": "Valid, signer not trusted",
-          "invalid": "Invalid: altered or broken", "no_credentials": "No content credentials",
-          "recovered": "Recovered from the ledger", "error": "Could not be checked"}
+_COLOURS = {
+    "trusted": "#1b7f3b",
+    "valid_untrusted": "#a86b00",
+    "invalid": "#b3261e",
+    "no_credentials": "#555",
+    "recovered": "#1f5fa8",
+    "error": "#6b1f7a",
+}
+_WORDS = {
+    "trusted": "Trusted",
+    "valid_untrusted": "Valid, signer not trusted",
+    "invalid": "Invalid: altered or broken",
+    "no_credentials": "No content credentials",
+    "recovered": "Recovered from the ledger",
+    "error": "Could not be checked",
+}
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:24px;color:#1a1a1a;background:#fafafa}
@@ -51,32 +62,46 @@ ul.reasons li{margin:2px 0}
 """
 
 
-def render_html(reports: Sequence[VerificationReport], *, title: str = "Verification report") -> str:
+def render_html(
+    reports: Sequence[VerificationReport], *, title: str = "Verification report"
+) -> str:
     """One HTML page for ``reports`` (verified with ``thumbnails=True`` to get pictures)."""
     counts = Counter(r.verdict for r in reports)
-    rows = "".join(f"<tr><td>{escape(_WORDS[v])}</td><td>{counts[v]}</td></tr>"
-                   for v in VERDICTS if counts[v])
+    rows = "".join(
+        f"<tr><td>{escape(_WORDS[v])}</td><td>{counts[v]}</td></tr>" for v in VERDICTS if counts[v]
+    )
     accepted = sum(1 for r in reports if r.accepted)
     body = "".join(_file(r) for r in reports)
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{escape(title)}</h1>"
-            f"<p>{len(reports)} file(s); {accepted} accepted by the policy.</p>"
-            f"<table class=summary><tr><th>verdict</th><th>files</th></tr>{rows}</table>"
-            f"{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{escape(title)}</h1>"
+        f"<p>{len(reports)} file(s); {accepted} accepted by the policy.</p>"
+        f"<table class=summary><tr><th>verdict</th><th>files</th></tr>{rows}</table>"
+        f"{body}</body></html>"
+    )
 
 
 def _file(r: VerificationReport) -> str:
     colour = _COLOURS.get(r.verdict, "#333")
     facts: list[tuple[str, str]] = []
     if r.signer:
-        facts.append(("Signed by", f"{r.signer.common_name or '?'} (issuer {r.signer.issuer or '?'})"
-                      + (f", {r.signer.time}" if r.signer.time else "")))
+        facts.append(
+            (
+                "Signed by",
+                f"{r.signer.common_name or '?'} (issuer {r.signer.issuer or '?'})"
+                + (f", {r.signer.time}" if r.signer.time else ""),
+            )
+        )
     if r.ai_generated is not None and r.chain is not None:
-        facts.append(("AI disclosure", ("AI-generated or AI-edited" if r.ai_generated
-                                        else "no AI declared")
-                      + (f" ({r.digital_source_type})" if r.digital_source_type else "")
-                      + (f", model {r.model}" if r.model else "")))
+        facts.append(
+            (
+                "AI disclosure",
+                ("AI-generated or AI-edited" if r.ai_generated else "no AI declared")
+                + (f" ({r.digital_source_type})" if r.digital_source_type else "")
+                + (f", model {r.model}" if r.model else ""),
+            )
+        )
     if r.chain_ok is not None:
         facts.append(("Chain", "every ancestor validates" if r.chain_ok else "a BROKEN ancestor"))
     if r.ledger is not None and r.ledger.done:
@@ -85,14 +110,17 @@ def _file(r: VerificationReport) -> str:
         facts.append(("Not checked", item))
     table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in facts)
     reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
-    chain = (f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else
-             _picture_only(r)) + _lineage(r)
-    return (f"<section class=file><div><span class=verdict style='background:{colour}'>"
-            f"{escape(_WORDS.get(r.verdict, r.verdict))}</span>"
-            f"<span class=path>{escape(r.path)}</span> "
-            f"<b class={'good' if r.accepted else 'bad'}>"
-            f"{'accepted' if r.accepted else 'not accepted'}</b></div>"
-            f"<ul class=reasons>{reasons}</ul><table class=facts>{table}</table>{chain}</section>")
+    chain = (
+        f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else _picture_only(r)
+    ) + _lineage(r)
+    return (
+        f"<section class=file><div><span class=verdict style='background:{colour}'>"
+        f"{escape(_WORDS.get(r.verdict, r.verdict))}</span>"
+        f"<span class=path>{escape(r.path)}</span> "
+        f"<b class={'good' if r.accepted else 'bad'}>"
+        f"{'accepted' if r.accepted else 'not accepted'}</b></div>"
+        f"<ul class=reasons>{reasons}</ul><table class=facts>{table}</table>{chain}</section>"
+    )
 
 
 def _ledger_text(r: VerificationReport) -> str:
@@ -103,7 +131,8 @@ def _ledger_text(r: VerificationReport) -> str:
         return led.reason
     proof = led.proof or {}
     status = {True: "proof VERIFIED", False: "proof FAILED", None: "no proof yet"}[
-        proof.get("verified")]
+        proof.get("verified")
+    ]
     return f"{led.reason}; {status}: {proof.get('reason', '')}"
 
 
@@ -116,18 +145,23 @@ def _img(key: str | None, r: VerificationReport) -> str:
 
 
 def _node(n: ChainNode, r: VerificationReport) -> str:
-    signer = (f"{n.signer.common_name or '?'}" + (f", {n.signer.time}" if n.signer.time else "")
-              if n.signer else ("no credentials of its own" if not n.has_manifest else "unknown"))
+    signer = (
+        f"{n.signer.common_name or '?'}" + (f", {n.signer.time}" if n.signer.time else "")
+        if n.signer
+        else ("no credentials of its own" if not n.has_manifest else "unknown")
+    )
     ai = " · AI disclosed" if n.ai_disclosed else ""
-    status = ("validates" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures))
+    status = "validates" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures)
     acts = ", ".join(n.actions) or "none recorded"
     kids = "".join(_node(c, r) for c in n.ingredients)
-    return (f"<div class='node{'' if n.ok else ' broken'}'>{_img(n.thumbnail, r)}<div>"
-            f"<b>{escape(n.title or '(untitled)')}</b> <i>{escape(n.relationship)}</i>"
-            f"<br>Signer: {escape(signer)}{escape(ai)}"
-            f"<br><span class=actions>Actions: {escape(acts)}</span>"
-            f"<br>Status: <span class={'good' if n.ok else 'bad'}>{escape(status)}</span>"
-            f"</div></div>" + (f"<div class=children>{kids}</div>" if kids else ""))
+    return (
+        f"<div class='node{'' if n.ok else ' broken'}'>{_img(n.thumbnail, r)}<div>"
+        f"<b>{escape(n.title or '(untitled)')}</b> <i>{escape(n.relationship)}</i>"
+        f"<br>Signer: {escape(signer)}{escape(ai)}"
+        f"<br><span class=actions>Actions: {escape(acts)}</span>"
+        f"<br>Status: <span class={'good' if n.ok else 'bad'}>{escape(status)}</span>"
+        f"</div></div>" + (f"<div class=children>{kids}</div>" if kids else "")
+    )
 
 
 def _lineage(r: VerificationReport) -> str:
@@ -137,7 +171,9 @@ def _lineage(r: VerificationReport) -> str:
         f"<li>entry {e['index']} · {escape(str(e['kind']))} · "
         f"{escape(', '.join(str(a) for a in e.get('actions') or []) or '-')} · "
         f"{escape(str(e.get('output_name') or e.get('output') or ''))} · {escape(str(e['time']))}"
-        f"</li>" for e in r.ledger.lineage)
+        f"</li>"
+        for e in r.ledger.lineage
+    )
     return f"<h3>Ledger lineage, back to the roots</h3><ol>{items}</ol>"
 
 

@@ -2,8 +2,8 @@
 
 Example::
 
-    from provenance.policy import TrustPolicy
-    from provenance.verify_batch import LedgerSource, expand_inputs, verify_many
+    from provenance.verify.policy import TrustPolicy
+    from provenance.verify.batch import LedgerSource, expand_inputs, verify_many
 
     policy = TrustPolicy.from_pem_files(["anchors.pem"])
     for report in verify_many(expand_inputs(["incoming/", "*.jpg"]), policy, None):
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger import Ledger
-from provenance.policy import TrustPolicy
-from provenance.report import VerificationReport
-from provenance.verify import verify_path
+from provenance.verify.core import verify_path
+from provenance.verify.policy import TrustPolicy
+from provenance.verify.report import VerificationReport
 
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
@@ -84,9 +84,14 @@ def _walk(root: Path) -> Iterator[tuple[str, str | None]]:
     yield from errors
 
 
-def verify_many(items: Iterable[tuple[str, str | None]], policy: TrustPolicy,
-                ledger: LedgerSource | None, *, thumbnails: bool = False,
-                workers: int | None = None) -> Iterator[VerificationReport]:
+def verify_many(
+    items: Iterable[tuple[str, str | None]],
+    policy: TrustPolicy,
+    ledger: LedgerSource | None,
+    *,
+    thumbnails: bool = False,
+    workers: int | None = None,
+) -> Iterator[VerificationReport]:
     """Reports for ``items`` (from :func:`expand_inputs`), in order; never raises for a file."""
     todo = list(items)
     cores = workers if workers is not None else (os.cpu_count() or 1)
@@ -106,14 +111,25 @@ def _open(source: LedgerSource | None) -> Ledger | None:
     return None if source is None else Ledger.open(source.url, log_key=None, checkpoint_every=None)
 
 
-def _one(path: str, problem: str | None, policy: TrustPolicy, led: Ledger | None,
-         source: LedgerSource | None, thumbnails: bool) -> VerificationReport:
+def _one(
+    path: str,
+    problem: str | None,
+    policy: TrustPolicy,
+    led: Ledger | None,
+    source: LedgerSource | None,
+    thumbnails: bool,
+) -> VerificationReport:
     if problem is not None:
         report = VerificationReport(path=path, verdict="error", reasons=[f"{path}: {problem}"])
         report.accepted = policy.accepts(report)
         return report
-    return verify_path(path, policy, led, log_verifier=source.log_verifier if source else None,
-                       thumbnails=thumbnails)
+    return verify_path(
+        path,
+        policy,
+        led,
+        log_verifier=source.log_verifier if source else None,
+        thumbnails=thumbnails,
+    )
 
 
 # --- worker processes -------------------------------------------------------------------------
@@ -134,13 +150,18 @@ def _work(item: tuple[str, str | None]) -> VerificationReport:
     return _one(item[0], item[1], policy, led, source, bool(_worker["thumbnails"]))
 
 
-def _pooled(todo: list[tuple[str, str | None]], policy: TrustPolicy, source: LedgerSource | None,
-            thumbnails: bool, cores: int) -> Iterator[VerificationReport]:
+def _pooled(
+    todo: list[tuple[str, str | None]],
+    policy: TrustPolicy,
+    source: LedgerSource | None,
+    thumbnails: bool,
+    cores: int,
+) -> Iterator[VerificationReport]:
     # spawn, not fork: c2pa's native library and SQLAlchemy pools must not be shared by a fork.
     ctx = multiprocessing.get_context("spawn")
     n = min(cores, max(1, len(todo) // 4))
     chunk = max(1, min(32, len(todo) // (n * 8)))
-    with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init,
-                             initargs=(policy, source, thumbnails)) as pool:
+    with ProcessPoolExecutor(
+        n, mp_context=ctx, initializer=_init, initargs=(policy, source, thumbnails)
+    ) as pool:
         yield from pool.map(_work, todo, chunksize=chunk)
-

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import click
 
-from provenance.policy import VERDICTS
-from provenance.report import ChainNode, VerificationReport
+from provenance.verify.policy import VERDICTS
+from provenance.verify.report import ChainNode, VerificationReport
 
 _HEADLINES = {
     "trusted": "TRUSTED: intact, signed by a trusted signer",
@@ -36,8 +36,11 @@ def print_report(r: VerificationReport) -> None:
         click.echo(f"  AI disclosure: {ai}{extra}")
         click.echo(f"  edits: {', '.join(r.actions) or 'none recorded'}")
         if r.chain.ingredients:
-            state = {True: "every ancestor validates", False: "BROKEN ancestor",
-                     None: "not judged"}[r.chain_ok]
+            state = {
+                True: "every ancestor validates",
+                False: "BROKEN ancestor",
+                None: "not judged",
+            }[r.chain_ok]
             click.echo(f"  chain ({state}):")
             for child in r.chain.ingredients:
                 _print_node(child, 2)
@@ -54,8 +57,10 @@ def _print_node(n: ChainNode, depth: int) -> None:
     ok = "ok" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures)
     ai = ", AI" if n.ai_disclosed else ""
     acts = f" [{', '.join(n.actions)}]" if n.actions else ""
-    click.echo(f"{'  ' * depth}└─ {n.title or '(untitled)'} ({n.relationship}) by {who}{when}"
-               f"{acts}{ai}: {ok}")
+    click.echo(
+        f"{'  ' * depth}└─ {n.title or '(untitled)'} ({n.relationship}) by {who}{when}"
+        f"{acts}{ai}: {ok}"
+    )
     for c in n.ingredients:
         _print_node(c, depth + 1)
 
@@ -68,9 +73,11 @@ def _print_ledger(r: VerificationReport) -> None:
         click.echo(f"  ledger: {led.reason}")
     else:
         e = led.entry
-        click.echo(f"  ledger: entry {e['index']} ({e['kind']}) by {e.get('actor')} at {e['time']}"
-                   f", {len(led.lineage)} entr{'y' if len(led.lineage) == 1 else 'ies'} back to "
-                   "the roots")
+        click.echo(
+            f"  ledger: entry {e['index']} ({e['kind']}) by {e.get('actor')} at {e['time']}"
+            f", {len(led.lineage)} entr{'y' if len(led.lineage) == 1 else 'ies'} back to "
+            "the roots"
+        )
         if led.proof:
             click.echo(f"  ledger proof: {led.proof.get('reason')}")
     for c in led.candidates[:3]:

@@ -2,8 +2,8 @@
 
 Example::
 
-    from provenance.policy import TrustPolicy
-    from provenance.verify import verify_path
+    from provenance.verify.policy import TrustPolicy
+    from provenance.verify.core import verify_path
 
     report = verify_path("photo.jpg", TrustPolicy.from_pem_files(["anchors.pem"]))
     report.verdict, report.chain_ok          # ('trusted', True)

@@ -13,10 +13,10 @@ from PIL import Image
 from ledger import Entry, Ledger
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import LedgerError
+from ledger.fingerprint_index import index_for
 from ledger.merkle import verify_inclusion
-from provenance import fingerprint
-from provenance._fp_index import index_for
-from provenance.report import LedgerCheck
+from provenance.recovery import fingerprint
+from provenance.verify.report import LedgerCheck
 
 _CANDIDATES = 20  # prefilter hits to confirm; more than this many look-alikes is noise
 
@@ -25,21 +25,37 @@ def entry_summary(entry: Entry) -> dict[str, Any]:
     body = entry.body
     out = body.get("output") if isinstance(body.get("output"), dict) else {}
     return {
-        "id": entry.id, "index": entry.index, "kind": entry.kind,
-        "time": entry.time.isoformat(), "actor": body.get("actor"), "op": body.get("op"),
-        "backend": body.get("backend"), "model": body.get("model"),
-        "actions": body.get("actions", []), "output": out.get("sha256") if out else None,
-        "output_name": out.get("name") if out else None, "parents": list(entry.parents),
+        "id": entry.id,
+        "index": entry.index,
+        "kind": entry.kind,
+        "time": entry.time.isoformat(),
+        "actor": body.get("actor"),
+        "op": body.get("op"),
+        "backend": body.get("backend"),
+        "model": body.get("model"),
+        "actions": body.get("actions", []),
+        "output": out.get("sha256") if out else None,
+        "output_name": out.get("name") if out else None,
+        "parents": list(entry.parents),
     }
 
 
-def check(ledger: Ledger | None, digest: str, claimed: Any, *, log_verifier: str | None,
-          image: Image.Image | None = None) -> LedgerCheck:
+def check(
+    ledger: Ledger | None,
+    digest: str,
+    claimed: Any,
+    *,
+    log_verifier: str | None,
+    image: Image.Image | None = None,
+) -> LedgerCheck:
     """``claimed`` is the manifest's ledger assertion (``{"origin", "entry"}``) or None; ``image``
     (for files without credentials) enables the perceptual search when the hash is unknown."""
     if ledger is None:
-        return LedgerCheck(done=False, reason="no ledger available, so no ledger check was done "
-                           "(run `provenance init` or set PROVENANCE_LEDGER_URL)")
+        return LedgerCheck(
+            done=False,
+            reason="no ledger available, so no ledger check was done "
+            "(run `provenance init` or set PROVENANCE_LEDGER_URL)",
+        )
     result = LedgerCheck(done=True, reason="")
     entry: Entry | None = None
     found = ledger.find_by_output(digest)
@@ -56,29 +72,36 @@ def check(ledger: Ledger | None, digest: str, claimed: Any, *, log_verifier: str
     chain = ledger.lineage(entry.id) if entry.parents else [entry]
     result.lineage = [entry_summary(e) for e in chain]
     result.proof = proof(ledger, entry, log_verifier)
-    result.reason = (f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)")
+    result.reason = f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
     return result
 
 
-def _check_claim(ledger: Ledger, claimed: dict[str, Any], entry: Entry | None,
-                 result: LedgerCheck) -> Entry | None:
+def _check_claim(
+    ledger: Ledger, claimed: dict[str, Any], entry: Entry | None, result: LedgerCheck
+) -> Entry | None:
     origin, named_id = claimed.get("origin"), str(claimed.get("entry"))
     if origin not in (None, ledger.origin):
-        result.problems.append(f"the manifest names another ledger ({origin}); "
-                               "this ledger cannot vouch for it")
+        result.problems.append(
+            f"the manifest names another ledger ({origin}); this ledger cannot vouch for it"
+        )
         return entry
     named = entry if entry is not None and entry.id == named_id else ledger.get(named_id)
     if named is None:
-        result.problems.append(f"the manifest names ledger entry {named_id}, "
-                               "which this ledger does not have")
+        result.problems.append(
+            f"the manifest names ledger entry {named_id}, which this ledger does not have"
+        )
     elif entry is None:
         result.match = "manifest"
-        result.problems.append(f"the file's hash differs from every output recorded in ledger "
-                               f"entry {named.index}, which its manifest names")
+        result.problems.append(
+            f"the file's hash differs from every output recorded in ledger "
+            f"entry {named.index}, which its manifest names"
+        )
         return named
     elif named.id != entry.id:
-        result.problems.append(f"the manifest names entry {named.id} but the file's hash is "
-                               f"recorded in entry {entry.id}")
+        result.problems.append(
+            f"the manifest names entry {named.id} but the file's hash is "
+            f"recorded in entry {entry.id}"
+        )
     return entry
 
 
@@ -86,7 +109,8 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
     """Perceptual search: a fast prefilter on one hash, then every fingerprint must agree."""
     query = fingerprint.compute(image)
     hits = index_for(ledger, fingerprint.SEARCH_KIND).search(
-        query.phash, fingerprint.SEARCH_RADIUS, _CANDIDATES)
+        query.phash, fingerprint.SEARCH_RADIUS, _CANDIDATES
+    )
     stored: dict[str, fingerprint.Fingerprints] = {}
     entry_of: dict[str, str] = {}
     for hit in hits:
@@ -98,21 +122,35 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
             continue
         entry_of[hit.output] = hit.entry_id
     best, ranked = fingerprint.choose(query, stored)
-    result.candidates = [{"output": key, "entry": entry_of[key], "distances": a.distances,
-                          "label": a.label, "confident": a.confident, "reason": a.reason}
-                         for key, a in ranked]
+    result.candidates = [
+        {
+            "output": key,
+            "entry": entry_of[key],
+            "distances": a.distances,
+            "label": a.label,
+            "confident": a.confident,
+            "reason": a.reason,
+        }
+        for key, a in ranked
+    ]
     strong = [key for key, a in ranked if a.confident]
     if best is None and len(strong) > 1:
         found = _one_lineage(ledger, [_producer(ledger, k, entry_of[k]) for k in strong])
         if found is not None:
             result.match = "perceptual"
-            result.problems.append(f"{len(strong)} recorded images of one lineage match (an "
-                                   "edit and its ancestors); reporting the latest of them")
+            result.problems.append(
+                f"{len(strong)} recorded images of one lineage match (an "
+                "edit and its ancestors); reporting the latest of them"
+            )
             return found
     if best is None:
-        result.reason = ("several unrelated recorded images match equally well; not recovered"
-                         if strong else "no recorded image matches closely enough"
-                         if ranked else "no ledger entry for this file")
+        result.reason = (
+            "several unrelated recorded images match equally well; not recovered"
+            if strong
+            else "no recorded image matches closely enough"
+            if ranked
+            else "no ledger entry for this file"
+        )
         return None
     result.match = "perceptual"
     return _producer(ledger, best, entry_of[best])
@@ -166,30 +204,57 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, A
         if cp is not None:
             _checkpoints[ledger] = cp
     if cp is None or cp.size <= entry.index:
-        return {"verified": None, "signature": None,
-                "reason": "no signed checkpoint covers this entry yet"}
-    vkey, source = (log_verifier, "the log's public key") if log_verifier else (
-        ledger.verifier_key, "the ledger's stored verifier key")
+        return {
+            "verified": None,
+            "signature": None,
+            "reason": "no signed checkpoint covers this entry yet",
+        }
+    vkey, source = (
+        (log_verifier, "the log's public key")
+        if log_verifier
+        else (ledger.verifier_key, "the ledger's stored verifier key")
+    )
     if not vkey:
-        return {"verified": None, "signature": None, "checkpoint_size": cp.size,
-                "reason": "no log public key to check the checkpoint's signature"}
+        return {
+            "verified": None,
+            "signature": None,
+            "checkpoint_size": cp.size,
+            "reason": "no log public key to check the checkpoint's signature",
+        }
     try:
         signed = _open_checkpoint(cp.note, vkey)
     except LedgerError as e:
-        return {"verified": False, "signature": False, "checkpoint_size": cp.size,
-                "reason": f"the latest checkpoint's signature does not verify with {source} "
-                          f"({e.diagnostics()})"}
+        return {
+            "verified": False,
+            "signature": False,
+            "checkpoint_size": cp.size,
+            "reason": f"the latest checkpoint's signature does not verify with {source} "
+            f"({e.diagnostics()})",
+        }
     if (signed.size, signed.root) != (cp.size, cp.root):
-        return {"verified": False, "signature": True, "checkpoint_size": cp.size,
-                "reason": "the stored checkpoint row disagrees with its signed note"}
+        return {
+            "verified": False,
+            "signature": True,
+            "checkpoint_size": cp.size,
+            "reason": "the stored checkpoint row disagrees with its signed note",
+        }
     try:
         path = ledger.inclusion_proof(entry.index, signed.size)
     except LedgerError as e:
-        return {"verified": False, "signature": True, "checkpoint_size": signed.size,
-                "reason": f"no inclusion proof could be built ({e.diagnostics()})"}
+        return {
+            "verified": False,
+            "signature": True,
+            "checkpoint_size": signed.size,
+            "reason": f"no inclusion proof could be built ({e.diagnostics()})",
+        }
     ok = verify_inclusion(entry.leaf_hash, entry.index, signed.size, path, signed.root)
-    return {"verified": ok, "signature": True, "checkpoint_size": signed.size,
-            "root": signed.root.hex(), "key_source": source,
-            "reason": "included in the latest signed checkpoint (signature checked with "
-                      f"{source})" if ok else
-                      "inclusion proof FAILED against the latest signed checkpoint"}
+    return {
+        "verified": ok,
+        "signature": True,
+        "checkpoint_size": signed.size,
+        "root": signed.root.hex(),
+        "key_source": source,
+        "reason": f"included in the latest signed checkpoint (signature checked with {source})"
+        if ok
+        else "inclusion proof FAILED against the latest signed checkpoint",
+    }

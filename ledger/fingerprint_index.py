@@ -43,9 +43,12 @@ class FingerprintIndex:
         engine = self._ledger.engine
         # The driver's cursor directly: SQLAlchemy's per-row processing cost ~5 us a row, which
         # is seconds for a million. The bound values are ours (a kind name and an int).
-        sql = str(select(F.c.id, F.c.value)
-                  .where(F.c.kind == self.kind, F.c.id > self.last_id).order_by(F.c.id)
-                  .compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        sql = str(
+            select(F.c.id, F.c.value)
+            .where(F.c.kind == self.kind, F.c.id > self.last_id)
+            .order_by(F.c.id)
+            .compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        )
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
@@ -56,8 +59,9 @@ class FingerprintIndex:
             raw.close()
         if not rows:
             return
-        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64,
-                           count=2 * len(rows)).reshape(-1, 2)
+        flat = np.fromiter(
+            itertools.chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows)
+        ).reshape(-1, 2)
         self.ids = np.concatenate([self.ids, flat[:, 0]])
         self.values = np.concatenate([self.values, flat[:, 1].view(np.uint64)])
         self.last_id = int(flat[-1, 0])
@@ -75,14 +79,16 @@ class FingerprintIndex:
         if not row_ids:
             return []
         with self._ledger.engine.connect() as conn:
-            found = conn.execute(select(F.c.id, F.c.entry_id, F.c.output)
-                                 .where(F.c.id.in_(row_ids))).all()
+            found = conn.execute(
+                select(F.c.id, F.c.entry_id, F.c.output).where(F.c.id.in_(row_ids))
+            ).all()
         hits = [Hit(str(e), str(o), by_row[int(i)]) for i, e, o in found]
         return sorted(hits, key=lambda h: h.distance)
 
 
 _indexes: weakref.WeakKeyDictionary[Ledger, dict[str, FingerprintIndex]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 _guard = threading.Lock()
 
 

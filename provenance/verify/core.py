@@ -2,8 +2,8 @@
 
 Example::
 
-    from provenance.policy import default_policy
-    from provenance.verify import verify_path
+    from provenance.verify.policy import default_policy
+    from provenance.verify.core import verify_path
 
     report = verify_path("photo.jpg", default_policy(None, trust=["anchors.pem"]))
     print(report.verdict, report.reasons)      # trusted ['signed by ...']
@@ -27,24 +27,41 @@ from typing import Any
 from PIL import Image
 
 from ledger import Ledger
-from provenance import _chain, _container, _ledger_check, imaging
 from provenance.credentials import LEDGER_ASSERTION, make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError
-from provenance.hashing import sha256_bytes
-from provenance.policy import TrustPolicy
-from provenance.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
+from provenance.media import imaging
+from provenance.media.hashing import sha256_bytes
+from provenance.verify import chain as _chain
+from provenance.verify import container as _container
+from provenance.verify import ledger_check as _ledger_check
+from provenance.verify.policy import TrustPolicy
+from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
 
-__all__ = ["ChainNode", "LedgerCheck", "Signer", "StatusCode", "VerificationReport",
-           "require_accepted", "verify_bytes", "verify_path"]
+__all__ = [
+    "ChainNode",
+    "LedgerCheck",
+    "Signer",
+    "StatusCode",
+    "VerificationReport",
+    "require_accepted",
+    "verify_bytes",
+    "verify_path",
+]
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _REQUEST_ASSERTION = "org.provenance.request"
 _THUMB_EDGE = 320
 
 
-def verify_path(path: str | Path, policy: TrustPolicy, ledger: Ledger | None = None, *,
-                log_verifier: str | None = None, thumbnails: bool = False) -> VerificationReport:
+def verify_path(
+    path: str | Path,
+    policy: TrustPolicy,
+    ledger: Ledger | None = None,
+    *,
+    log_verifier: str | None = None,
+    thumbnails: bool = False,
+) -> VerificationReport:
     """Verify one file on disk; unreadable input gives verdict ``error`` with the reason.
 
     ``log_verifier`` is the ledger's public key (signed-note verifier form, e.g. the text of
@@ -60,18 +77,26 @@ def verify_path(path: str | Path, policy: TrustPolicy, ledger: Ledger | None = N
             return _finish(_error(str(p), "not a regular file (device, FIFO or socket)"), policy)
         size = st.st_size
         if size > MAX_FILE_BYTES:
-            return _finish(_error(str(p), f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"),
-                           policy)
+            return _finish(
+                _error(str(p), f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"), policy
+            )
         data = p.read_bytes()
     except OSError as e:
         return _finish(_error(str(p), f"cannot read ({e.strerror or e})"), policy)
-    return verify_bytes(data, policy, ledger, name=str(p), log_verifier=log_verifier,
-                        thumbnails=thumbnails)
+    return verify_bytes(
+        data, policy, ledger, name=str(p), log_verifier=log_verifier, thumbnails=thumbnails
+    )
 
 
-def verify_bytes(data: bytes, policy: TrustPolicy, ledger: Ledger | None = None, *,
-                 name: str = "<bytes>", log_verifier: str | None = None,
-                 thumbnails: bool = False) -> VerificationReport:
+def verify_bytes(
+    data: bytes,
+    policy: TrustPolicy,
+    ledger: Ledger | None = None,
+    *,
+    name: str = "<bytes>",
+    log_verifier: str | None = None,
+    thumbnails: bool = False,
+) -> VerificationReport:
     """Verify a file held in memory (``name`` is used in reasons)."""
     try:
         report = _verify(data, policy, ledger, name, log_verifier, thumbnails)
@@ -124,13 +149,20 @@ def _context(anchors: str | None, allow_network: bool) -> Any:
     if key not in cache:
         if len(cache) >= 8:
             cache.clear()
-        cache[key] = make_context(trust_anchors=anchors, allow_network=allow_network,
-                                  thumbnail=False)
+        cache[key] = make_context(
+            trust_anchors=anchors, allow_network=allow_network, thumbnail=False
+        )
     return cache[key]
 
 
-def _verify(data: bytes, policy: TrustPolicy, ledger: Ledger | None, name: str,
-            log_verifier: str | None, thumbnails: bool) -> VerificationReport:
+def _verify(
+    data: bytes,
+    policy: TrustPolicy,
+    ledger: Ledger | None,
+    name: str,
+    log_verifier: str | None,
+    thumbnails: bool,
+) -> VerificationReport:
     if not data:
         return _error(name, "empty file (0 bytes)")
     mime = _mime_for(data, name)
@@ -151,36 +183,55 @@ def _verify(data: bytes, policy: TrustPolicy, ledger: Ledger | None, name: str,
         report.thumbnails.update(reading.resources)
         _self_thumbnail(report, data)
     claimed = _chain.assertion(reading.active or {}, LEDGER_ASSERTION)
-    report.ledger = _ledger_check.check(ledger, report.sha256 or "", claimed,
-                                        log_verifier=log_verifier)
+    report.ledger = _ledger_check.check(
+        ledger, report.sha256 or "", claimed, log_verifier=log_verifier
+    )
     _ledger_reasons(report)
     return report
 
 
-def _unreadable_store(report: VerificationReport, reading: StoreReading, data: bytes,
-                      policy: TrustPolicy, ledger: Ledger | None,
-                      log_verifier: str | None) -> VerificationReport:
+def _unreadable_store(
+    report: VerificationReport,
+    reading: StoreReading,
+    data: bytes,
+    policy: TrustPolicy,
+    ledger: Ledger | None,
+    log_verifier: str | None,
+) -> VerificationReport:
     if reading.unsupported:
         return _error(report.path, f"{report.mime}: {reading.error}")
     if reading.remote_url and policy.allow_network:
-        return _error(report.path, f"the remote manifest at {reading.remote_url} could not be "
-                                   f"fetched ({reading.error})")
+        return _error(
+            report.path,
+            f"the remote manifest at {reading.remote_url} could not be fetched ({reading.error})",
+        )
     if reading.remote_url:
         report.verdict = "no_credentials"
-        report.reasons.append(f"the credentials are stored remotely at {reading.remote_url} and "
-                              "were not fetched (run with --allow-network to fetch them)")
-        report.not_checked.append(f"remote manifest at {reading.remote_url}: not fetched, "
-                                  "the network is off")
-        report.ledger = _ledger_check.check(ledger, report.sha256 or "", None,
-                                            log_verifier=log_verifier)
+        report.reasons.append(
+            f"the credentials are stored remotely at {reading.remote_url} and "
+            "were not fetched (run with --allow-network to fetch them)"
+        )
+        report.not_checked.append(
+            f"remote manifest at {reading.remote_url}: not fetched, the network is off"
+        )
+        report.ledger = _ledger_check.check(
+            ledger, report.sha256 or "", None, log_verifier=log_verifier
+        )
         _ledger_reasons(report)
         return report
-    return _error(report.path, f"the content credentials are corrupt and cannot be read "
-                               f"({reading.error})")
+    return _error(
+        report.path, f"the content credentials are corrupt and cannot be read ({reading.error})"
+    )
 
 
-def _no_manifest(report: VerificationReport, data: bytes, mime: str, ledger: Ledger | None,
-                 log_verifier: str | None, thumbnails: bool) -> VerificationReport:
+def _no_manifest(
+    report: VerificationReport,
+    data: bytes,
+    mime: str,
+    ledger: Ledger | None,
+    log_verifier: str | None,
+    thumbnails: bool,
+) -> VerificationReport:
     image: Image.Image | None = None
     if mime.startswith("image/"):
         try:
@@ -189,28 +240,37 @@ def _no_manifest(report: VerificationReport, data: bytes, mime: str, ledger: Led
             report.verdict = "error"
             report.reasons.append(str(e))
             return report
-    report.ledger = _ledger_check.check(ledger, report.sha256 or "", None,
-                                        log_verifier=log_verifier, image=image)
+    report.ledger = _ledger_check.check(
+        ledger, report.sha256 or "", None, log_verifier=log_verifier, image=image
+    )
     if thumbnails and image is not None:
         _self_thumbnail(report, data, image)
     if report.ledger.match is not None:
         report.verdict = "recovered"
-        report.reasons.append("no content credentials in the file, but it matches a ledger entry "
-                              f"({report.ledger.match} match)")
+        report.reasons.append(
+            "no content credentials in the file, but it matches a ledger entry "
+            f"({report.ledger.match} match)"
+        )
         if report.ledger.match == "perceptual":
             best = report.ledger.candidates[0]
-            report.reasons.append(f"pictures match: {best['label']} ({best['reason']}); the "
-                                  "file's bytes differ from the recorded output")
+            report.reasons.append(
+                f"pictures match: {best['label']} ({best['reason']}); the "
+                "file's bytes differ from the recorded output"
+            )
     else:
         report.verdict = "no_credentials"
-        report.reasons.append("no content credentials in the file and no ledger match"
-                              if report.ledger.done else "no content credentials in the file")
+        report.reasons.append(
+            "no content credentials in the file and no ledger match"
+            if report.ledger.done
+            else "no content credentials in the file"
+        )
     _ledger_reasons(report)
     return report
 
 
-def _self_thumbnail(report: VerificationReport, data: bytes,
-                    image: Image.Image | None = None) -> None:
+def _self_thumbnail(
+    report: VerificationReport, data: bytes, image: Image.Image | None = None
+) -> None:
     """The file itself, downscaled, as the root picture of the HTML report."""
     try:
         img = image if image is not None else imaging.open_image(data, name=report.path)
@@ -231,8 +291,11 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     codes = [_chain.status(c, "failure") for c in results.get("failure") or []]
     seen = {s.code for s in codes}
-    codes += [_chain.status(c, "failure") for c in store.get("validation_status") or []
-              if c.get("code") not in seen]
+    codes += [
+        _chain.status(c, "failure")
+        for c in store.get("validation_status") or []
+        if c.get("code") not in seen
+    ]
     codes += [_chain.status(c, "informational") for c in results.get("informational") or []]
     codes += [_chain.status(c, "success") for c in results.get("success") or []]
     report.status_codes = codes
@@ -255,9 +318,14 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
         report.verdict = "invalid"
         report.chain.ok = False
         report.chain.failures = damage
-        report.reasons.append("the content credentials do not validate: "
-                              + ("; ".join(f"{c.explanation} ({c.code})" for c in damage)
-                                 if damage else "c2pa reports the manifest invalid"))
+        report.reasons.append(
+            "the content credentials do not validate: "
+            + (
+                "; ".join(f"{c.explanation} ({c.code})" for c in damage)
+                if damage
+                else "c2pa reports the manifest invalid"
+            )
+        )
         return  # chain_ok stays None: the file's own credentials already fail
     _judge_chain(report, trusted)
     _who(report, policy, trusted)
@@ -272,8 +340,9 @@ def _judge_chain(report: VerificationReport, trusted: bool) -> None:
         report.chain_ok = False
         for node in broken:
             why = "; ".join(f"{f.explanation} ({f.code})" for f in node.failures)
-            report.reasons.append(f"ancestor {node.title or '(untitled)'} failed its own "
-                                  f"validation: {why}")
+            report.reasons.append(
+                f"ancestor {node.title or '(untitled)'} failed its own validation: {why}"
+            )
     else:
         report.chain_ok = True if trusted else None
 
@@ -287,16 +356,22 @@ def _who(report: VerificationReport, policy: TrustPolicy, trusted: bool) -> None
     if trusted:
         report.verdict = "trusted"
         local = signer is not None and signer.local_identity
-        report.reasons.insert(0, f"signed by {who}, which chains to a configured trust anchor"
-                              + (" (a local, self-issued identity made by `provenance init`)"
-                                 if local else ""))
-        if policy.allowed_signers and (signer is None or signer.common_name
-                                       not in policy.allowed_signers):
+        report.reasons.insert(
+            0,
+            f"signed by {who}, which chains to a configured trust anchor"
+            + (" (a local, self-issued identity made by `provenance init`)" if local else ""),
+        )
+        if policy.allowed_signers and (
+            signer is None or signer.common_name not in policy.allowed_signers
+        ):
             report.reasons.append(f"{who} is not among the policy's allowed signers")
     else:
         report.verdict = "valid_untrusted"
-        report.reasons.insert(0, f"the credentials are intact but {who} is not a trusted signer "
-                              "(add its CA with --trust to trust it)")
+        report.reasons.insert(
+            0,
+            f"the credentials are intact but {who} is not a trusted signer "
+            "(add its CA with --trust to trust it)",
+        )
 
 
 def _ledger_reasons(report: VerificationReport) -> None:

@@ -2,8 +2,8 @@
 
 Example::
 
-    from provenance.config import Home
-    from provenance.identity import create_local_identity, load_identity
+    from provenance.home.paths import Home
+    from provenance.home.identity import create_local_identity, load_identity
 
     home = Home(Path("/tmp/demo-home"))
     create_local_identity(home, actor="desk@example.org")
@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from provenance.config import ENV_KEY_PASSPHRASE, Home
 from provenance.errors import IdentityError
+from provenance.home.paths import ENV_KEY_PASSPHRASE, Home
 
 # EKUs C2PA accepts for claim signing; documentSigning is the one meant for this job.
 _EKU_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
@@ -69,7 +69,9 @@ class Identity:
             return self.sign_callback(data)
         key = self.key
         if isinstance(key, ec.EllipticCurvePrivateKey):
-            digest = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[key.curve.key_size]
+            digest = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}[
+                key.curve.key_size
+            ]
             return key.sign(data, ec.ECDSA(digest))
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(data)
@@ -77,13 +79,20 @@ class Identity:
             from cryptography.hazmat.primitives.asymmetric import padding
 
             return key.sign(
-                data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
+                data,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                hashes.SHA256(),
             )
         raise IdentityError("signer key: no key and no signing callback configured")
 
 
-def callback_identity(chain_pem: bytes, sign: Callable[[bytes], bytes], *, alg: str = "es256",
-                      ca_pem: bytes | None = None) -> Identity:
+def callback_identity(
+    chain_pem: bytes,
+    sign: Callable[[bytes], bytes],
+    *,
+    alg: str = "es256",
+    ca_pem: bytes | None = None,
+) -> Identity:
     """A signer whose private key lives elsewhere (a KMS, an HSM, another process).
 
     ``sign(data)`` must return the signature of ``data`` for ``alg`` (for ES256: ECDSA P-256 with
@@ -104,12 +113,19 @@ def _now() -> dt.datetime:
 
 def _name(cn: str, org: str) -> x509.Name:
     return x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+        ]
     )
 
 
-def create_ca(common_name: str, *, org: str = "Provenance local identity", days: int = 3650,
-              ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def create_ca(
+    common_name: str,
+    *,
+    org: str = "Provenance local identity",
+    days: int = 3650,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A P-256 root CA certificate (self-signed), suitable as a C2PA trust anchor."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = _name(common_name, org)
@@ -124,9 +140,17 @@ def create_ca(common_name: str, *, org: str = "Provenance local identity", days:
         .not_valid_after(_now() + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                          crl_sign=True, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .add_extension(ski, critical=False)
@@ -135,10 +159,15 @@ def create_ca(common_name: str, *, org: str = "Provenance local identity", days:
     return key, cert
 
 
-def issue_signer(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, common_name: str, *,
-                 org: str = "Provenance local identity",
-                 not_before: dt.datetime | None = None, not_after: dt.datetime | None = None,
-                 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def issue_signer(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    common_name: str,
+    *,
+    org: str = "Provenance local identity",
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A P-256 end-entity certificate that C2PA accepts for claim signing.
 
     digitalSignature key usage, the documentSigning and emailProtection EKUs, AKI/SKI.
@@ -157,9 +186,17 @@ def issue_signer(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, 
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                          crl_sign=False, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .add_extension(
@@ -167,8 +204,9 @@ def issue_signer(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, 
             critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -181,7 +219,9 @@ def pem_cert(cert: x509.Certificate) -> bytes:
 def pem_key(key: PrivateKey, passphrase: bytes | None = None) -> bytes:
     """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given."""
     enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
     )
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
@@ -210,8 +250,9 @@ def has_identity(home: Home) -> bool:
     return home.signer_chain.exists() or home.signer_key.exists()
 
 
-def create_local_identity(home: Home, *, actor: str | None = None, passphrase: bytes | None = None,
-                          force: bool = False) -> Identity:
+def create_local_identity(
+    home: Home, *, actor: str | None = None, passphrase: bytes | None = None, force: bool = False
+) -> Identity:
     """Make a local root CA and a signer under it in ``home`` (``provenance init``)."""
     if has_identity(home) and not force:
         raise IdentityError(
@@ -229,11 +270,20 @@ def create_local_identity(home: Home, *, actor: str | None = None, passphrase: b
     return Identity(pem_cert(cert) + pem_cert(ca_cert), key, "es256", True, pem_cert(ca_cert))
 
 
-def import_identity(home: Home, chain_path: Path, key_path: Path, *, actor: str | None = None,
-                    passphrase: bytes | None = None, force: bool = False) -> Identity:
+def import_identity(
+    home: Home,
+    chain_path: Path,
+    key_path: Path,
+    *,
+    actor: str | None = None,
+    passphrase: bytes | None = None,
+    force: bool = False,
+) -> Identity:
     """Install a user's own PEM certificate chain and private key as this home's signer."""
     if has_identity(home) and not force:
-        raise IdentityError(f"{home.identity_dir}: an identity already exists; use --force to replace it")
+        raise IdentityError(
+            f"{home.identity_dir}: an identity already exists; use --force to replace it"
+        )
     try:
         chain = chain_path.read_bytes()
         key_pem = key_path.read_bytes()
@@ -241,9 +291,14 @@ def import_identity(home: Home, chain_path: Path, key_path: Path, *, actor: str 
         raise IdentityError(f"{e.filename}: cannot read: {e.strerror}") from e
     certs = _parse_chain(chain, chain_path.name)
     key = _parse_key(key_pem, key_path.name, passphrase)
-    if key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
-            certs[0].public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
-        raise IdentityError(f"{key_path.name}: this key does not match the first certificate in {chain_path.name}")
+    if key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != certs[0].public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise IdentityError(
+            f"{key_path.name}: this key does not match the first certificate in {chain_path.name}"
+        )
     write_public(home.signer_chain, chain)
     write_private(home.signer_key, key_pem)
     for stale in (home.ca_cert, home.ca_key):
@@ -271,7 +326,9 @@ def load_identity(home: Home, *, passphrase: bytes | None = None) -> Identity:
     key = _parse_key(home.signer_key.read_bytes(), home.signer_key.name, passphrase)
     meta = read_meta(home)
     is_local = meta.get("kind") == "local" and home.ca_cert.exists()
-    return Identity(chain, key, _alg_for(key), is_local, home.ca_cert.read_bytes() if is_local else None)
+    return Identity(
+        chain, key, _alg_for(key), is_local, home.ca_cert.read_bytes() if is_local else None
+    )
 
 
 def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
@@ -292,14 +349,17 @@ def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
     if passphrase is None and os.environ.get(ENV_KEY_PASSPHRASE):
         passphrase = os.environ[ENV_KEY_PASSPHRASE].encode()
     encrypted = b"ENCRYPTED" in home.signer_key.read_bytes()
-    ca_key = _parse_key(home.ca_key.read_bytes(), home.ca_key.name, passphrase if encrypted else None)
+    ca_key = _parse_key(
+        home.ca_key.read_bytes(), home.ca_key.name, passphrase if encrypted else None
+    )
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise IdentityError(f"{home.ca_key.name}: the local CA key is not an EC key")
     ca_cert = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
     who = read_meta(home).get("actor") or _default_actor()
     key, cert = issue_signer(ca_key, ca_cert, f"Provenance local signer ({who})")
-    write_public(home.identity_dir / "retired" / f"signer-{old.cert_sha256[:16]}.chain.pem",
-                 old.chain_pem)
+    write_public(
+        home.identity_dir / "retired" / f"signer-{old.cert_sha256[:16]}.chain.pem", old.chain_pem
+    )
     chain = pem_cert(cert) + pem_cert(ca_cert)
     write_private(home.signer_key, pem_key(key, passphrase if encrypted else None))
     write_public(home.signer_chain, chain)
@@ -360,8 +420,12 @@ def _parse_key(data: bytes, name: str, passphrase: bytes | None) -> PrivateKey:
     except ValueError as e:
         msg = "wrong passphrase or not a PEM private key" if passphrase else "not a PEM private key"
         raise IdentityError(f"{name}: {msg}") from e
-    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
-        raise IdentityError(f"{name}: unsupported key type {type(key).__name__} (use EC P-256/384/521, RSA or Ed25519)")
+    if not isinstance(
+        key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)
+    ):
+        raise IdentityError(
+            f"{name}: unsupported key type {type(key).__name__} (use EC P-256/384/521, RSA or Ed25519)"
+        )
     return key
 
 

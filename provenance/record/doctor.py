@@ -3,9 +3,9 @@
 Example::
 
     from pathlib import Path
-    from provenance.config import home_from_env
-    from provenance.doctor import run_doctor
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.record.doctor import run_doctor
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env()) as ledger:
         report = run_doctor([Path(".")], ledger, fix=True)
@@ -35,8 +35,8 @@ from typing import Any, Literal
 
 from ledger import Ledger
 from ledger.audit import AuditReport
-from provenance.fileio import TEMP_PATTERN, fsync_dir
-from provenance.hashing import sha256_file
+from provenance.media.hashing import sha256_file
+from provenance.record.tempfiles import TEMP_PATTERN, fsync_dir
 
 Status = Literal["restore", "duplicate", "garbage", "conflict", "in_use"]
 
@@ -67,8 +67,11 @@ class DoctorReport:
     @property
     def ok(self) -> bool:
         """Nothing left that needs a person: no conflict, and the audit (if run) is clean."""
-        unresolved = any(item.status == "conflict" or item.action == "none"
-                         for item in self.leftovers if item.status != "in_use")
+        unresolved = any(
+            item.status == "conflict" or item.action == "none"
+            for item in self.leftovers
+            if item.status != "in_use"
+        )
         return not unresolved and (self.audit is None or self.audit.ok)
 
     def counts(self) -> dict[str, int]:
@@ -80,12 +83,20 @@ class DoctorReport:
     def to_json(self) -> dict[str, Any]:
         audit = None
         if self.audit is not None:
-            audit = {"ok": self.audit.ok, "size": self.audit.size,
-                     "checkpoints_checked": self.audit.checkpoints_checked,
-                     "problems": [{"index": i, "kind": k, "detail": d}
-                                  for i, k, d in self.audit.problems]}
-        return {"ok": self.ok, "counts": self.counts(),
-                "leftovers": [item.to_json() for item in self.leftovers], "audit": audit}
+            audit = {
+                "ok": self.audit.ok,
+                "size": self.audit.size,
+                "checkpoints_checked": self.audit.checkpoints_checked,
+                "problems": [
+                    {"index": i, "kind": k, "detail": d} for i, k, d in self.audit.problems
+                ],
+            }
+        return {
+            "ok": self.ok,
+            "counts": self.counts(),
+            "leftovers": [item.to_json() for item in self.leftovers],
+            "audit": audit,
+        }
 
 
 def find_temp_files(roots: Iterable[Path]) -> list[Path]:
@@ -127,8 +138,9 @@ def repair(item: Leftover) -> Leftover:
         try:
             os.link(item.path, item.dest)  # never clobbers a file that appeared meanwhile
         except FileExistsError:
-            return Leftover(item.path, item.dest, item.pid, "conflict", "kept", item.sha256,
-                            item.entry_id)
+            return Leftover(
+                item.path, item.dest, item.pid, "conflict", "kept", item.sha256, item.entry_id
+            )
         item.path.unlink()
         fsync_dir(item.dest.parent)
         return _done(item, "restored")
@@ -138,8 +150,9 @@ def repair(item: Leftover) -> Leftover:
     return _done(item, "kept")
 
 
-def run_doctor(roots: Sequence[Path], ledger: Ledger, *, fix: bool = True,
-               audit: bool = True) -> DoctorReport:
+def run_doctor(
+    roots: Sequence[Path], ledger: Ledger, *, fix: bool = True, audit: bool = True
+) -> DoctorReport:
     """Examine (and with ``fix`` repair) every temp file under ``roots``; audit the ledger."""
     report = DoctorReport()
     for path in find_temp_files(roots):
@@ -166,5 +179,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["TEMP_PATTERN", "DoctorReport", "Leftover", "examine", "find_temp_files", "repair",
-           "run_doctor"]
+__all__ = [
+    "TEMP_PATTERN",
+    "DoctorReport",
+    "Leftover",
+    "examine",
+    "find_temp_files",
+    "repair",
+    "run_doctor",
+]

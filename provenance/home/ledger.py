@@ -2,8 +2,8 @@
 
 Example::
 
-    from provenance.config import home_from_env
-    from provenance.ledger_access import open_ledger
+    from provenance.home.paths import home_from_env
+    from provenance.home.ledger import open_ledger
 
     with open_ledger(home_from_env()) as ledger:
         print(ledger.size, ledger.origin)
@@ -18,9 +18,9 @@ import socket
 from ledger import Ledger
 from ledger.checkpoint import generate_log_key, key_from_pem, key_to_pem, verifier_key
 from ledger.errors import LedgerNotFoundError
-from provenance.config import Home
 from provenance.errors import IdentityError
-from provenance.identity import write_private, write_public
+from provenance.home.identity import write_private, write_public
+from provenance.home.paths import Home
 
 
 def log_origin(public_raw: bytes) -> str:
@@ -51,8 +51,13 @@ def create_ledger(home: Home) -> str:
     return origin
 
 
-def open_ledger(home: Home, *, read_only: bool = False, checkpoint_every: int | None = 1,
-                tsa_url: str | None = None) -> Ledger:
+def open_ledger(
+    home: Home,
+    *,
+    read_only: bool = False,
+    checkpoint_every: int | None = 1,
+    tsa_url: str | None = None,
+) -> Ledger:
     """Open ``home``'s ledger; with its log key unless ``read_only`` (then no checkpoints).
 
     By default a checkpoint is signed after every recorded call, so receipts and verification
@@ -64,9 +69,12 @@ def open_ledger(home: Home, *, read_only: bool = False, checkpoint_every: int | 
         try:
             key = key_from_pem(home.log_key.read_bytes())
         except OSError as e:
-            raise IdentityError(f"{home.log_key}: cannot read the ledger's log key ({e.strerror})") from e
+            raise IdentityError(
+                f"{home.log_key}: cannot read the ledger's log key ({e.strerror})"
+            ) from e
     try:
-        return Ledger.open(home.ledger_url(), log_key=key, checkpoint_every=checkpoint_every,
-                           tsa_url=tsa_url)
+        return Ledger.open(
+            home.ledger_url(), log_key=key, checkpoint_every=checkpoint_every, tsa_url=tsa_url
+        )
     except LedgerNotFoundError as e:
         raise LedgerNotFoundError(f"{e.diagnostics()}; run `provenance init` first") from e

@@ -2,7 +2,7 @@
 
 Example::
 
-    from provenance.policy import TrustPolicy
+    from provenance.verify.policy import TrustPolicy
 
     policy = TrustPolicy.from_pem_files(["newsroom-anchors.pem"], strict_chain=True)
     policy.accepts(report)   # True only for `trusted` (and with strict_chain, chain_ok)
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from provenance.config import Home
 from provenance.errors import PolicyError
+from provenance.home.paths import Home
 
 if TYPE_CHECKING:
-    from provenance.verify import VerificationReport
+    from provenance.verify.core import VerificationReport
 
 VERDICTS = ("trusted", "valid_untrusted", "invalid", "no_credentials", "recovered", "error")
 
@@ -57,26 +57,33 @@ class TrustPolicy:
     def __post_init__(self) -> None:
         unknown = set(self.accept) - set(VERDICTS)
         if unknown:
-            raise PolicyError(f"policy: unknown verdict(s) {', '.join(sorted(unknown))} "
-                              f"(known: {', '.join(VERDICTS)})")
+            raise PolicyError(
+                f"policy: unknown verdict(s) {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(VERDICTS)})"
+            )
         if not self.accept:
             raise PolicyError("policy: accepts no verdict at all; name at least one (e.g. trusted)")
         if self.unsafe:
             return
         if set(self.accept) & {"invalid", "error"}:
-            raise PolicyError("policy: accepting invalid or error would accept tampered and "
-                              "unreadable files; use TrustPolicy.unsafe_accept_all() if that is "
-                              "really meant")
+            raise PolicyError(
+                "policy: accepting invalid or error would accept tampered and "
+                "unreadable files; use TrustPolicy.unsafe_accept_all() if that is "
+                "really meant"
+            )
         if set(self.accept) >= {"no_credentials", "valid_untrusted"}:
-            raise PolicyError("policy: accepting both no_credentials and valid_untrusted accepts "
-                              "any file (anyone can strip or self-sign one); use "
-                              "TrustPolicy.unsafe_accept_all() if that is really meant")
+            raise PolicyError(
+                "policy: accepting both no_credentials and valid_untrusted accepts "
+                "any file (anyone can strip or self-sign one); use "
+                "TrustPolicy.unsafe_accept_all() if that is really meant"
+            )
 
     @classmethod
     def unsafe_accept_all(cls) -> TrustPolicy:
         """Accepts everything. Only for collecting reports; every report says it checked nothing."""
-        warnings.warn("UnsafeAcceptAll policy: verification results will not be enforced",
-                      stacklevel=2)
+        warnings.warn(
+            "UnsafeAcceptAll policy: verification results will not be enforced", stacklevel=2
+        )
         return cls(accept=frozenset(VERDICTS), unsafe=True)
 
     @classmethod
@@ -106,8 +113,9 @@ class TrustPolicy:
             signer = report.signer
             if signer is None:
                 return False
-            return (signer.common_name in self.allowed_signers
-                    or signer.serial in self.allowed_serials)
+            return (
+                signer.common_name in self.allowed_signers or signer.serial in self.allowed_serials
+            )
         return True
 
 
@@ -117,8 +125,12 @@ def load_anchors(path: Path, *, local: bool = False) -> list[Anchor]:
     from cryptography.hazmat.primitives import serialization
 
     return [
-        Anchor(c.public_bytes(serialization.Encoding.PEM).decode(),
-               "local identity" if local else path.name, c.subject.rfc4514_string(), local)
+        Anchor(
+            c.public_bytes(serialization.Encoding.PEM).decode(),
+            "local identity" if local else path.name,
+            c.subject.rfc4514_string(),
+            local,
+        )
         for c in certs
     ]
 
@@ -139,10 +151,16 @@ def _certs(path: Path) -> list[x509.Certificate]:
         raise PolicyError(f"{path}: not a PEM certificate bundle") from e
 
 
-def default_policy(home: Home | None, *, trust: Iterable[str | Path] = (), strict_chain: bool = False,
-                   accept: Iterable[str] = ("trusted",), allow_network: bool = False,
-                   allowed_signers: Iterable[str] = (),
-                   signer_certs: Iterable[str | Path] = ()) -> TrustPolicy:
+def default_policy(
+    home: Home | None,
+    *,
+    trust: Iterable[str | Path] = (),
+    strict_chain: bool = False,
+    accept: Iterable[str] = ("trusted",),
+    allow_network: bool = False,
+    allowed_signers: Iterable[str] = (),
+    signer_certs: Iterable[str | Path] = (),
+) -> TrustPolicy:
     """The CLI's policy: ``--trust`` bundles, the home's trust folder and its local CA if made.
 
     The local CA is trusted only because the user made it (``provenance init``) in this home; a
@@ -158,6 +176,11 @@ def default_policy(home: Home | None, *, trust: Iterable[str | Path] = (), stric
         if home.ca_cert.exists():
             anchors += load_anchors(home.ca_cert, local=True)
     serials = frozenset(s for p in signer_certs for s in load_signer_serials(Path(p)))
-    return TrustPolicy(tuple({a.pem: a for a in anchors}.values()), frozenset(accept), strict_chain,
-                       allowed_signers=frozenset(allowed_signers), allowed_serials=serials,
-                       allow_network=allow_network)
+    return TrustPolicy(
+        tuple({a.pem: a for a in anchors}.values()),
+        frozenset(accept),
+        strict_chain,
+        allowed_signers=frozenset(allowed_signers),
+        allowed_serials=serials,
+        allow_network=allow_network,
+    )

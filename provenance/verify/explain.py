@@ -2,7 +2,7 @@
 
 Example::
 
-    from provenance.explain import explain_code
+    from provenance.verify.explain import explain_code
     explain_code("assertion.dataHash.mismatch")
     # 'the pixels (or other content) were changed after signing'
 """

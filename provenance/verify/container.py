@@ -26,7 +26,7 @@ def problem(data: bytes, mime: str) -> str | None:
 def _png(data: bytes) -> str | None:
     pos, manifest = len(_PNG_SIG), 0
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         end = pos + 12 + length
         if end > len(data):
             return f"truncated PNG (chunk {kind.decode('latin-1')!r} runs past the end of the file)"
@@ -34,8 +34,11 @@ def _png(data: bytes) -> str | None:
             manifest += length
         if kind == b"IEND":
             extra = len(data) - end
-            return (f"{extra} bytes of unexpected data after the end of the PNG image"
-                    if extra else _size(manifest))
+            return (
+                f"{extra} bytes of unexpected data after the end of the PNG image"
+                if extra
+                else _size(manifest)
+            )
         pos = end
     return "truncated PNG (no IEND chunk: the file ends early)"
 
@@ -52,7 +55,7 @@ def _jpeg(data: bytes) -> str | None:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if pos + 2 + length > len(data):
             return "truncated JPEG (a segment runs past the end of the file)"
         if marker == 0xEB:  # APP11: JUMBF, where C2PA lives
@@ -67,7 +70,7 @@ def _jpeg_tail(data: bytes, scan: int) -> str | None:
     end = data.rfind(b"\xff\xd9")
     if end < scan:
         return "truncated JPEG (no end-of-image marker: the file ends early)"
-    extra = data[end + 2:]
+    extra = data[end + 2 :]
     if extra.strip(b"\x00\r\n\t "):
         return f"{len(extra)} bytes of unexpected data after the end of the JPEG image"
     return None
@@ -83,7 +86,7 @@ def _webp(data: bytes) -> str | None:
         return f"{len(data) - declared} bytes of unexpected data after the end of the WebP image"
     pos, manifest = 12, 0
     while pos + 8 <= declared:
-        kind, length = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        kind, length = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if kind == b"C2PA":
             manifest += length
         pos += 8 + length + (length & 1)
@@ -92,6 +95,8 @@ def _webp(data: bytes) -> str | None:
 
 def _size(manifest: int) -> str | None:
     if manifest > MAX_MANIFEST_BYTES:
-        return (f"the embedded manifest store is {manifest} bytes, above the limit of "
-                f"{MAX_MANIFEST_BYTES}; refused unread")
+        return (
+            f"the embedded manifest store is {manifest} bytes, above the limit of "
+            f"{MAX_MANIFEST_BYTES}; refused unread"
+        )
     return None

@@ -1,0 +1,1 @@
+"""Media helpers: safe decoding and encoding of images (``imaging``), hashing (``hashing``)."""

@@ -27,6 +27,7 @@ from ledger import Ledger
 from provenance.verify.core import verify_path
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import VerificationReport
+from provenance.vocab import Verdict
 
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
@@ -120,7 +121,9 @@ def _one(
     thumbnails: bool,
 ) -> VerificationReport:
     if problem is not None:
-        report = VerificationReport(path=path, verdict="error", reasons=[f"{path}: {problem}"])
+        report = VerificationReport(
+            path=path, verdict=Verdict.ERROR, reasons=[f"{path}: {problem}"]
+        )
         report.accepted = policy.accepts(report)
         return report
     return verify_path(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,14 +11,15 @@ import click
 
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
-from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
-from provenance.home.paths import Home, home_from_env
+from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
+from provenance.home.paths import home_from_env
 from provenance.verify.policy import default_policy
 from provenance.vocab import ENV_LEDGER_URL, VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from ledger import Entry
     from provenance.verify.batch import LedgerSource
+    from provenance.verify.policy import TrustPolicy
     from provenance.verify.report import VerificationReport
 
 
@@ -110,8 +110,8 @@ def verify_cmd(
       provenance verify --strict-chain --accept trusted --accept recovered '*.png'
       provenance verify --html report.html incoming/
     """
-    from provenance.verify.batch import expand_inputs, verify_many
-    from provenance.verify.text import print_report, print_summary
+    from provenance.verify.batch import LedgerSource, expand_inputs
+    from provenance.verify.text import print_summary
 
     home = home_from_env()
     policy = default_policy(
@@ -123,39 +123,42 @@ def verify_cmd(
         allowed_signers=signers,
         signer_certs=signer_certs,
     )
-    source = None if no_ledger else _ledger_source(home)
+    source = None if no_ledger else LedgerSource.of_home(home)
     items = list(expand_inputs(files))
+    reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
+    print_summary(reports, err=as_json)
+    if html_out:
+        from provenance.verify.html import write_html
+
+        write_html(Path(html_out), reports)
+        click.echo(f"HTML report written to {html_out}", err=True)
+    if not reports or all(r.verdict == Verdict.ERROR for r in reports):
+        return EXIT_USAGE
+    return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
+
+
+def _verify_and_print(
+    items: list[tuple[str, str | None]],
+    policy: TrustPolicy,
+    source: LedgerSource | None,
+    as_json: bool,
+    thumbnails: bool,
+    jobs: int | None,
+) -> list[VerificationReport]:
+    """Each report printed as it comes (JSON line or text block), in input order."""
+    from provenance.verify.batch import verify_many
+    from provenance.verify.text import print_report
+
     reports: list[VerificationReport] = []
     with _progress(len(items)) as advance:
-        for report in verify_many(
-            items, policy, source, thumbnails=html_out is not None, workers=jobs
-        ):
+        for report in verify_many(items, policy, source, thumbnails=thumbnails, workers=jobs):
             reports.append(_in_cli_words(report))
             if as_json:
                 echo_json(report.to_json())
             else:
                 print_report(report)
             advance()
-    print_summary(reports, err=as_json)
-    if html_out:
-        _write_html(Path(html_out), reports)
-    if not reports or all(r.verdict == Verdict.ERROR for r in reports):
-        return EXIT_USAGE
-    return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
-
-
-def _ledger_source(home: Home) -> LedgerSource | None:
-    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
-    from provenance.verify.batch import LedgerSource
-
-    url = os.environ.get(ENV_LEDGER_URL)
-    if not url and not home.ledger_db.exists():
-        return None
-    try:
-        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
-    except OSError as e:
-        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
-    return LedgerSource(home.ledger_url(), vkey or None)
+    return reports
 
 
 @contextmanager
@@ -172,20 +175,6 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
     ) as bar:
         task = bar.add_task("verify", total=total)
         yield lambda: bar.advance(task)
-
-
-def _write_html(path: Path, reports: list[VerificationReport]) -> None:
-    from provenance.verify.html import render_html
-
-    page = render_html(reports)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, path)  # no half-written report
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the HTML report ({e.strerror})") from e
-    click.echo(f"HTML report written to {path}", err=True)
 
 
 def _cli_words() -> dict[str, str]:

@@ -79,6 +79,8 @@ def review_cmd(
 
     if decision is None:
         raise InputError("review: say --approve or --reject")
+    if by is not None and not by.strip():  # the library names its parameter; this names the flag
+        raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
     home = home_from_env()
     policy = _policy(home, policy_path)
     reviewer = by or _actor(home)
@@ -172,6 +174,8 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
 
     start = parse_when(since)
     end = parse_when(until, end=True) if until else None
+    if end is not None and end <= start:  # checked here too, to name the flags
+        raise InputError(f"--until {end.isoformat()} is not after --since {start.isoformat()}")
     if out is not None and out.exists():
         raise InputError(f"{out}: already exists; choose another name")
     with open_ledger(home_from_env()) as ledger:

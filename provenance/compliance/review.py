@@ -108,7 +108,7 @@ def record_review(
         raise InputError(f"decision {decision!r}: use approve or reject")
     reviewer = reviewer.strip()
     if not reviewer:
-        raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
+        raise InputError("reviewer: empty; give a name, e-mail or service account")
     if allowed and reviewer not in allowed:
         raise InputError(
             f"reviewer {reviewer!r}: not allowed to review by the publish policy "

@@ -12,6 +12,7 @@ from ledger import Ledger
 from provenance.compliance import check as gate
 from provenance.compliance.policy_file import default_publish_policy
 from provenance.verify.chain import build_chain
+from provenance.verify.core import verify_path
 from provenance.verify.report import VerificationReport
 from provenance.vocab import AI_SOURCE_TYPES, IPTC_SOURCE_TYPE_PREFIX, Verdict, is_ai_source_type
 from tests.compliance.conftest import World
@@ -80,7 +81,7 @@ def test_gate_reads_the_file_once(world: World, tmp_path: Path) -> None:
     """The latent-disclosure rule works from the report's assertions: the file may be gone."""
     copy = tmp_path / world.generated.name
     copy.write_bytes(world.generated.read_bytes())
-    report = gate.verify_path(copy, gate.trust_policy_for(default_publish_policy(), None))
+    report = verify_path(copy, gate.trust_policy_for(default_publish_policy(), None))
     copy.unlink()
     facts = gate._Facts(report, None)
     rule = default_publish_policy().rule("latent_disclosure")

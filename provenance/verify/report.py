@@ -17,7 +17,7 @@ field by field in docs/verify.md. Thumbnails are kept out of the JSON (they feed
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from provenance.vocab import Verdict
 
@@ -141,13 +141,17 @@ class Proof:
 _PROOF_ALWAYS = ("verified", "signature", "reason")
 
 
+# How the entry was found: the file's hash, the manifest's ledger claim, or its pictures.
+Match = Literal["exact", "manifest", "perceptual"]
+
+
 @dataclass
 class LedgerCheck:
     """The cross-check against the ledger; ``done`` is False when there was no ledger to ask."""
 
     done: bool
     reason: str
-    match: str | None = None  # "exact", "manifest" or "perceptual"
+    match: Match | None = None
     entry: EntrySummary | None = None
     lineage: list[EntrySummary] = field(default_factory=list)
     proof: Proof | None = None

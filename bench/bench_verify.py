@@ -129,8 +129,7 @@ def _ours(files: list[Path], home: Home, workers: int | None) -> float:
     bad = [
         r
         for r in reports
-        if r.verdict != "trusted"
-        or not (r.ledger and r.ledger.proof and r.ledger.proof["verified"])
+        if r.verdict != "trusted" or not (r.ledger and r.ledger.proof and r.ledger.proof.verified)
     ]
     if bad:
         raise SystemExit(f"bench: {len(bad)} files did not verify: {bad[0].reasons}")

@@ -79,6 +79,8 @@ def review_cmd(
 
     if decision is None:
         raise InputError("review: say --approve or --reject")
+    if by is not None and not by.strip():  # the library names its parameter; this names the flag
+        raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
     home = home_from_env()
     policy = _policy(home, policy_path)
     reviewer = by or _actor(home)
@@ -172,6 +174,8 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
 
     start = parse_when(since)
     end = parse_when(until, end=True) if until else None
+    if end is not None and end <= start:  # checked here too, to name the flags
+        raise InputError(f"--until {end.isoformat()} is not after --since {start.isoformat()}")
     if out is not None and out.exists():
         raise InputError(f"{out}: already exists; choose another name")
     with open_ledger(home_from_env()) as ledger:
@@ -207,23 +211,13 @@ def erase_prompt_cmd(target: str, reason: str, by: str | None) -> None:
       provenance ledger erase-prompt 01a2057d-b51b-788b-91f7-4fb8b39c016d --reason "GDPR art. 17 request"
     """
     from provenance.home.ledger import open_ledger
-    from provenance.media.hashing import sha256_file
+    from provenance.verify.lookup import resolve_entry
 
     if not reason.strip():
         raise InputError("--reason: empty; say why the prompt is erased")
     home = home_from_env()
     with open_ledger(home) as ledger:
-        p = Path(target)
-        if p.is_file():
-            found = ledger.find_by_output(sha256_file(p))
-            if not found:
-                raise InputError(f"{target}: not recorded in the ledger")
-            entry_id = found[-1].id
-        else:
-            entry = ledger.get(target)
-            if entry is None:
-                raise InputError(f"{target}: no such file and no ledger entry with this id")
-            entry_id = entry.id
+        entry_id = resolve_entry(ledger, target).entry.id
         erasure = ledger.erase_secret(entry_id, reason=reason.strip(), actor=by or _actor(home))
         kept = (ledger.get(entry_id) or erasure).body.get("prompt") or {}
     click.echo(

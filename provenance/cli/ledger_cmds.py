@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -11,12 +10,10 @@ import click
 from ledger import Ledger, verify_receipt
 from ledger.checkpoint import key_from_pem
 from ledger.checkpoint_timestamps import timestamp_of
-from ledger.errors import LedgerError, UnknownEntryError
+from ledger.errors import LedgerError
 from ledger.receipt import sha256_file
 from ledger.timestamp import load_anchors
 from provenance.home.paths import home_from_env
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _open(with_key: bool) -> Ledger:
@@ -75,20 +72,12 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     Example:
       provenance ledger receipt photo.png -o photo.tlog-proof
     """
+    from provenance.verify.lookup import resolve_entry
+
     home = home_from_env()
     key = key_from_pem(home.log_key.read_bytes()) if home.log_key.exists() else None
     with Ledger.open(home.ledger_url(), log_key=key) as led:
-        if _UUID.match(target) and not Path(target).exists():
-            entry_id = target
-        else:
-            path = Path(target)
-            if not path.is_file():
-                raise LedgerError(f"{target}: neither a file nor an entry id")
-            found = led.find_by_output(sha256_file(str(path)))
-            if not found:
-                raise UnknownEntryError(f"{target}: no ledger entry has this file as an output")
-            entry_id = found[-1].id
-        text = led.receipt(entry_id)
+        text = led.receipt(resolve_entry(led, target).entry.id)
     if out is None:
         click.echo(text, nl=False)
     else:

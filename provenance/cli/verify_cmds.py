@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
-from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
-from provenance.home.paths import Home, home_from_env
-from provenance.media.hashing import sha256_file
-from provenance.verify.policy import VERDICTS, default_policy
+from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
+from provenance.home.paths import home_from_env
+from provenance.verify.policy import default_policy
+from provenance.vocab import ENV_LEDGER_URL, VERDICTS, Verdict
 
 if TYPE_CHECKING:
-    from ledger import Entry, Ledger
+    from ledger import Entry
     from provenance.verify.batch import LedgerSource
+    from provenance.verify.policy import TrustPolicy
     from provenance.verify.report import VerificationReport
 
 
@@ -110,52 +110,55 @@ def verify_cmd(
       provenance verify --strict-chain --accept trusted --accept recovered '*.png'
       provenance verify --html report.html incoming/
     """
-    from provenance.verify.batch import expand_inputs, verify_many
-    from provenance.verify.text import print_report, print_summary
+    from provenance.verify.batch import LedgerSource, expand_inputs
+    from provenance.verify.text import print_summary
 
     home = home_from_env()
     policy = default_policy(
         home,
         trust=trust,
         strict_chain=strict_chain,
-        accept=accept or ("trusted",),
+        accept=accept or (Verdict.TRUSTED,),
         allow_network=allow_network,
         allowed_signers=signers,
         signer_certs=signer_certs,
     )
-    source = None if no_ledger else _ledger_source(home)
+    source = None if no_ledger else LedgerSource.of_home(home)
     items = list(expand_inputs(files))
+    reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
+    print_summary(reports, err=as_json)
+    if html_out:
+        from provenance.verify.html import write_html
+
+        write_html(Path(html_out), reports)
+        click.echo(f"HTML report written to {html_out}", err=True)
+    if not reports or all(r.verdict == Verdict.ERROR for r in reports):
+        return EXIT_USAGE
+    return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
+
+
+def _verify_and_print(
+    items: list[tuple[str, str | None]],
+    policy: TrustPolicy,
+    source: LedgerSource | None,
+    as_json: bool,
+    thumbnails: bool,
+    jobs: int | None,
+) -> list[VerificationReport]:
+    """Each report printed as it comes (JSON line or text block), in input order."""
+    from provenance.verify.batch import verify_many
+    from provenance.verify.text import print_report
+
     reports: list[VerificationReport] = []
     with _progress(len(items)) as advance:
-        for report in verify_many(
-            items, policy, source, thumbnails=html_out is not None, workers=jobs
-        ):
-            reports.append(report)
+        for report in verify_many(items, policy, source, thumbnails=thumbnails, workers=jobs):
+            reports.append(_in_cli_words(report))
             if as_json:
                 echo_json(report.to_json())
             else:
                 print_report(report)
             advance()
-    print_summary(reports, err=as_json)
-    if html_out:
-        _write_html(Path(html_out), reports)
-    if not reports or all(r.verdict == "error" for r in reports):
-        return EXIT_USAGE
-    return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
-
-
-def _ledger_source(home: Home) -> LedgerSource | None:
-    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
-    from provenance.verify.batch import LedgerSource
-
-    url = os.environ.get("PROVENANCE_LEDGER_URL")
-    if not url and not home.ledger_db.exists():
-        return None
-    try:
-        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
-    except OSError as e:
-        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
-    return LedgerSource(home.ledger_url(), vkey or None)
+    return reports
 
 
 @contextmanager
@@ -174,50 +177,32 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def _write_html(path: Path, reports: list[VerificationReport]) -> None:
-    from provenance.verify.html import render_html
+def _cli_words() -> dict[str, str]:
+    """The library's parameter hints as this command's flags (the library knows no flags)."""
+    from provenance.verify import core, ledger_check
 
-    page = render_html(reports)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, path)  # no half-written report
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write the HTML report ({e.strerror})") from e
-    click.echo(f"HTML report written to {path}", err=True)
-
-
-def _resolve_entry(ledger: Ledger, target: str) -> Entry:
-    p = Path(target)
-    if p.exists() and p.is_file():
-        found = ledger.find_by_output(sha256_file(p))
-        if not found:
-            raise InputError(
-                f"{target}: not recorded in the ledger (no entry has this file's hash)"
-            )
-        return found[-1]
-    entry = ledger.get(target)
-    if entry is None:
-        raise InputError(f"{target}: no such file and no ledger entry with this id")
-    return entry
-
-
-def _summary(e: Entry) -> dict[str, Any]:
-    b = e.body
     return {
-        "id": e.id,
-        "index": e.index,
-        "kind": e.kind,
-        "time": e.time.isoformat(),
-        "actor": b.get("actor"),
-        "backend": b.get("backend"),
-        "model": b.get("model"),
-        "actions": b.get("actions", []),
-        "output": (b.get("output") or {}).get("name"),
-        "sha256": (b.get("output") or {}).get("sha256"),
-        "parents": list(e.parents),
+        core.STRICT_CHAIN_REASON: "--strict-chain: a broken ancestor fails this file",
+        core.NETWORK_HINT: "run with --allow-network to fetch them",
+        core.TRUST_HINT: "add its CA with --trust to trust it",
+        ledger_check.NO_LEDGER: f"{ledger_check.NO_LEDGER} "
+        f"(run `provenance init` or set {ENV_LEDGER_URL})",
     }
+
+
+def _in_cli_words(report: VerificationReport) -> VerificationReport:
+    words = _cli_words()
+
+    def say(text: str) -> str:
+        for lib, cli_text in words.items():
+            text = text.replace(lib, cli_text)
+        return text
+
+    report.reasons = [say(r) for r in report.reasons]
+    report.not_checked = [say(r) for r in report.not_checked]
+    if report.ledger is not None:
+        report.ledger.reason = say(report.ledger.reason)
+    return report
 
 
 @cli.command("lineage")
@@ -231,23 +216,24 @@ def lineage_cmd(target: str, as_json: bool) -> None:
       provenance lineage edited.png
     """
     from provenance.home.ledger import open_ledger
+    from provenance.verify.lookup import resolve_entry
+    from provenance.verify.report import EntrySummary
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
-        entry = _resolve_entry(ledger, target)
+        entry = resolve_entry(ledger, target).entry
         chain = ledger.lineage(entry.id)
         by_id = {e.id: e for e in chain}
         if as_json:
-            echo_json(
-                {"target": target, "entry": entry.id, "lineage": [_summary(e) for e in chain]}
-            )
+            lineage = [EntrySummary.of(e).to_json() for e in chain]
+            echo_json({"target": target, "entry": entry.id, "lineage": lineage})
             return
 
         def show(e: Entry, depth: int) -> None:
-            s = _summary(e)
-            what = " ".join(a for a in s["actions"] if a) or e.kind
+            s = EntrySummary.of(e)
+            what = " ".join(a for a in s.actions if a) or e.kind
             click.echo(
-                f"{'  ' * depth}{'└─ ' if depth else ''}{s['output'] or e.id}  "
-                f"[{e.kind}: {what}] entry {e.index} by {s['actor']} {s['time']}"
+                f"{'  ' * depth}{'└─ ' if depth else ''}{s.output or e.id}  "
+                f"[{e.kind}: {what}] entry {e.index} by {s.actor} {s.time}"
             )
             for pid in e.parents:
                 if pid in by_id:
@@ -269,23 +255,23 @@ def log_cmd(limit: int, as_json: bool) -> None:
     from rich.table import Table
 
     from provenance.home.ledger import open_ledger
+    from provenance.verify.report import EntrySummary
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
-        entries = ledger.recent(limit)
+        summaries = [EntrySummary.of(e) for e in ledger.recent(limit)]
     if as_json:
-        for e in entries:
-            echo_json(_summary(e))
+        for s in summaries:
+            echo_json(s.to_json())
         return
     table = Table("index", "time", "kind", "actor", "backend/model", "output")
-    for e in entries:
-        s = _summary(e)
+    for s in summaries:
         table.add_row(
-            str(e.index),
-            s["time"][:19],
-            e.kind,
-            str(s["actor"]),
-            f"{s['backend'] or ''} {s['model'] or ''}".strip(),
-            str(s["output"] or ""),
+            str(s.index),
+            s.time[:19],
+            s.kind,
+            str(s.actor),
+            f"{s.backend or ''} {s.model or ''}".strip(),
+            str(s.output or ""),
         )
     from rich.console import Console
 

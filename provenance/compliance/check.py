@@ -28,18 +28,20 @@ from typing import Any
 from ledger import Entry, Ledger
 from provenance.compliance.policy_file import PublishPolicy, RuleConfig
 from provenance.compliance.review import REVIEW_KIND, review_status
-from provenance.credentials import LEDGER_ASSERTION, make_context
-from provenance.credentials.read import read_store
 from provenance.home.paths import Home
-from provenance.verify.core import ChainNode, VerificationReport, verify_path
+from provenance.verify.core import verify_path
+from provenance.verify.lookup import latest_producer
 from provenance.verify.policy import TrustPolicy, default_policy
-
-REQUEST_ASSERTION = "org.provenance.request"
-# IPTC digital source types that say a trained model made or changed the pixels.
-AI_SOURCE_TYPES = frozenset(
-    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "compositeSynthetic"}
+from provenance.verify.report import ChainNode, VerificationReport
+from provenance.vocab import (
+    AI_SOURCE_TYPES,
+    ASSET_KINDS,
+    LEDGER_ASSERTION,
+    REQUEST_ASSERTION,
+    Verdict,
+    is_ai_source_type,
+    short_source_type,
 )
-_ASSET_KINDS = ("generate", "edit", "import")
 
 
 @dataclass(frozen=True)
@@ -69,28 +71,15 @@ class CheckResult:
 class _Facts:
     """What the rules look at, gathered once per file."""
 
-    path: Path
-    report: VerificationReport
-    trust: TrustPolicy
+    report: VerificationReport  # the file is read once, by verification
     ledger: Ledger | None
     entry: Entry | None = None  # exact hash match among recorded assets
     lineage: list[Entry] = field(default_factory=list)
-    _active: dict[str, Any] | None = None
-    _read: bool = False
-
-    def active_manifest(self) -> dict[str, Any]:
-        if not self._read:
-            self._read = True
-            data = self.path.read_bytes()
-            ctx = make_context(trust_anchors=self.trust.anchors_pem, thumbnail=False)
-            reading = read_store(data, self.report.mime or "application/octet-stream", ctx)
-            self._active = reading.active
-        return self._active or {}
 
     def generative_types(self) -> list[str]:
         """Digital source types the ledger records for this file's generative steps."""
         return [
-            str(e.body["digital_source_type"]).rsplit("/", 1)[-1]
+            short_source_type(str(e.body["digital_source_type"]))
             for e in self.lineage
             if e.body.get("digital_source_type") and e.body.get("op") in ("generate", "edit")
         ]
@@ -106,10 +95,9 @@ def check_path(
     """Check one file against ``policy``; ``ledger`` None makes ledger-backed rules fail."""
     trust = trust_policy_for(policy, home)
     report = verify_path(path, trust, ledger)
-    facts = _Facts(Path(path), report, trust, ledger)
+    facts = _Facts(report, ledger)
     if ledger is not None and report.sha256:
-        exact = [e for e in ledger.find_by_output(report.sha256) if e.kind in _ASSET_KINDS]
-        facts.entry = exact[-1] if exact else None
+        facts.entry = latest_producer(ledger, report.sha256, ASSET_KINDS)
         anchor = facts.entry.id if facts.entry else report.ledger_entry
         if anchor:
             facts.lineage = ledger.lineage(anchor)
@@ -128,7 +116,7 @@ def check_path(
 def trust_policy_for(policy: PublishPolicy, home: Home | None) -> TrustPolicy:
     """The verification policy behind the ``credentials`` rule (accept and trust anchors)."""
     rule = policy.rule("credentials")
-    accept = rule.options["accept"] if rule else ["trusted"]
+    accept = rule.options["accept"] if rule else [Verdict.TRUSTED]
     base = policy.base_dir or Path.cwd()
     trust = [base / t for t in rule.options["trust"]] if rule else []
     return default_policy(home, trust=trust, accept=accept)
@@ -161,7 +149,7 @@ def _credentials(f: _Facts, rule: RuleConfig) -> RuleResult:
 
 def _disclosed(f: _Facts) -> str | None:
     r = f.report
-    if r.verdict in ("invalid", "error") or not r.digital_source_type:
+    if r.verdict in (Verdict.INVALID, Verdict.ERROR) or not r.digital_source_type:
         return None
     return r.digital_source_type
 
@@ -170,7 +158,7 @@ def _ai_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
     disclosed = _disclosed(f)
     recorded = f.generative_types()
     if disclosed:
-        ai_recorded = [t for t in recorded if t in AI_SOURCE_TYPES]
+        ai_recorded = [t for t in recorded if is_ai_source_type(t)]
         if ai_recorded and not f.report.ai_generated:
             return RuleResult(
                 rule.name,
@@ -184,7 +172,7 @@ def _ai_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
             f"discloses digitalSourceType {disclosed} in its C2PA "
             "actions (machine-readable marking)",
         )
-    if f.report.verdict == "invalid" and f.report.digital_source_type:
+    if f.report.verdict == Verdict.INVALID and f.report.digital_source_type:
         return RuleResult(
             rule.name, False, "the disclosure sits in content credentials that do not validate"
         )
@@ -221,15 +209,14 @@ def _latent_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
             "not an AI output: its ledger lineage has no "
             "generative step (no latent disclosure needed)",
         )
-    if f.report.verdict not in ("trusted", "valid_untrusted"):
+    if f.report.verdict not in (Verdict.TRUSTED, Verdict.VALID_UNTRUSTED):
         return RuleResult(
             rule.name,
             False,
             f"no valid content credentials (verdict "
             f"{f.report.verdict}), so no latent disclosure can be read",
         )
-    manifest = f.active_manifest()
-    request = _assertion(manifest, REQUEST_ASSERTION)
+    request = f.report.assertions.get(REQUEST_ASSERTION)
     if not isinstance(request, dict):
         return RuleResult(
             rule.name,
@@ -240,7 +227,7 @@ def _latent_disclosure(f: _Facts, rule: RuleConfig) -> RuleResult:
     missing = [k for k in rule.options["fields"] if not request.get(k)]
     if missing:
         return RuleResult(rule.name, False, f"{REQUEST_ASSERTION} lacks {', '.join(missing)}")
-    ledger_ref = _assertion(manifest, LEDGER_ASSERTION)
+    ledger_ref = f.report.assertions.get(LEDGER_ASSERTION)
     named = ledger_ref.get("entry") if isinstance(ledger_ref, dict) else None
     if "id" in rule.options["fields"] and named and request.get("id") != named:
         return RuleResult(
@@ -344,15 +331,15 @@ def _recorded(f: _Facts, rule: RuleConfig) -> RuleResult:
     problems = check.problems if check else []
     if problems:
         return RuleResult(rule.name, False, problems[0])
-    proof = check.proof if check and check.entry and check.entry["id"] == f.entry.id else None
-    if not proof or proof.get("verified") is not True:
-        why = proof.get("reason") if proof else "no inclusion proof"
+    proof = check.proof if check and check.entry and check.entry.id == f.entry.id else None
+    if not proof or proof.verified is not True:
+        why = proof.reason if proof else "no inclusion proof"
         return RuleResult(rule.name, False, f"recorded as ledger entry {f.entry.index}, but {why}")
     return RuleResult(
         rule.name,
         True,
         f"recorded as ledger entry {f.entry.index} ({f.entry.kind}), "
-        f"included in the signed checkpoint of size {proof.get('checkpoint_size')}",
+        f"included in the signed checkpoint of size {proof.checkpoint_size}",
     )
 
 
@@ -364,13 +351,6 @@ _RULES: dict[str, Callable[[_Facts, RuleConfig], RuleResult]] = {
     "chain": _chain,
     "recorded": _recorded,
 }
-
-
-def _assertion(manifest: dict[str, Any], label: str) -> Any:
-    for a in manifest.get("assertions", []) or []:
-        if a.get("label") == label:
-            return a.get("data")
-    return None
 
 
 def _count(node: ChainNode) -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provenance.errors import PolicyError
-from provenance.verify.policy import VERDICTS
+from provenance.vocab import VERDICTS
 
 RULES = ("credentials", "ai_disclosure", "latent_disclosure", "approval", "chain", "recorded")
 LATENT_FIELDS = ("provider", "model", "time", "id")

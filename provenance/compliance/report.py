@@ -23,7 +23,7 @@ import csv
 import datetime as dt
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from ledger import Entry, Ledger
@@ -32,6 +32,7 @@ from ledger.errors import LedgerError
 from ledger.merkle import leaf_hash, verify_inclusion
 from provenance.compliance.review import REVIEW_KIND, Review, status_from
 from provenance.errors import InputError
+from provenance.vocab import ASSET_KINDS
 
 FORMATS = ("csv", "json", "html")
 CSV_COLUMNS = (
@@ -60,6 +61,34 @@ CSV_COLUMNS = (
 
 
 @dataclass
+class AuditRow:
+    """One entry of the report; field order is the JSON's key order."""
+
+    index: int
+    id: str
+    time: str
+    kind: str
+    op: Any
+    actor: Any
+    backend: Any
+    model: Any
+    prompt: str | None
+    prompt_hash: Any
+    prompt_status: str  # "none", "present", "withheld" or "erased"
+    inputs: list[dict[str, Any]]  # {role, sha256}
+    outputs: list[str]
+    review_status: str | None = None
+    reviewer: str | None = None
+    review_entry: str | None = None
+    detail: str | None = None
+    leaf_hash: str = ""
+    proof: list[str] = field(default_factory=list)  # hex hashes, against the report's checkpoint
+    leaf: str = ""
+    checkpoint_size: int = 0
+    checkpoint_root: str = ""
+
+
+@dataclass
 class AuditTrail:
     """The rows of one report and the checkpoint that vouches for them."""
 
@@ -69,7 +98,7 @@ class AuditTrail:
     generated_at: str
     checkpoint: dict[str, Any]
     verifier_key: str | None
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[AuditRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,7 +111,7 @@ class AuditTrail:
                 "checkpoint": self.checkpoint,
                 "verifier_key": self.verifier_key,
             },
-            "entries": self.rows,
+            "entries": [asdict(r) for r in self.rows],
         }
 
 
@@ -115,7 +144,7 @@ def build_report(
 ) -> AuditTrail:
     """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet."""
     if until is not None and until <= since:
-        raise InputError(f"--until {until.isoformat()} is not after --since {since.isoformat()}")
+        raise InputError(f"until {until.isoformat()} is not after since {since.isoformat()}")
     entries = list(ledger.iter_entries(since=since, until=until))
     cp = ledger.latest_checkpoint()
     last = entries[-1].index if entries else -1
@@ -140,13 +169,10 @@ def build_report(
     for entry in entries:
         proof = ledger.inclusion_proof(entry.index, cp.size)
         row = _row(ledger, entry, reviews, erasures, include_prompts)
-        row.update(
-            leaf_hash=entry.leaf_hash.hex(),
-            proof=[h.hex() for h in proof],
-            leaf=entry.leaf.decode("utf-8"),
-            checkpoint_size=cp.size,
-            checkpoint_root=cp.root.hex(),
-        )
+        row.leaf_hash = entry.leaf_hash.hex()
+        row.proof = [h.hex() for h in proof]
+        row.leaf = entry.leaf.decode("utf-8")
+        row.checkpoint_size, row.checkpoint_root = cp.size, cp.root.hex()
         trail.rows.append(row)
     return trail
 
@@ -165,7 +191,7 @@ def _row(
     reviews: dict[str, list[Review]],
     erasures: dict[str, Entry],
     include_prompts: bool,
-) -> dict[str, Any]:
+) -> AuditRow:
     b = e.body
     prompt_hash = (b.get("prompt") or {}).get("hash") if isinstance(b.get("prompt"), dict) else None
     prompt, status = None, "none"
@@ -176,40 +202,37 @@ def _row(
         else:
             status = "present" if include_prompts else "withheld"
             prompt = _prompt_text(secret) if include_prompts else None
-    row: dict[str, Any] = {
-        "index": e.index,
-        "id": e.id,
-        "time": e.time.isoformat(),
-        "kind": e.kind,
-        "op": b.get("op", e.kind),
-        "actor": b.get("actor"),
-        "backend": b.get("backend"),
-        "model": b.get("model"),
-        "prompt": prompt,
-        "prompt_hash": prompt_hash,
-        "prompt_status": status,
-        "inputs": [
+    row = AuditRow(
+        index=e.index,
+        id=e.id,
+        time=e.time.isoformat(),
+        kind=e.kind,
+        op=b.get("op", e.kind),
+        actor=b.get("actor"),
+        backend=b.get("backend"),
+        model=b.get("model"),
+        prompt=prompt,
+        prompt_hash=prompt_hash,
+        prompt_status=status,
+        inputs=[
             {"role": i.get("role"), "sha256": i.get("sha256")}
             for i in b.get("inputs", [])
             if isinstance(i, dict)
         ]
         or [{"role": "input", "sha256": s} for s in e.inputs],
-        "outputs": list(e.outputs),
-        "review_status": None,
-        "reviewer": None,
-        "review_entry": None,
-        "detail": _detail(e),
-    }
+        outputs=list(e.outputs),
+        detail=_detail(e),
+    )
     if e.id in erasures:
         er = erasures[e.id]
-        row["detail"] = (
+        row.detail = (
             f"prompt erased by entry {er.index} ({er.body.get('actor')}): {er.body.get('reason')}"
         )
-    if e.kind in ("generate", "edit", "import") and e.outputs:
+    if e.kind in ASSET_KINDS and e.outputs:
         st = status_from(reviews.get(e.outputs[0], []))
-        row["review_status"] = st.state
+        row.review_status = st.state
         if st.deciding is not None:
-            row["reviewer"], row["review_entry"] = st.deciding.reviewer, st.deciding.entry_id
+            row.reviewer, row.review_entry = st.deciding.reviewer, st.deciding.entry_id
     return row
 
 
@@ -251,11 +274,11 @@ def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
         raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    flat = dict(row)
-    flat["inputs"] = " ".join(f"{i['role']}:{i['sha256']}" for i in row["inputs"])
-    flat["outputs"] = " ".join(row["outputs"])
-    flat["proof"] = " ".join(row["proof"])
+def _flat(row: AuditRow) -> dict[str, Any]:
+    flat = asdict(row)
+    flat["inputs"] = " ".join(f"{i['role']}:{i['sha256']}" for i in row.inputs)
+    flat["outputs"] = " ".join(row.outputs)
+    flat["proof"] = " ".join(row.proof)
     return {k: ("" if v is None else v) for k, v in flat.items()}
 
 

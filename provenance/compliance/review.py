@@ -25,12 +25,12 @@ from typing import Any, Literal
 
 from ledger import Entry, Ledger
 from provenance.errors import InputError
-from provenance.media.hashing import sha256_file
+from provenance.verify.lookup import resolve_entry
+from provenance.vocab import ASSET_KINDS
 
 Decision = Literal["approve", "reject"]
 REVIEW_KIND = "review"
 REVIEW_SCHEMA = 1
-_ASSET_KINDS = ("generate", "edit", "import")
 
 
 @dataclass(frozen=True)
@@ -78,27 +78,16 @@ class ReviewStatus:
 
 def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
     """A file (by its hash) or an entry id -> the asset entry and the output hash it vouches for."""
-    p = Path(target)
-    if p.is_file():
-        digest = sha256_file(p)
-        found = [e for e in ledger.find_by_output(digest) if e.kind in _ASSET_KINDS]
-        if not found:
-            raise InputError(
-                f"{target}: not in the ledger (no entry records this file's SHA-256 "
-                f"{digest[:16]}...); only recorded files can be reviewed"
-            )
-        return found[-1], digest
-    if p.exists():
-        raise InputError(f"{target}: not a regular file")
-    entry = ledger.get(str(target))
-    if entry is None:
-        raise InputError(f"{target}: no such file and no ledger entry with this id")
-    if entry.kind not in _ASSET_KINDS or not entry.outputs:
+    found = resolve_entry(
+        ledger, target, kinds=ASSET_KINDS, hint="only recorded files can be reviewed"
+    )
+    entry = found.entry
+    if entry.kind not in ASSET_KINDS or found.sha256 is None:
         raise InputError(
             f"{target}: ledger entry {entry.index} is a {entry.kind}, not a recorded "
             "file; review the generated, edited or imported entry"
         )
-    return entry, entry.outputs[0]
+    return entry, found.sha256
 
 
 def record_review(
@@ -119,7 +108,7 @@ def record_review(
         raise InputError(f"decision {decision!r}: use approve or reject")
     reviewer = reviewer.strip()
     if not reviewer:
-        raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
+        raise InputError("reviewer: empty; give a name, e-mail or service account")
     if allowed and reviewer not in allowed:
         raise InputError(
             f"reviewer {reviewer!r}: not allowed to review by the publish policy "

@@ -18,11 +18,8 @@ from provenance import __version__
 from provenance.credentials.context import make_context
 from provenance.errors import SigningError
 from provenance.home.identity import Identity
-
-# Custom assertion naming the ledger entry that records this file (log origin + entry id).
-LEDGER_ASSERTION = "org.provenance.ledger"
-# RFC 3161 time-stamping authority for every signature, when the caller names none.
-ENV_TSA_URL = "PROVENANCE_TSA_URL"
+from provenance.vocab import ENV_TSA_URL as ENV_TSA_URL  # defined in vocab; re-exported
+from provenance.vocab import LEDGER_ASSERTION as LEDGER_ASSERTION
 
 _ALGS = {
     "es256": c2pa.C2paSigningAlg.ES256,

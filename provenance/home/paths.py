@@ -13,10 +13,10 @@ from pathlib import Path
 
 import platformdirs
 
-ENV_HOME = "PROVENANCE_HOME"
-ENV_LEDGER_URL = "PROVENANCE_LEDGER_URL"
-ENV_ACTOR = "PROVENANCE_ACTOR"
-ENV_KEY_PASSPHRASE = "PROVENANCE_KEY_PASSPHRASE"
+from provenance.vocab import ENV_ACTOR as ENV_ACTOR  # the names live in vocab; re-exported
+from provenance.vocab import ENV_HOME as ENV_HOME
+from provenance.vocab import ENV_KEY_PASSPHRASE as ENV_KEY_PASSPHRASE
+from provenance.vocab import ENV_LEDGER_URL as ENV_LEDGER_URL
 
 
 @dataclass(frozen=True)

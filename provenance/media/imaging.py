@@ -30,12 +30,13 @@ from typing import Final, Literal
 
 from PIL import Image, ImageChops, UnidentifiedImageError
 
+from provenance import vocab
 from provenance.errors import InputError
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 
 MAX_PIXELS: Final = 64_000_000
-ENV_MAX_PIXELS: Final = "PROVENANCE_MAX_PIXELS"
+ENV_MAX_PIXELS: Final = vocab.ENV_MAX_PIXELS
 
 MIME_BY_FORMAT: Final[dict[ImageFormat, str]] = {
     "png": "image/png",

@@ -62,8 +62,8 @@ from provenance.media import imaging
 from provenance.media.hashing import new_salt, salted_hash, sha256_bytes
 from provenance.record.tempfiles import fsync_dir, place, write_temp
 from provenance.recovery import fingerprint
+from provenance.vocab import REQUEST_ASSERTION
 
-REQUEST_ASSERTION = "org.provenance.request"
 ENTRY_SCHEMA = 1
 MAX_N = 10
 

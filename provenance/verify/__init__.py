@@ -9,8 +9,9 @@ Example::
 
 Parts: ``core`` (one file), ``policy`` (what is accepted), ``report`` (the result types),
 ``chain`` (the ingredient walk), ``container`` (format checks), ``explain`` (status codes in
-words), ``ledger_check`` (the cross-check against the ledger), ``batch`` (many files),
-``text`` and ``html`` (rendering a report).
+words), ``ledger_check`` (the cross-check against the ledger), ``lookup`` (a file or an entry id
+-> its entry), ``batch`` (many files), ``text`` and ``html`` (rendering a report). The verdicts
+are :class:`provenance.vocab.Verdict`; recovery of stripped copies is :mod:`provenance.recovery`.
 """
 
 from __future__ import annotations

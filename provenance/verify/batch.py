@@ -22,11 +22,17 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger import Ledger
+from provenance.errors import InputError
 from provenance.verify.core import verify_path
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import VerificationReport
+from provenance.vocab import ENV_LEDGER_URL, Verdict
+
+if TYPE_CHECKING:
+    from provenance.home.paths import Home
 
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
@@ -39,6 +45,18 @@ class LedgerSource:
 
     url: str
     log_verifier: str | None = None
+
+    @classmethod
+    def of_home(cls, home: Home) -> LedgerSource | None:
+        """The home's ledger and log key; None when there is none (a desk that only verifies)."""
+        if not os.environ.get(ENV_LEDGER_URL) and not home.ledger_db.exists():
+            return None
+        try:
+            vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
+        except OSError as e:
+            why = f"cannot read the log's public key ({e.strerror})"
+            raise InputError(f"{home.log_pub}: {why}") from e
+        return cls(home.ledger_url(), vkey or None)
 
 
 def expand_inputs(args: Iterable[str]) -> Iterator[tuple[str, str | None]]:
@@ -120,7 +138,9 @@ def _one(
     thumbnails: bool,
 ) -> VerificationReport:
     if problem is not None:
-        report = VerificationReport(path=path, verdict="error", reasons=[f"{path}: {problem}"])
+        report = VerificationReport(
+            path=path, verdict=Verdict.ERROR, reasons=[f"{path}: {problem}"]
+        )
         report.accepted = policy.accepts(report)
         return report
     return verify_path(

@@ -11,16 +11,8 @@ from typing import Any
 
 from provenance.verify.explain import explain_code
 from provenance.verify.report import ChainNode, Signer, StatusCode
+from provenance.vocab import is_ai_source_type, short_source_type
 
-# The digital source types that disclose AI-made or AI-edited content (IPTC vocabulary).
-AI_SOURCE_TYPES = frozenset(
-    {
-        "trainedAlgorithmicMedia",
-        "compositeWithTrainedAlgorithmicMedia",
-        "compositeSynthetic",
-        "trainedAlgorithmicData",
-    }
-)
 # Codes that only say "we do not trust this signer": not damage.
 UNTRUSTED_ONLY = frozenset({"signingCredential.untrusted"})
 _MAX_DEPTH = 64  # a hostile store could nest ingredients without end
@@ -31,15 +23,13 @@ def status(c: dict[str, Any], kind: str) -> StatusCode:
     return StatusCode(code, kind, explain_code(code), c.get("explanation"), c.get("url"))
 
 
-def short_type(dst: str) -> str:
-    return dst.rsplit("/", 1)[-1]
-
-
-def assertion(manifest: dict[str, Any], label: str) -> Any:
+def assertions(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's assertion data by label (the first of a repeated label wins)."""
+    found: dict[str, Any] = {}
     for a in manifest.get("assertions", []) or []:
-        if isinstance(a, dict) and a.get("label") == label:
-            return a.get("data")
-    return None
+        if isinstance(a, dict) and isinstance(a.get("label"), str):
+            found.setdefault(a["label"], a.get("data"))
+    return found
 
 
 def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,7 +96,9 @@ def _node(
     thumb: str | None,
 ) -> ChainNode:
     acts = _actions(manifest)
-    dsts = [short_type(str(a["digitalSourceType"])) for a in acts if a.get("digitalSourceType")]
+    dsts = [
+        short_source_type(str(a["digitalSourceType"])) for a in acts if a.get("digitalSourceType")
+    ]
     node = ChainNode(
         title=manifest.get("title"),
         relationship=relationship,
@@ -114,7 +106,7 @@ def _node(
         signer=_signer(manifest, trusted),
         actions=[str(a.get("action")) for a in acts],
         digital_source_types=dsts,
-        ai_disclosed=any(d in AI_SOURCE_TYPES for d in dsts),
+        ai_disclosed=any(is_ai_source_type(d) for d in dsts),
         ok=True,
         has_manifest=bool(manifest.get("signature_info") or acts),
         software_agents=sorted({_agent(a) for a in acts if a.get("softwareAgent")}),

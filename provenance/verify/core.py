@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image
 
 from ledger import Ledger
-from provenance.credentials import LEDGER_ASSERTION, make_context
+from provenance.credentials import make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError
 from provenance.media import imaging
@@ -37,6 +37,7 @@ from provenance.verify import container as _container
 from provenance.verify import ledger_check as _ledger_check
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
+from provenance.vocab import LEDGER_ASSERTION, REQUEST_ASSERTION, Verdict, is_ai_source_type
 
 __all__ = [
     "ChainNode",
@@ -50,7 +51,10 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
-_REQUEST_ASSERTION = "org.provenance.request"
+# Hints that name the parameter to change; the CLI words them as its flags (cli/verify_cmds.py).
+STRICT_CHAIN_REASON = "strict_chain policy: a broken ancestor fails this file"
+NETWORK_HINT = "verify with allow_network to fetch them"
+TRUST_HINT = "add its CA to the trust anchors to trust it"
 _THUMB_EDGE = 320
 
 
@@ -115,14 +119,16 @@ def require_accepted(report: VerificationReport, policy: TrustPolicy) -> Verific
 def _finish(report: VerificationReport, policy: TrustPolicy) -> VerificationReport:
     report.accepted = policy.accepts(report)
     if policy.strict_chain and report.chain_ok is False:
-        report.reasons.append("--strict-chain: a broken ancestor fails this file")
+        report.reasons.append(STRICT_CHAIN_REASON)
     if policy.unsafe:
         report.notes.append("UNSAFE policy: this report was not enforced")
     return report
 
 
 def _error(name: str, reason: str) -> VerificationReport:
-    return VerificationReport(path=name, verdict="error", reasons=[f"{Path(name).name}: {reason}"])
+    return VerificationReport(
+        path=name, verdict=Verdict.ERROR, reasons=[f"{Path(name).name}: {reason}"]
+    )
 
 
 def _mime_for(data: bytes, name: str) -> str | None:
@@ -173,7 +179,9 @@ def _verify(
         return _error(name, damaged)
     ctx = _context(policy.anchors_pem, policy.allow_network)
     reading = read_store(data, mime, ctx, thumbnails=thumbnails)
-    report = VerificationReport(path=name, verdict="error", sha256=sha256_bytes(data), mime=mime)
+    report = VerificationReport(
+        path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime
+    )
     if reading.error is not None and reading.state is None:
         return _unreadable_store(report, reading, data, policy, ledger, log_verifier)
     if reading.state is None:
@@ -182,9 +190,11 @@ def _verify(
     if thumbnails:
         report.thumbnails.update(reading.resources)
         _self_thumbnail(report, data)
-    claimed = _chain.assertion(reading.active or {}, LEDGER_ASSERTION)
     report.ledger = _ledger_check.check(
-        ledger, report.sha256 or "", claimed, log_verifier=log_verifier
+        ledger,
+        report.sha256 or "",
+        report.assertions.get(LEDGER_ASSERTION),
+        log_verifier=log_verifier,
     )
     _ledger_reasons(report)
     return report
@@ -206,10 +216,10 @@ def _unreadable_store(
             f"the remote manifest at {reading.remote_url} could not be fetched ({reading.error})",
         )
     if reading.remote_url:
-        report.verdict = "no_credentials"
+        report.verdict = Verdict.NO_CREDENTIALS
         report.reasons.append(
             f"the credentials are stored remotely at {reading.remote_url} and "
-            "were not fetched (run with --allow-network to fetch them)"
+            f"were not fetched ({NETWORK_HINT})"
         )
         report.not_checked.append(
             f"remote manifest at {reading.remote_url}: not fetched, the network is off"
@@ -237,7 +247,7 @@ def _no_manifest(
         try:
             image = imaging.open_image(data, name=Path(report.path).name)
         except Exception as e:
-            report.verdict = "error"
+            report.verdict = Verdict.ERROR
             report.reasons.append(str(e))
             return report
     report.ledger = _ledger_check.check(
@@ -246,7 +256,7 @@ def _no_manifest(
     if thumbnails and image is not None:
         _self_thumbnail(report, data, image)
     if report.ledger.match is not None:
-        report.verdict = "recovered"
+        report.verdict = Verdict.RECOVERED
         report.reasons.append(
             "no content credentials in the file, but it matches a ledger entry "
             f"({report.ledger.match} match)"
@@ -254,11 +264,11 @@ def _no_manifest(
         if report.ledger.match == "perceptual":
             best = report.ledger.candidates[0]
             report.reasons.append(
-                f"pictures match: {best['label']} ({best['reason']}); the "
+                f"pictures match: {best.label} ({best.reason}); the "
                 "file's bytes differ from the recorded output"
             )
     else:
-        report.verdict = "no_credentials"
+        report.verdict = Verdict.NO_CREDENTIALS
         report.reasons.append(
             "no content credentials in the file and no ledger match"
             if report.ledger.done
@@ -306,8 +316,9 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
     report.actions = report.chain.actions
     dsts = _chain.all_source_types(report.chain)
     report.digital_source_type = dsts[0] if dsts else None
-    report.ai_generated = any(d in _chain.AI_SOURCE_TYPES for d in dsts)
-    req = _chain.assertion(active, _REQUEST_ASSERTION)
+    report.ai_generated = any(is_ai_source_type(d) for d in dsts)
+    report.assertions = _chain.assertions(active)
+    req = report.assertions.get(REQUEST_ASSERTION)
     report.model = req.get("model") if isinstance(req, dict) else None
     if report.model is None:
         agents = report.chain.software_agents
@@ -315,7 +326,7 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
     if reading.remote_url:
         report.notes.append(f"the manifest was fetched from {reading.remote_url}")
     if reading.state == "Invalid" or damage:
-        report.verdict = "invalid"
+        report.verdict = Verdict.INVALID
         report.chain.ok = False
         report.chain.failures = damage
         report.reasons.append(
@@ -354,7 +365,7 @@ def _who(report: VerificationReport, policy: TrustPolicy, trusted: bool) -> None
         signer.local_identity = bool(anchor and anchor.local) or signer.local_identity
     who = (signer.common_name if signer else None) or "an unknown signer"
     if trusted:
-        report.verdict = "trusted"
+        report.verdict = Verdict.TRUSTED
         local = signer is not None and signer.local_identity
         report.reasons.insert(
             0,
@@ -366,11 +377,9 @@ def _who(report: VerificationReport, policy: TrustPolicy, trusted: bool) -> None
         ):
             report.reasons.append(f"{who} is not among the policy's allowed signers")
     else:
-        report.verdict = "valid_untrusted"
+        report.verdict = Verdict.VALID_UNTRUSTED
         report.reasons.insert(
-            0,
-            f"the credentials are intact but {who} is not a trusted signer "
-            "(add its CA with --trust to trust it)",
+            0, f"the credentials are intact but {who} is not a trusted signer ({TRUST_HINT})"
         )
 
 
@@ -383,6 +392,6 @@ def _ledger_reasons(report: VerificationReport) -> None:
         return
     if check.entry is not None:
         report.reasons.append(check.reason)
-        if check.proof and check.proof.get("verified") is False:
-            report.reasons.append(f"ledger proof: {check.proof['reason']}")
+        if check.proof and check.proof.verified is False:
+            report.reasons.append(f"ledger proof: {check.proof.reason}")
     report.reasons += check.problems

@@ -16,28 +16,31 @@ itself downscaled), so the page can be mailed or archived as one file and opens 
 from __future__ import annotations
 
 import base64
+import os
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
-from provenance.verify.policy import VERDICTS
+from provenance.errors import InputError
 from provenance.verify.report import ChainNode, VerificationReport
+from provenance.vocab import Verdict
 
 _COLOURS = {
-    "trusted": "#1b7f3b",
-    "valid_untrusted": "#a86b00",
-    "invalid": "#b3261e",
-    "no_credentials": "#555",
-    "recovered": "#1f5fa8",
-    "error": "#6b1f7a",
+    Verdict.TRUSTED: "#1b7f3b",
+    Verdict.VALID_UNTRUSTED: "#a86b00",
+    Verdict.INVALID: "#b3261e",
+    Verdict.NO_CREDENTIALS: "#555",
+    Verdict.RECOVERED: "#1f5fa8",
+    Verdict.ERROR: "#6b1f7a",
 }
 _WORDS = {
-    "trusted": "Trusted",
-    "valid_untrusted": "Valid, signer not trusted",
-    "invalid": "Invalid: altered or broken",
-    "no_credentials": "No content credentials",
-    "recovered": "Recovered from the ledger",
-    "error": "Could not be checked",
+    Verdict.TRUSTED: "Trusted",
+    Verdict.VALID_UNTRUSTED: "Valid, signer not trusted",
+    Verdict.INVALID: "Invalid: altered or broken",
+    Verdict.NO_CREDENTIALS: "No content credentials",
+    Verdict.RECOVERED: "Recovered from the ledger",
+    Verdict.ERROR: "Could not be checked",
 }
 
 _CSS = """
@@ -68,7 +71,7 @@ def render_html(
     """One HTML page for ``reports`` (verified with ``thumbnails=True`` to get pictures)."""
     counts = Counter(r.verdict for r in reports)
     rows = "".join(
-        f"<tr><td>{escape(_WORDS[v])}</td><td>{counts[v]}</td></tr>" for v in VERDICTS if counts[v]
+        f"<tr><td>{escape(_WORDS[v])}</td><td>{counts[v]}</td></tr>" for v in Verdict if counts[v]
     )
     accepted = sum(1 for r in reports if r.accepted)
     body = "".join(_file(r) for r in reports)
@@ -80,6 +83,18 @@ def render_html(
         f"<table class=summary><tr><th>verdict</th><th>files</th></tr>{rows}</table>"
         f"{body}</body></html>"
     )
+
+
+def write_html(path: Path, reports: Sequence[VerificationReport]) -> None:
+    """Write :func:`render_html` of ``reports`` to ``path`` whole or not at all."""
+    page = render_html(reports)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, path)  # no half-written report
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the HTML report ({e.strerror})") from e
 
 
 def _file(r: VerificationReport) -> str:
@@ -129,11 +144,9 @@ def _ledger_text(r: VerificationReport) -> str:
         return led.reason if led else "not checked"
     if led.entry is None:
         return led.reason
-    proof = led.proof or {}
-    status = {True: "proof VERIFIED", False: "proof FAILED", None: "no proof yet"}[
-        proof.get("verified")
-    ]
-    return f"{led.reason}; {status}: {proof.get('reason', '')}"
+    verified, why = (led.proof.verified, led.proof.reason) if led.proof else (None, "")
+    status = {True: "proof VERIFIED", False: "proof FAILED", None: "no proof yet"}[verified]
+    return f"{led.reason}; {status}: {why}"
 
 
 def _img(key: str | None, r: VerificationReport) -> str:
@@ -168,9 +181,9 @@ def _lineage(r: VerificationReport) -> str:
     if r.ledger is None or not r.ledger.lineage:
         return ""
     items = "".join(
-        f"<li>entry {e['index']} · {escape(str(e['kind']))} · "
-        f"{escape(', '.join(str(a) for a in e.get('actions') or []) or '-')} · "
-        f"{escape(str(e.get('output_name') or e.get('output') or ''))} · {escape(str(e['time']))}"
+        f"<li>entry {e.index} · {escape(str(e.kind))} · "
+        f"{escape(', '.join(str(a) for a in e.actions or []) or '-')} · "
+        f"{escape(str(e.output or e.output_sha256 or ''))} · {escape(str(e.time))}"
         f"</li>"
         for e in r.ledger.lineage
     )

@@ -15,7 +15,6 @@ report: accepting ``invalid`` or ``error`` (tampered or unreadable files), or ac
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,11 +25,13 @@ from cryptography import x509
 
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
+from provenance.vocab import VERDICTS, Verdict
 
 if TYPE_CHECKING:
-    from provenance.verify.core import VerificationReport
+    from provenance.verify.report import VerificationReport
 
-VERDICTS = ("trusted", "valid_untrusted", "invalid", "no_credentials", "recovered", "error")
+_DANGEROUS = frozenset({Verdict.INVALID, Verdict.ERROR})  # tampered or unreadable
+_ANYONE = frozenset({Verdict.NO_CREDENTIALS, Verdict.VALID_UNTRUSTED})  # strip or self-sign
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Anchor:
 @dataclass(frozen=True)
 class TrustPolicy:
     anchors: tuple[Anchor, ...] = ()
-    accept: frozenset[str] = frozenset({"trusted"})
+    accept: frozenset[str] = frozenset({Verdict.TRUSTED})
     strict_chain: bool = False
     allowed_signers: frozenset[str] = frozenset()  # signer cert common names; empty: any trusted
     allowed_serials: frozenset[str] = frozenset()  # signer cert serial numbers (decimal)
@@ -65,13 +66,13 @@ class TrustPolicy:
             raise PolicyError("policy: accepts no verdict at all; name at least one (e.g. trusted)")
         if self.unsafe:
             return
-        if set(self.accept) & {"invalid", "error"}:
+        if set(self.accept) & _DANGEROUS:
             raise PolicyError(
                 "policy: accepting invalid or error would accept tampered and "
                 "unreadable files; use TrustPolicy.unsafe_accept_all() if that is "
                 "really meant"
             )
-        if set(self.accept) >= {"no_credentials", "valid_untrusted"}:
+        if set(self.accept) >= _ANYONE:
             raise PolicyError(
                 "policy: accepting both no_credentials and valid_untrusted accepts "
                 "any file (anyone can strip or self-sign one); use "
@@ -91,10 +92,6 @@ class TrustPolicy:
         anchors = tuple(a for p in paths for a in load_anchors(Path(p)))
         return cls(anchors=anchors, **kwargs)  # type: ignore[arg-type]
 
-    def with_anchors(self, anchors: Iterable[Anchor]) -> TrustPolicy:
-        merged = {a.pem: a for a in (*self.anchors, *anchors)}
-        return dataclasses.replace(self, anchors=tuple(merged.values()))
-
     @property
     def anchors_pem(self) -> str | None:
         return "\n".join(a.pem.strip() for a in self.anchors) + "\n" if self.anchors else None
@@ -109,7 +106,7 @@ class TrustPolicy:
             return False
         if self.strict_chain and report.chain_ok is False:
             return False
-        if (self.allowed_signers or self.allowed_serials) and report.verdict == "trusted":
+        if (self.allowed_signers or self.allowed_serials) and report.verdict == Verdict.TRUSTED:
             signer = report.signer
             if signer is None:
                 return False
@@ -156,7 +153,7 @@ def default_policy(
     *,
     trust: Iterable[str | Path] = (),
     strict_chain: bool = False,
-    accept: Iterable[str] = ("trusted",),
+    accept: Iterable[str] = (Verdict.TRUSTED,),
     allow_network: bool = False,
     allowed_signers: Iterable[str] = (),
     signer_certs: Iterable[str | Path] = (),

@@ -17,7 +17,24 @@ field by field in docs/verify.md. Thumbnails are kept out of the JSON (they feed
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from provenance.vocab import Verdict
+
+if TYPE_CHECKING:
+    from ledger import Entry
+    from provenance.recovery.match import Candidate
+
+__all__ = [
+    "ChainNode",
+    "EntrySummary",
+    "LedgerCheck",
+    "Proof",
+    "Signer",
+    "StatusCode",
+    "Verdict",
+    "VerificationReport",
+]
 
 
 @dataclass
@@ -61,24 +78,96 @@ class ChainNode:
     ingredients: list[ChainNode] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class EntrySummary:
+    """One ledger entry as reports show it (verify's ledger section, ``lineage``, ``log``).
+
+    ``output`` is the recorded file's name, ``output_sha256`` its hash.
+    """
+
+    id: str
+    index: int
+    kind: str
+    time: str
+    actor: Any
+    op: Any
+    backend: Any
+    model: Any
+    actions: list[Any]
+    output: str | None
+    output_sha256: str | None
+    parents: list[str]
+
+    @classmethod
+    def of(cls, entry: Entry) -> EntrySummary:
+        body = entry.body
+        raw = body.get("output")
+        out: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        return cls(
+            id=entry.id,
+            index=entry.index,
+            kind=entry.kind,
+            time=entry.time.isoformat(),
+            actor=body.get("actor"),
+            op=body.get("op"),
+            backend=body.get("backend"),
+            model=body.get("model"),
+            actions=list(body.get("actions", [])),
+            output=out.get("name"),
+            output_sha256=out.get("sha256"),
+            parents=list(entry.parents),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The entry's inclusion in the latest signed checkpoint; ``verified`` None: not checkable."""
+
+    verified: bool | None
+    signature: bool | None
+    reason: str
+    checkpoint_size: int | None = None
+    root: str | None = None  # hex
+    key_source: str | None = None  # whose key checked the checkpoint's signature
+
+    def to_json(self) -> dict[str, Any]:
+        # Absent facts are left out rather than null: the JSON contract of docs/verify.md.
+        return {k: v for k, v in asdict(self).items() if v is not None or k in _PROOF_ALWAYS}
+
+
+_PROOF_ALWAYS = ("verified", "signature", "reason")
+
+
+# How the entry was found: the file's hash, the manifest's ledger claim, or its pictures.
+Match = Literal["exact", "manifest", "perceptual"]
+
+
 @dataclass
 class LedgerCheck:
     """The cross-check against the ledger; ``done`` is False when there was no ledger to ask."""
 
     done: bool
     reason: str
-    match: str | None = None  # "exact", "manifest" or "perceptual"
-    entry: dict[str, Any] | None = None  # id, index, kind, time, actor, op, backend, model, ...
-    lineage: list[dict[str, Any]] = field(default_factory=list)
-    proof: dict[str, Any] | None = None  # verified, checkpoint_size, root, signature, reason
+    match: Match | None = None
+    entry: EntrySummary | None = None
+    lineage: list[EntrySummary] = field(default_factory=list)
+    proof: Proof | None = None
     problems: list[str] = field(default_factory=list)
-    candidates: list[dict[str, Any]] = field(default_factory=list)  # perceptual search results
+    candidates: list[Candidate] = field(default_factory=list)  # perceptual search results
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["proof"] = self.proof.to_json() if self.proof else None
+        return data
 
 
 @dataclass
 class VerificationReport:
     path: str
-    verdict: str
+    verdict: Verdict
     accepted: bool = False
     chain_ok: bool | None = None
     reasons: list[str] = field(default_factory=list)
@@ -95,13 +184,18 @@ class VerificationReport:
     notes: list[str] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)  # what could not be checked, and why
     thumbnails: dict[str, bytes] = field(default_factory=dict, repr=False)
+    # The active manifest's assertion data by label (for the publish gate, which then need not
+    # read the file again); kept out of the JSON like the thumbnails.
+    assertions: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def ledger_entry(self) -> str | None:
-        return self.ledger.entry["id"] if self.ledger and self.ledger.entry else None
+        return self.ledger.entry.id if self.ledger and self.ledger.entry else None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("thumbnails")
+        data.pop("assertions")
+        data["ledger"] = self.ledger.to_json() if self.ledger else None
         data["ledger_entry"] = self.ledger_entry
         return data

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 
 import click
 
-from provenance.verify.policy import VERDICTS
 from provenance.verify.report import ChainNode, VerificationReport
+from provenance.vocab import Verdict
 
 _HEADLINES = {
-    "trusted": "TRUSTED: intact, signed by a trusted signer",
-    "valid_untrusted": "VALID BUT UNTRUSTED: intact, but the signer is not on your trust list",
-    "invalid": "INVALID: the credentials are broken or the file was altered",
-    "no_credentials": "NO CREDENTIALS: nothing can be proven about this file",
-    "recovered": "RECOVERED: no credentials, but the ledger knows this picture",
-    "error": "ERROR: the file could not be checked",
+    Verdict.TRUSTED: "TRUSTED: intact, signed by a trusted signer",
+    Verdict.VALID_UNTRUSTED: "VALID BUT UNTRUSTED: intact, but the signer is not on your trust list",
+    Verdict.INVALID: "INVALID: the credentials are broken or the file was altered",
+    Verdict.NO_CREDENTIALS: "NO CREDENTIALS: nothing can be proven about this file",
+    Verdict.RECOVERED: "RECOVERED: no credentials, but the ledger knows this picture",
+    Verdict.ERROR: "ERROR: the file could not be checked",
 }
 
 
@@ -74,14 +74,14 @@ def _print_ledger(r: VerificationReport) -> None:
     else:
         e = led.entry
         click.echo(
-            f"  ledger: entry {e['index']} ({e['kind']}) by {e.get('actor')} at {e['time']}"
+            f"  ledger: entry {e.index} ({e.kind}) by {e.actor} at {e.time}"
             f", {len(led.lineage)} entr{'y' if len(led.lineage) == 1 else 'ies'} back to "
             "the roots"
         )
         if led.proof:
-            click.echo(f"  ledger proof: {led.proof.get('reason')}")
+            click.echo(f"  ledger proof: {led.proof.reason}")
     for c in led.candidates[:3]:
-        click.echo(f"  look-alike: entry {c['entry']} ({c['label']}: {c['reason']})")
+        click.echo(f"  look-alike: entry {c.entry} ({c.label}: {c.reason})")
 
 
 def print_summary(reports: Sequence[VerificationReport], *, err: bool) -> None:
@@ -92,7 +92,7 @@ def print_summary(reports: Sequence[VerificationReport], *, err: bool) -> None:
 
     counts = Counter(r.verdict for r in reports)
     table = Table("verdict", "files", title="Summary")
-    for v in VERDICTS:
+    for v in Verdict:
         if counts[v]:
             table.add_row(v, str(counts[v]))
     table.add_row("accepted", str(sum(r.accepted for r in reports)))

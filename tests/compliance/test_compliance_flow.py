@@ -32,7 +32,13 @@ def test_marketing_flow(
     hero, final, v2 = workdir / "hero.png", workdir / "final.png", workdir / "final-v2.png"
     assert run(capsys, "generate", "A blue square", "-o", str(hero))[0] == 0
     assert run(capsys, "edit", str(hero), "-i", "grayscale", "-o", str(final))[0] == 0
+    _review_edit_and_reject(capsys, policy, final, v2)
+    _erase_and_report(capsys, home, hero)
 
+
+def _review_edit_and_reject(
+    capsys: pytest.CaptureFixture[str], policy: Path, final: Path, v2: Path
+) -> None:
     # Not yet reviewed: the gate fails on approval alone, and says so.
     code, out, _ = run(capsys, "check", str(final), "--policy", str(policy), "--json")
     assert code == 1
@@ -80,6 +86,8 @@ def test_marketing_flow(
     assert code == 1
     assert "rejected by brand@example.org" in out and "wrong logo" in out
 
+
+def _erase_and_report(capsys: pytest.CaptureFixture[str], home: Home, hero: Path) -> None:
     # Erase the generation's prompt: audit stays clean, the report keeps the salted hash.
     code, out, _ = run(capsys, "lineage", str(hero), "--json")
     hero_entry = json.loads(out)["entry"]

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
 from provenance.home.paths import Home, home_from_env
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from provenance.verify.report import VerificationReport
 
 
-@cli.command("verify")
+@click.command("verify")
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout."
@@ -220,7 +219,7 @@ def _summary(e: Entry) -> dict[str, Any]:
     }
 
 
-@cli.command("lineage")
+@click.command("lineage")
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print the lineage as one JSON object.")
 def lineage_cmd(target: str, as_json: bool) -> None:
@@ -256,7 +255,7 @@ def lineage_cmd(target: str, as_json: bool) -> None:
         show(entry, 0)
 
 
-@cli.command("log")
+@click.command("log")
 @click.option("-n", "--limit", type=int, default=20, show_default=True, help="How many entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per entry per line.")
 def log_cmd(limit: int, as_json: bool) -> None:

@@ -155,7 +155,9 @@ def pytest_runtest_makereport(
     report = yield
     if in_ci() and report.skipped and any(item.iter_markers(m) for m in _SERVICE_MARKERS):
         report.outcome = "failed"
-        report.longrepr = f"CI=true and a test marked {'/'.join(_SERVICE_MARKERS)} skipped: {report.longrepr}"
+        report.longrepr = (
+            f"CI=true and a test marked {'/'.join(_SERVICE_MARKERS)} skipped: {report.longrepr}"
+        )
     return report
 
 

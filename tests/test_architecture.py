@@ -142,3 +142,15 @@ def test_version_and_help_load_no_heavy_library(argv: list[str]) -> None:
     loaded = _modules_loaded_by(*argv)
     heavy = sorted(m for m in HEAVY if m in loaded)
     assert heavy == [], f"provenance {' '.join(argv)} imported {heavy}"
+
+
+def test_fast_version_says_what_click_says(capsys: pytest.CaptureFixture[str]) -> None:
+    """`provenance --version` is answered without click; the wording is click's own."""
+    from provenance.cli import main
+
+    assert main(["--version"]) == 0
+    fast = capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"], prog_name="provenance")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == fast == "provenance, version 0.1.0\n"

@@ -9,9 +9,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import click
-
-from provenance.cli.app import cli
 from provenance.errors import EXIT_USAGE, ProvenanceError
 
 if TYPE_CHECKING:
@@ -20,9 +17,19 @@ if TYPE_CHECKING:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (``python -m provenance`` exits)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if args == ["--version"]:  # answered before click loads: half the start-up of any command
+        from provenance import __version__
+
+        print(f"provenance, version {__version__}")  # click's version_option wording
+        return 0
+    import click
+
+    from provenance.cli.app import cli
+
     try:
         rv = cli.main(
-            args=list(argv) if argv is not None else None,
+            args=args,
             prog_name="provenance",
             standalone_mode=False,
         )

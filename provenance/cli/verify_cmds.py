@@ -159,6 +159,9 @@ def _ledger_source(home: Home) -> LedgerSource | None:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[], None]]:
+    if total < 2:  # no bar for one file, and no rich import (~40 ms of start-up) either
+        yield lambda: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -167,7 +170,6 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         MofNCompleteColumn(),
         console=console_err(),
         transient=True,
-        disable=total < 2,
     ) as bar:
         task = bar.add_task("verify", total=total)
         yield lambda: bar.advance(task)

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
-from ledger import Entry, Ledger
-from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.errors import LedgerError
-from ledger.fingerprint_index import index_for
-from ledger.merkle import verify_inclusion
-from provenance.recovery import fingerprint
 from provenance.verify.report import LedgerCheck
+
+if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is checked
+    from PIL import Image
+
+    from ledger import Entry, Ledger
+    from ledger.checkpoint import Checkpoint
+    from provenance.recovery import fingerprint
 
 _CANDIDATES = 20  # prefilter hits to confirm; more than this many look-alikes is noise
 
@@ -107,6 +106,9 @@ def _check_claim(
 
 def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry | None:
     """Perceptual search: a fast prefilter on one hash, then every fingerprint must agree."""
+    from ledger.fingerprint_index import index_for
+    from provenance.recovery import fingerprint
+
     query = fingerprint.compute(image)
     hits = index_for(ledger, fingerprint.SEARCH_KIND).search(
         query.phash, fingerprint.SEARCH_RADIUS, _CANDIDATES
@@ -159,6 +161,8 @@ def _recover(ledger: Ledger, image: Image.Image, result: LedgerCheck) -> Entry |
 def _stored_fingerprints(ledger: Ledger, output: str, entry_id: str) -> fingerprint.Fingerprints:
     """The entry body's full fingerprints (with the detail grid that tells words apart), else the
     ledger table's 64-bit kinds (older entries: never confident, since words go unchecked)."""
+    from provenance.recovery import fingerprint
+
     entry = ledger.get(entry_id)
     out = entry.body.get("output") if entry is not None else None
     if isinstance(out, dict) and out.get("sha256") == output:
@@ -193,11 +197,16 @@ _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDic
 @functools.lru_cache(maxsize=64)
 def _open_checkpoint(note: str, vkey: str) -> Checkpoint:
     """Signature check of a checkpoint note: pure, so a batch checks each note once."""
+    from ledger.checkpoint import open_checkpoint
+
     return open_checkpoint(note, vkey)
 
 
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
+    from ledger.errors import LedgerError
+    from ledger.merkle import verify_inclusion
+
     cp = _checkpoints.get(ledger)
     if cp is None or cp.size <= entry.index:  # a newer checkpoint may cover it
         cp = ledger.latest_checkpoint()

@@ -154,3 +154,12 @@ def test_fast_version_says_what_click_says(capsys: pytest.CaptureFixture[str]) -
         cli.main(["--version"], prog_name="provenance")
     assert exited.value.code == 0
     assert capsys.readouterr().out == fast == "provenance, version 0.1.0\n"
+
+
+def test_verify_without_a_ledger_loads_neither_the_ledger_nor_sqlalchemy() -> None:
+    """A desk that only checks files pays for c2pa and Pillow, not for the ledger's stack."""
+    file = ROOT / "tests" / "assets" / "c2pa" / "public-testfiles" / "adobe-20220124-C.jpg"
+    loaded = _modules_loaded_by("verify", str(file), "--no-ledger")
+    heavy = ("ledger.store", "sqlalchemy", "alembic", "sqlmodel", "numpy", "cv2", "openai", "rich")
+    assert sorted(m for m in heavy if m in loaded) == []
+    assert "c2pa" in loaded  # it did verify

@@ -11,7 +11,7 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -150,7 +150,7 @@ def pg_url() -> Iterator[str]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None] | Any:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Under CI, a test that needs a service and skipped anyway (whatever skipped it) fails."""
     report = yield
     if in_ci() and report.skipped and any(item.iter_markers(m) for m in _SERVICE_MARKERS):

@@ -3,6 +3,7 @@
     python bench/run.py            # small sizes, a few minutes
     python bench/run.py --full     # the sizes the issues name
     python bench/run.py record     # only bench_record.py
+    python bench/run.py startup    # only bench_startup.py (CLI start-up, ~1 min)
 
 Each benchmark prints one JSON object per figure (DESIGN.md); this runner echoes them, adds a
 `script` field, and writes them all to bench/out/results.jsonl. Benchmarks never decide pass/fail.

@@ -53,8 +53,9 @@ def _walk(cmd: click.Command, ctx: click.Context) -> list[click.Context]:
     from the group (e.g. `-h` for help) show, whatever ran before in this process."""
     found = [ctx]
     if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            sub = cmd.commands[name]
+        for name in cmd.list_commands(ctx):  # the CLI's group loads its commands lazily
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None, name
             found += _walk(sub, sub.make_context(name, [], parent=ctx, resilient_parsing=True))
     return found
 

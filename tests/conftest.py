@@ -1,4 +1,9 @@
-"""Shared fixtures: an initialised PROVENANCE_HOME, test assets, third-party C2PA files."""
+"""Shared fixtures: an initialised PROVENANCE_HOME, test assets, third-party C2PA files.
+
+Nothing here skips silently: with ``CI=true`` a missing service (PostgreSQL, Chromium) fails the
+test, elsewhere it skips with a message saying how to get it. Test files live in
+``tests/assets/`` and are reached through :func:`asset`, which fails when one is missing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from PIL import Image
@@ -20,7 +25,27 @@ from provenance.home.paths import ENV_HOME, ENV_LEDGER_URL, Home
 PG_URL = os.environ.get(
     "PROVENANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def in_ci() -> bool:
+    """CI sets ``CI=true``; there every service the tests need must be present."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def service_missing(message: str) -> NoReturn:
+    """Skip for lack of a service, or fail under CI, where a skip would hide untested code."""
+    if in_ci():
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def asset(name: str) -> Path:
+    """The path of a file in ``tests/assets/``; fails (never skips) when it is not there."""
+    path = ASSETS / name
+    if not path.exists():
+        pytest.fail(f"test asset {name} not found under {ASSETS}", pytrace=False)
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -82,16 +107,20 @@ def files_in(directory: Path) -> list[str]:
     return sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
 
 
+@pytest.fixture(name="asset")
+def asset_fixture() -> Callable[[str], Path]:
+    """``asset("c2pa/test-trust-anchors.pem")``: a path under ``tests/assets/``."""
+    return asset
+
+
 @pytest.fixture
 def c2pa_fixtures() -> Path:
-    d = SHARED_FIXTURES / "c2pa"
-    if not d.is_dir():
-        pytest.skip(f"third-party C2PA fixtures not found at {d}")
-    return d
+    """The public C2PA test files and their anchors (``tests/assets/c2pa``)."""
+    return asset("c2pa")
 
 
 def pytest_report_header() -> str:
-    return f"provenance tests; shared fixtures at {SHARED_FIXTURES} ({'found' if SHARED_FIXTURES.is_dir() else 'missing'})"
+    return f"provenance tests; assets at {ASSETS}; CI={'true' if in_ci() else 'false'} (missing services {'fail' if in_ci() else 'skip'})"
 
 
 @pytest.fixture
@@ -102,7 +131,7 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as e:
-        pytest.skip(
+        service_missing(
             f"no PostgreSQL at {PG_URL} ({type(e).__name__}); start one or set "
             "PROVENANCE_TEST_PG_URL=postgresql+psycopg://user@host:port/db"
         )
@@ -116,3 +145,20 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI, a test that needs a service and skipped anyway (whatever skipped it) fails."""
+    report = yield
+    if in_ci() and report.skipped and any(item.iter_markers(m) for m in _SERVICE_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"CI=true and a test marked {'/'.join(_SERVICE_MARKERS)} skipped: {report.longrepr}"
+        )
+    return report
+
+
+_SERVICE_MARKERS = ("postgres", "browser")

@@ -7,23 +7,33 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import click
-
-from ledger.errors import LedgerError
-from provenance.cli.app import cli
 from provenance.errors import EXIT_USAGE, ProvenanceError
+
+if TYPE_CHECKING:
+    from ledger.errors import LedgerError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (``python -m provenance`` exits)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if args == ["--version"]:  # answered before click loads: half the start-up of any command
+        from provenance import __version__
+
+        print(f"provenance, version {__version__}")  # click's version_option wording
+        return 0
+    import click
+
+    from provenance.cli.app import cli
+
     try:
         rv = cli.main(
-            args=list(argv) if argv is not None else None,
+            args=args,
             prog_name="provenance",
             standalone_mode=False,
         )
-    except (ProvenanceError, LedgerError) as e:
+    except ProvenanceError as e:
         click.echo(f"provenance: error: {e.diagnostics()}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
@@ -37,7 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("provenance: interrupted", err=True)
         return 130
+    except Exception as e:
+        ledger_error = _as_ledger_error(e)
+        if ledger_error is None:
+            raise
+        click.echo(f"provenance: error: {ledger_error.diagnostics()}", err=True)
+        return ledger_error.exit_code
     return int(rv) if isinstance(rv, int) else 0
+
+
+def _as_ledger_error(e: Exception) -> LedgerError | None:
+    """``e`` if it is a ledger failure. Checked without importing the ledger (and SQLAlchemy)
+    for commands that never open one: if `ledger.errors` was never imported, no ledger error
+    can have been raised."""
+    errors = sys.modules.get("ledger.errors")
+    return e if errors is not None and isinstance(e, errors.LedgerError) else None
 
 
 def run() -> None:  # console-script entry point

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from provenance.cli.app import cli
-from provenance.cli.ledger_cmds import ledger_group
 from provenance.cli.output import echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, InputError
 from provenance.home.paths import ENV_ACTOR, Home, home_from_env
@@ -41,7 +39,7 @@ def _actor(home: Home) -> str:
     return str(actor) if actor else "unknown"
 
 
-@cli.command("review")
+@click.command("review")
 @click.argument("target")
 @click.option("--approve", "decision", flag_value="approve", help="Approve this exact file.")
 @click.option("--reject", "decision", flag_value="reject", help="Reject this exact file.")
@@ -104,7 +102,7 @@ def review_cmd(
     )
 
 
-@cli.command("check")
+@click.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--policy", "policy_path", type=click.Path(dir_okay=False, path_type=Path), help=_POLICY_HELP
@@ -148,7 +146,7 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
     return EXIT_OK if all(r.passed for r in results) else EXIT_NOT_ACCEPTED
 
 
-@cli.command("report")
+@click.command("report")
 @click.option("--since", required=True, help="Start of the window (ISO 8601 date or date-time).")
 @click.option("--until", help="End of the window, exclusive; a bare date includes that whole day.")
 @click.option(
@@ -197,7 +195,7 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
     )
 
 
-@ledger_group.command("erase-prompt")
+@click.command("erase-prompt")
 @click.argument("target")
 @click.option("--reason", required=True, help="Why the text is erased (recorded in the ledger).")
 @click.option("--by", "by", help="Who erases (default: the configured actor).")

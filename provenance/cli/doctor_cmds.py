@@ -7,13 +7,12 @@ from pathlib import Path
 
 import click
 
-from provenance.cli.app import cli
 from provenance.cli.output import echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK
 from provenance.home.paths import ENV_KEY_PASSPHRASE, home_from_env
 
 
-@cli.command("doctor")
+@click.command("doctor")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Only report; change no file.")
 @click.option("--no-audit", is_flag=True, help="Skip the full ledger audit.")
@@ -55,7 +54,7 @@ def doctor_cmd(paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: 
     return EXIT_OK if report.ok else EXIT_NOT_ACCEPTED
 
 
-@cli.command("rotate-key")
+@click.command("rotate-key")
 @click.option("--json", "as_json", is_flag=True, help="Print the new signer as JSON.")
 def rotate_key_cmd(as_json: bool) -> None:
     """Replace the local signer key and certificate (same local CA); old files keep verifying.

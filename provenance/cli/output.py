@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @functools.cache
 def console_err() -> Console:
     """Progress, spinners and tables for people: stderr, so stdout stays machine-readable."""
+    from rich.console import Console  # rich costs ~80 ms; only commands that show progress pay
+
     return Console(stderr=True)
 
 

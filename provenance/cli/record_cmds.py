@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from provenance.backends import BACKENDS
-from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import InputError
 from provenance.home.paths import ENV_KEY_PASSPHRASE, Home, home_from_env
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from provenance.record.recorder import RecordedOutput, Recorder
 
 
-@cli.command("init")
+@click.command("init")
 @click.option(
     "--force",
     is_flag=True,
@@ -227,7 +226,7 @@ def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
             click.echo(f"{o.path}  ledger entry {o.index} ({o.entry_id})  sha256 {o.sha256[:16]}…")
 
 
-@cli.command("generate")
+@click.command("generate")
 @click.argument("prompt")
 @click.option(
     "-o", "--output", "out", required=True, type=click.Path(path_type=Path), help=_OUTPUT_HELP
@@ -264,7 +263,7 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
     _report(outputs, as_json)
 
 
-@cli.command("edit")
+@click.command("edit")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-i",
@@ -325,7 +324,7 @@ def edit_cmd(
     _report(outputs, as_json)
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--actor", help="Who is importing (default: the configured actor).")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON lines.")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
 from provenance.home.paths import home_from_env
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from provenance.verify.report import VerificationReport
 
 
-@cli.command("verify")
+@click.command("verify")
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout."
@@ -163,6 +162,9 @@ def _verify_and_print(
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[], None]]:
+    if total < 2:  # no bar for one file, and no rich import (~40 ms of start-up) either
+        yield lambda: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -171,7 +173,6 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         MofNCompleteColumn(),
         console=console_err(),
         transient=True,
-        disable=total < 2,
     ) as bar:
         task = bar.add_task("verify", total=total)
         yield lambda: bar.advance(task)
@@ -205,7 +206,7 @@ def _in_cli_words(report: VerificationReport) -> VerificationReport:
     return report
 
 
-@cli.command("lineage")
+@click.command("lineage")
 @click.argument("target")
 @click.option("--json", "as_json", is_flag=True, help="Print the lineage as one JSON object.")
 def lineage_cmd(target: str, as_json: bool) -> None:
@@ -242,7 +243,7 @@ def lineage_cmd(target: str, as_json: bool) -> None:
         show(entry, 0)
 
 
-@cli.command("log")
+@click.command("log")
 @click.option("-n", "--limit", type=int, default=20, show_default=True, help="How many entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per entry per line.")
 def log_cmd(limit: int, as_json: bool) -> None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import c2pa
 
 from provenance import __version__
 from provenance.credentials.context import make_context
 from provenance.errors import SigningError
-from provenance.home.identity import Identity
+
+if TYPE_CHECKING:  # an annotation only; the identity module loads cryptography's key code
+    from provenance.home.identity import Identity
+
 from provenance.vocab import ENV_TSA_URL as ENV_TSA_URL  # defined in vocab; re-exported
 from provenance.vocab import LEDGER_ASSERTION as LEDGER_ASSERTION
 

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import warnings
@@ -58,8 +59,14 @@ _FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
 _PIL_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 
 # Pillow registers its plugins lazily, and not thread-safely: two threads opening their first
-# images at once can race (seen as KeyError: 'MPO'). Register them once, at import.
-Image.init()
+# images at once can race (seen as KeyError: 'MPO'). Register ours once, at import: the common
+# set (preinit) and the rest of _PIL_FORMATS, plus MPO (multi-picture JPEGs). Not Image.init(),
+# which imports every plugin Pillow has and costs ~100 ms of every command's start-up.
+Image.preinit()
+for _plugin in ("WebPImagePlugin", "TiffImagePlugin", "AvifImagePlugin", "MpoImagePlugin"):
+    importlib.import_module(f"PIL.{_plugin}")
+if not set(_PIL_FORMATS) <= set(Image.OPEN):
+    raise ImportError(f"Pillow lacks a plugin for one of {_PIL_FORMATS}")
 
 _ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
     b"avif": "image/avif",

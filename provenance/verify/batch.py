@@ -16,15 +16,12 @@ read-only once; with few, everything runs in this process (starting workers cost
 from __future__ import annotations
 
 import glob
-import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from ledger import Ledger
 from provenance.errors import InputError
 from provenance.verify.core import verify_path
 from provenance.verify.policy import TrustPolicy
@@ -33,6 +30,9 @@ from provenance.vocab import ENV_LEDGER_URL, Verdict
 
 if TYPE_CHECKING:
     from provenance.home.paths import Home
+
+if TYPE_CHECKING:
+    from ledger import Ledger
 
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
@@ -126,7 +126,11 @@ def verify_many(
 
 
 def _open(source: LedgerSource | None) -> Ledger | None:
-    return None if source is None else Ledger.open(source.url, log_key=None, checkpoint_every=None)
+    if source is None:
+        return None
+    from ledger import Ledger  # only with a ledger: SQLAlchemy costs ~1 s of start-up
+
+    return Ledger.open(source.url, log_key=None, checkpoint_every=None)
 
 
 def _one(
@@ -163,10 +167,9 @@ def _init(policy: TrustPolicy, source: LedgerSource | None, thumbnails: bool) ->
 
 def _work(item: tuple[str, str | None]) -> VerificationReport:
     policy, source = _worker["policy"], _worker["source"]
-    led = _worker["ledger"]
+    led = cast("Ledger | None", _worker["ledger"])  # what _init opened
     assert isinstance(policy, TrustPolicy)
     assert source is None or isinstance(source, LedgerSource)
-    assert led is None or isinstance(led, Ledger)
     return _one(item[0], item[1], policy, led, source, bool(_worker["thumbnails"]))
 
 
@@ -177,6 +180,9 @@ def _pooled(
     thumbnails: bool,
     cores: int,
 ) -> Iterator[VerificationReport]:
+    import multiprocessing  # here: only a pool pays for it (~15 ms of start-up)
+    from concurrent.futures import ProcessPoolExecutor
+
     # spawn, not fork: c2pa's native library and SQLAlchemy pools must not be shared by a fork.
     ctx = multiprocessing.get_context("spawn")
     n = min(cores, max(1, len(todo) // 4))

@@ -22,11 +22,10 @@ import mimetypes
 import stat
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from ledger import Ledger
 from provenance.credentials import make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError
@@ -38,6 +37,9 @@ from provenance.verify import ledger_check as _ledger_check
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
 from provenance.vocab import LEDGER_ASSERTION, REQUEST_ASSERTION, Verdict, is_ai_source_type
+
+if TYPE_CHECKING:
+    from ledger import Ledger
 
 __all__ = [
     "ChainNode",

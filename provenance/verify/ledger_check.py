@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
-from ledger import Entry, Ledger
-from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.errors import LedgerError
-from ledger.merkle import verify_inclusion
-from provenance.recovery.match import recover
-from provenance.verify.lookup import latest_producer
 from provenance.verify.report import EntrySummary, LedgerCheck, Proof
+
+if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is checked
+    from PIL import Image
+
+    from ledger import Entry, Ledger
+    from ledger.checkpoint import Checkpoint
 
 NO_LEDGER = "no ledger available, so no ledger check was done"
 
@@ -34,6 +32,9 @@ def check(
     (for files without credentials) enables the perceptual search when the hash is unknown."""
     if ledger is None:
         return LedgerCheck(done=False, reason=NO_LEDGER)
+    from provenance.recovery.match import recover
+    from provenance.verify.lookup import latest_producer
+
     result = LedgerCheck(done=True, reason="")
     entry = latest_producer(ledger, digest)
     if entry is not None:
@@ -94,6 +95,8 @@ _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDic
 @functools.lru_cache(maxsize=64)
 def _open_checkpoint(note: str, vkey: str) -> Checkpoint:
     """Signature check of a checkpoint note: pure, so a batch checks each note once."""
+    from ledger.checkpoint import open_checkpoint
+
     return open_checkpoint(note, vkey)
 
 
@@ -108,6 +111,9 @@ def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
 
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
+    from ledger.errors import LedgerError
+    from ledger.merkle import verify_inclusion
+
     cp = _latest_covering(ledger, entry)
     if cp is None:
         return Proof(None, None, "no signed checkpoint covers this entry yet")

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
 from provenance.vocab import VERDICTS, Verdict
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from provenance.verify.report import VerificationReport
 
 _DANGEROUS = frozenset({Verdict.INVALID, Verdict.ERROR})  # tampered or unreadable
@@ -138,6 +138,8 @@ def load_signer_serials(path: Path) -> frozenset[str]:
 
 
 def _certs(path: Path) -> list[x509.Certificate]:
+    from cryptography import x509  # only with anchors to load: ~30 ms of verify's start-up
+
     try:
         data = path.read_bytes()
     except OSError as e:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from provenance.home.paths import Home
-from tests.conftest import run
+from tests.conftest import run, service_missing
 from tests.verify.conftest import record
 
 
@@ -20,7 +20,7 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip(
+    service_missing(
         "chromium is not installed (apt-get install chromium); HTML not checked in a browser"
     )
 

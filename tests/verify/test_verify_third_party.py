@@ -11,14 +11,9 @@ import pytest
 
 from provenance.verify import verify_path
 from provenance.verify.policy import TrustPolicy
-from tests.conftest import reports, run
+from tests.conftest import ASSETS, reports, run
 
-_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "c2pa"
-_EXPECTED: dict[str, Any] = (
-    json.loads((_FIXTURES / "expected.json").read_text())["files"]
-    if (_FIXTURES / "expected.json").exists()
-    else {}
-)
+_EXPECTED: dict[str, Any] = json.loads((ASSETS / "c2pa" / "expected.json").read_text())["files"]
 
 
 @pytest.mark.parametrize("name", sorted(_EXPECTED))

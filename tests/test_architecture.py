@@ -1,0 +1,165 @@
+"""Architecture rules checked on the real tree: no import cycles, size limits, a light CLI start.
+
+The package contracts (who may import whom) are import-linter's, in pyproject.toml, run by
+`lint-imports` in .ci/run; these tests add what import-linter does not express.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import grimp
+import pytest
+
+from provenance.cli.app import COMMANDS, cli, load_command
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("provenance", "ledger")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for start in sorted(graph.modules):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.find_modules_directly_imported_by(start))))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next((c for c in children if c in graph.modules), None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycles_between_modules() -> None:
+    """Imports that run (annotation-only imports excluded) never form a cycle."""
+    graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
+    assert _cycles(graph) == []
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for m in ("a", "a.x", "a.y", "a.z"):
+        graph.add_module(m)
+    graph.add_import(importer="a.x", imported="a.y")
+    graph.add_import(importer="a.y", imported="a.x")
+    graph.add_import(importer="a.z", imported="a.x")
+    assert _cycles(graph) == [["a.x", "a.y"]]
+
+
+def _oversized() -> list[str]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT)
+            source = path.read_text()
+            lines = source.count("\n")
+            if lines > MAX_MODULE_LINES:
+                found.append(f"{rel}: {lines} lines")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > MAX_FUNCTION_LINES:
+                        found.append(f"{rel}:{node.lineno} {node.name}(): {length} lines")
+    return found
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="the verify/, record/ and ledger/ restructuring (issue 10) is still splitting the "
+    "modules and functions over the limits; make this strict when it lands",
+)
+def test_no_module_over_400_lines_and_no_function_over_60() -> None:
+    assert _oversized() == []
+
+
+def test_help_lists_each_command_with_its_own_summary() -> None:
+    """`--help` reads the summaries from app.COMMANDS without importing the commands; each must
+    shorten exactly as the command's own help text does."""
+    for name in COMMANDS:
+        real = load_command(name)
+        stub = click.Command(name, help=COMMANDS[name].summary)
+        for limit in range(20, 120, 7):
+            assert stub.get_short_help_str(limit) == real.get_short_help_str(limit), name
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+
+
+def _modules_loaded_by(*argv: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from provenance.cli import main\n"
+        f"main({list(argv)!r})\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+HEAVY = ("sqlalchemy", "alembic", "sqlmodel", "numpy", "cv2", "PIL", "c2pa", "openai", "rich")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"]])
+def test_version_and_help_load_no_heavy_library(argv: list[str]) -> None:
+    loaded = _modules_loaded_by(*argv)
+    heavy = sorted(m for m in HEAVY if m in loaded)
+    assert heavy == [], f"provenance {' '.join(argv)} imported {heavy}"
+
+
+def test_fast_version_says_what_click_says(capsys: pytest.CaptureFixture[str]) -> None:
+    """`provenance --version` is answered without click; the wording is click's own."""
+    from provenance.cli import main
+
+    assert main(["--version"]) == 0
+    fast = capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"], prog_name="provenance")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == fast == "provenance, version 0.1.0\n"
+
+
+def test_verify_without_a_ledger_loads_neither_the_ledger_nor_sqlalchemy() -> None:
+    """A desk that only checks files pays for c2pa and Pillow, not for the ledger's stack."""
+    file = ROOT / "tests" / "assets" / "c2pa" / "public-testfiles" / "adobe-20220124-C.jpg"
+    loaded = _modules_loaded_by("verify", str(file), "--no-ledger")
+    heavy = ("ledger.store", "sqlalchemy", "alembic", "sqlmodel", "numpy", "cv2", "openai", "rich")
+    assert sorted(m for m in heavy if m in loaded) == []
+    assert "c2pa" in loaded  # it did verify

@@ -4,17 +4,16 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 
 from __future__ import annotations
 
-import functools
 import weakref
 from typing import Any
 
 from PIL import Image
 
 from ledger import Entry, Ledger
-from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.checkpoint import Checkpoint
 from ledger.errors import LedgerError
 from ledger.fingerprint_index import index_for
-from ledger.merkle import verify_inclusion
+from ledger.proofs import is_included, signed_checkpoint
 from provenance.recovery import fingerprint
 from provenance.verify.report import LedgerCheck
 
@@ -190,12 +189,6 @@ def _one_lineage(ledger: Ledger, entries: list[Entry | None]) -> Entry | None:
 _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDictionary()
 
 
-@functools.lru_cache(maxsize=64)
-def _open_checkpoint(note: str, vkey: str) -> Checkpoint:
-    """Signature check of a checkpoint note: pure, so a batch checks each note once."""
-    return open_checkpoint(note, vkey)
-
-
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, Any]:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
     cp = _checkpoints.get(ledger)
@@ -222,7 +215,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, A
             "reason": "no log public key to check the checkpoint's signature",
         }
     try:
-        signed = _open_checkpoint(cp.note, vkey)
+        signed = signed_checkpoint(cp.note, vkey)  # cached: a batch checks each note once
     except LedgerError as e:
         return {
             "verified": False,
@@ -247,7 +240,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> dict[str, A
             "checkpoint_size": signed.size,
             "reason": f"no inclusion proof could be built ({e.diagnostics()})",
         }
-    ok = verify_inclusion(entry.leaf_hash, entry.index, signed.size, path, signed.root)
+    ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
     return {
         "verified": ok,
         "signature": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select
 
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from ledger.storage import LedgerView
 
 
+class LatestTimestamp(TypedDict):
+    """The newest valid token the audit saw (JSON-ready: ``gen_time`` is ISO 8601)."""
+
+    checkpoint: int
+    size: int
+    gen_time: str
+    tsa: str
+
+
 @dataclass
 class TimestampSummary:
     """What the audit found about checkpoint timestamps (bad tokens are listed as problems)."""
@@ -26,7 +35,7 @@ class TimestampSummary:
     timestamped: int = 0
     untimestamped: int = 0
     anchored: bool = False  # TSA certificates were chained to the given anchors
-    latest: dict[str, Any] | None = None  # {"checkpoint", "size", "gen_time", "tsa"}
+    latest: LatestTimestamp | None = None
     missing: list[int] = field(default_factory=list)  # sizes of checkpoints without a token
 
     def to_dict(self) -> dict[str, Any]:

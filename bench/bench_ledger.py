@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ledger import AppendRequest, Ledger, merkle
-from ledger._bulk_audit import paused_gc
-from ledger.audit import _detailed as row_by_row_audit
+from ledger.audit import detailed as row_by_row_audit
+from ledger.audit import paused_gc
 from ledger.checkpoint import generate_log_key
 
 ORIGIN = "bench.example/log"

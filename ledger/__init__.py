@@ -14,14 +14,13 @@ from ledger.checkpoint import Checkpoint
 from ledger.entry import AppendRequest, Entry
 from ledger.errors import LedgerError, LedgerIntegrityError
 from ledger.receipt import ReceiptResult, verify_receipt
-from ledger.store import FingerprintMatch, Ledger
+from ledger.store import Ledger
 
 __all__ = [
     "AppendRequest",
     "AuditReport",
     "Checkpoint",
     "Entry",
-    "FingerprintMatch",
     "Ledger",
     "LedgerError",
     "LedgerIntegrityError",

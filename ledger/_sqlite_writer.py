@@ -9,8 +9,8 @@ Example::
     >>> import os, tempfile
     >>> from ledger._sqlite_writer import SqliteWriter
     >>> w = SqliteWriter(os.path.join(tempfile.mkdtemp(), "w.db"))
-    >>> with w.transaction() as cur:
-    ...     _ = cur.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+    >>> w.run(lambda cur: cur.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)").rowcount)
+    -1
     >>> w.close()
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,7 +65,7 @@ class SqliteWriter:
 
     def run(self, work: Callable[[sqlite3.Cursor], T]) -> T:
         """``work(cursor)`` between ``BEGIN IMMEDIATE`` and ``COMMIT`` (rolled back if either
-        fails): :meth:`transaction` without a generator's enter/exit cost on the append path."""
+        fails); no generator context manager: its enter/exit cost showed on the append path."""
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
@@ -94,26 +94,6 @@ class SqliteWriter:
             self._after_fork()
         with self._lock:
             return self._connection().execute(sql, params).fetchall()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the body or the commit fails."""
-        self._after_fork()
-        with self._lock:
-            conn = self._connection()
-            cur = conn.cursor()
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-                try:
-                    yield cur
-                    cur.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        with suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
-                    raise
-            finally:
-                cur.close()
 
     def close(self) -> None:
         self._after_fork()

@@ -25,22 +25,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.checkpoint import Checkpoint
-from ledger.errors import LedgerError
 from ledger.models import CHECKPOINT as C
 from ledger.models import CHECKPOINT_TIMESTAMP as T
 from ledger.timestamp import TimestampError, TimestampToken, check_token, fetch_token
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.storage import LedgerView, Storage
 
 log = logging.getLogger("ledger.timestamp")
 
@@ -54,7 +50,7 @@ class Stamper:
         self._skip_until = 0.0
 
     def stamp(
-        self, led: Ledger, checkpoint_id: int, note: str, *, retry: bool = False
+        self, storage: Storage, checkpoint_id: int, note: str, *, retry: bool = False
     ) -> str | None:
         """Fetch and store a token for the checkpoint; the reason when there is none."""
         if not retry and time.monotonic() < self._skip_until:
@@ -69,7 +65,7 @@ class Stamper:
             return str(e)
         self._skip_until = 0.0
         try:
-            with led._writer.begin() as conn:
+            with storage.writer.begin() as conn:
                 conn.execute(
                     insert(T).values(checkpoint_id=checkpoint_id, tsa_url=self.url, token=token.der)
                 )
@@ -77,8 +73,8 @@ class Stamper:
             pass  # another process stamped this checkpoint first; one token is enough
         return None
 
-    def has_token(self, led: Ledger, checkpoint_id: int) -> bool:
-        with led.engine.connect() as conn:
+    def has_token(self, storage: Storage, checkpoint_id: int) -> bool:
+        with storage.engine.connect() as conn:
             return (
                 conn.execute(
                     select(T.c.checkpoint_id).where(T.c.checkpoint_id == checkpoint_id)
@@ -87,7 +83,7 @@ class Stamper:
             )
 
 
-def timestamp_of(led: Ledger, cp: Checkpoint) -> TimestampToken | None:
+def timestamp_of(led: LedgerView, cp: Checkpoint) -> TimestampToken | None:
     """The checked token of the stored checkpoint with ``cp``'s note, or None if it has none."""
     with led.engine.connect() as conn:
         der = conn.execute(
@@ -98,74 +94,3 @@ def timestamp_of(led: Ledger, cp: Checkpoint) -> TimestampToken | None:
             .limit(1)
         ).scalar()
     return None if der is None else check_token(bytes(der), cp.note.encode())
-
-
-@dataclass
-class TimestampSummary:
-    """What the audit found about checkpoint timestamps (bad tokens are listed as problems)."""
-
-    timestamped: int = 0
-    untimestamped: int = 0
-    anchored: bool = False  # TSA certificates were chained to the given anchors
-    latest: dict[str, Any] | None = None  # {"checkpoint", "size", "gen_time", "tsa"}
-    missing: list[int] = field(default_factory=list)  # sizes of checkpoints without a token
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "timestamped": self.timestamped,
-            "untimestamped": self.untimestamped,
-            "anchored": self.anchored,
-            "latest": self.latest,
-        }
-
-    def describe(self) -> str:
-        """One line for humans."""
-        text = f"{self.timestamped} checkpoints timestamped, {self.untimestamped} without"
-        if self.latest is not None:
-            text += (
-                f"; latest: size {self.latest['size']} at {self.latest['gen_time']} by "
-                f"{self.latest['tsa']}"
-            )
-            text += "" if self.anchored else " (TSA certificate not checked: no --tsa-anchors)"
-        return text
-
-
-def audit_timestamps(
-    led: Ledger, anchors: Sequence[x509.Certificate] = ()
-) -> tuple[TimestampSummary, list[tuple[int, str, str]]]:
-    """Check every stored token against its checkpoint's note; damage kind ``checkpoint_timestamp``."""
-    summary = TimestampSummary(anchored=bool(anchors))
-    problems: list[tuple[int, str, str]] = []
-    with led.engine.connect() as conn:
-        rows = conn.execute(
-            select(C.c.id, C.c.size, C.c.note, T.c.token)
-            .outerjoin(T, T.c.checkpoint_id == C.c.id)
-            .order_by(C.c.id)
-        ).all()
-        orphans = (
-            conn.execute(select(T.c.checkpoint_id).where(T.c.checkpoint_id.not_in(select(C.c.id))))
-            .scalars()
-            .all()
-        )
-    for cid, size, note, der in rows:
-        if der is None:
-            summary.untimestamped += 1
-            summary.missing.append(int(size))
-            continue
-        try:
-            token = check_token(bytes(der), str(note).encode(), anchors=anchors)
-        except LedgerError as e:
-            problems.append((int(size), "checkpoint_timestamp", f"checkpoint {cid}: {e}"))
-            continue
-        summary.timestamped += 1
-        summary.latest = {
-            "checkpoint": int(cid),
-            "size": int(size),
-            "gen_time": token.gen_time.isoformat(),
-            "tsa": token.tsa,
-        }
-    problems += [
-        (-1, "checkpoint_timestamp", f"a token for checkpoint {o}, which does not exist")
-        for o in orphans
-    ]
-    return summary, problems

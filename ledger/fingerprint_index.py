@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 
-from ledger import Ledger
 from ledger.models import FINGERPRINT as F
+from ledger.storage import LedgerView
 
 _MASK64 = (1 << 64) - 1
 
@@ -31,7 +31,7 @@ class Hit:
 
 
 class FingerprintIndex:
-    def __init__(self, ledger: Ledger, kind: str) -> None:
+    def __init__(self, ledger: LedgerView, kind: str) -> None:
         self._ledger = ledger
         self.kind = kind
         self.last_id = 0
@@ -82,17 +82,18 @@ class FingerprintIndex:
             found = conn.execute(
                 select(F.c.id, F.c.entry_id, F.c.output).where(F.c.id.in_(row_ids))
             ).all()
-        hits = [Hit(str(e), str(o), by_row[int(i)]) for i, e, o in found]
-        return sorted(hits, key=lambda h: h.distance)
+        # Closest first; equal distances in the order the rows were stored.
+        found = sorted(found, key=lambda r: (by_row[int(r[0])], int(r[0])))
+        return [Hit(str(e), str(o), by_row[int(i)]) for i, e, o in found]
 
 
-_indexes: weakref.WeakKeyDictionary[Ledger, dict[str, FingerprintIndex]] = (
+_indexes: weakref.WeakKeyDictionary[LedgerView, dict[str, FingerprintIndex]] = (
     weakref.WeakKeyDictionary()
 )
 _guard = threading.Lock()
 
 
-def index_for(ledger: Ledger, kind: str) -> FingerprintIndex:
+def index_for(ledger: LedgerView, kind: str) -> FingerprintIndex:
     """The index of ``kind`` for this open ledger (built on first use, kept while it is open)."""
     with _guard:
         per = _indexes.setdefault(ledger, {})

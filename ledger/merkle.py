@@ -31,9 +31,18 @@ def leaf_hash(data: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + data).digest()
 
 
+_NODE = b"\x01"  # RFC 9162 domain separation: 0x00 before a leaf, 0x01 before two children
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     """``SHA-256(0x01 || left || right)``."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+def node_hashes(pairs: bytes) -> bytes:
+    """:func:`node_hash` of each 64-byte ``left || right`` pair in ``pairs``, concatenated."""
+    sha, p = hashlib.sha256, _NODE
+    return b"".join([sha(p + pairs[i : i + 64]).digest() for i in range(0, len(pairs), 64)])
 
 
 def _split(n: int) -> int:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Table, Text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_REVISION = "0001"
-
 
 class LedgerMeta(SQLModel, table=True):
     __tablename__ = "ledger_meta"

@@ -14,10 +14,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from ledger import merkle
-from ledger.checkpoint import open_checkpoint
 from ledger.entry import Entry
 from ledger.errors import LedgerIntegrityError, MalformedNoteError
+from ledger.proofs import is_included, signed_checkpoint
 
 HEADER = "c2sp.org/tlog-proof@v1"
 
@@ -69,7 +68,7 @@ def verify_receipt(
     """Check a receipt offline. Malformed input or another log's key raise; failures return ok=False."""
     leaf, index, proof, note = _parse(text)
     try:
-        cp = open_checkpoint(note, verifier_key)
+        cp = signed_checkpoint(note, verifier_key)
     except LedgerIntegrityError as e:
         return ReceiptResult(False, str(e), index)
     try:
@@ -80,7 +79,7 @@ def verify_receipt(
     base = ReceiptResult(False, "", index, eid, cp.size, cp.origin, outputs)
     if claimed != index:
         return _fail(base, f"entry says index {claimed}, receipt says {index}")
-    if not merkle.verify_inclusion(merkle.leaf_hash(leaf), index, cp.size, proof, cp.root):
+    if not is_included(leaf, index, proof, note, verifier_key):
         return _fail(
             base, f"inclusion proof does not lead to the checkpoint root at size {cp.size}"
         )

@@ -27,9 +27,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 from ledger import Entry, Ledger
-from ledger.checkpoint import open_checkpoint
 from ledger.errors import LedgerError
-from ledger.merkle import leaf_hash, verify_inclusion
+from ledger.proofs import is_included, signed_checkpoint
 from provenance.compliance.review import REVIEW_KIND, Review, status_from
 from provenance.errors import InputError
 from provenance.vocab import ASSET_KINDS
@@ -318,7 +317,8 @@ def check_report(doc: dict[str, Any], verifier_key: str) -> list[str]:
     problems: list[str] = []
     meta = doc.get("report", {})
     try:
-        cp = open_checkpoint(meta["checkpoint"]["note"], verifier_key)
+        note = meta["checkpoint"]["note"]
+        signed_checkpoint(note, verifier_key)
     except (LedgerError, KeyError, TypeError) as e:
         return [f"checkpoint: {e}"]
     for row in doc.get("entries", []):
@@ -329,7 +329,7 @@ def check_report(doc: dict[str, Any], verifier_key: str) -> list[str]:
         except (KeyError, ValueError, TypeError) as e:
             problems.append(f"row {row.get('index')}: malformed ({e})")
             continue
-        if not verify_inclusion(leaf_hash(leaf), int(row["index"]), cp.size, proof, cp.root):
+        if not is_included(leaf, int(row["index"]), proof, note, verifier_key):
             problems.append(f"row {row['index']}: not included in the signed checkpoint")
         body = fields.get("body", {})
         claimed = {

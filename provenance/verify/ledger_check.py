@@ -5,7 +5,6 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 
 from __future__ import annotations
 
-import functools
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -92,14 +91,6 @@ def _check_claim(
 _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDictionary()
 
 
-@functools.lru_cache(maxsize=64)
-def _open_checkpoint(note: str, vkey: str) -> Checkpoint:
-    """Signature check of a checkpoint note: pure, so a batch checks each note once."""
-    from ledger.checkpoint import open_checkpoint
-
-    return open_checkpoint(note, vkey)
-
-
 def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
     cp = _checkpoints.get(ledger)
     if cp is None or cp.size <= entry.index:  # a newer checkpoint may cover it
@@ -112,7 +103,7 @@ def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
     from ledger.errors import LedgerError
-    from ledger.merkle import verify_inclusion
+    from ledger.proofs import is_included, signed_checkpoint
 
     cp = _latest_covering(ledger, entry)
     if cp is None:
@@ -125,7 +116,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     if not vkey:
         return Proof(None, None, "no log public key to check the checkpoint's signature", cp.size)
     try:
-        signed = _open_checkpoint(cp.note, vkey)
+        signed = signed_checkpoint(cp.note, vkey)  # cached: a batch checks each note once
     except LedgerError as e:
         why = f"the latest checkpoint's signature does not verify with {source} ({e.diagnostics()})"
         return Proof(False, False, why, cp.size)
@@ -138,7 +129,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     except LedgerError as e:
         why = f"no inclusion proof could be built ({e.diagnostics()})"
         return Proof(False, True, why, signed.size)
-    ok = verify_inclusion(entry.leaf_hash, entry.index, signed.size, path, signed.root)
+    ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
     return Proof(
         ok,
         True,

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger import Ledger
 from ledger.errors import LedgerError, LedgerIntegrityError
 from ledger.merkle import verify_inclusion
+from ledger.storage import EngineStorage, SqliteFileStorage
 from tests.ledger.ledger_helpers import make_ledger
 
 
@@ -20,7 +21,8 @@ def _both(tmp_path: Path, log_key: Ed25519PrivateKey, n: int) -> tuple[Ledger, L
     make_ledger(f"sqlite:///{path}", log_key, n).close()
     fast = Ledger.open(f"sqlite:///{path}", checkpoint_every=None)
     engine = Ledger.open(f"sqlite:///{path}?timeout=30", checkpoint_every=None)  # options: engine
-    assert fast._raw is not None and engine._raw is None
+    assert isinstance(fast.storage, SqliteFileStorage)
+    assert isinstance(engine.storage, EngineStorage)
     return fast, engine
 
 

@@ -18,6 +18,11 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    _tree_tables()
+    _index_tables()
+
+
+def _tree_tables() -> None:
     op.create_table(
         "ledger_meta",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -43,6 +48,9 @@ def upgrade() -> None:
         sa.Column("pos", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("hash", sa.LargeBinary, nullable=False),
     )
+
+
+def _index_tables() -> None:
     op.create_table(
         "ledger_artifact",
         sa.Column("entry_idx", sa.BigInteger, primary_key=True, autoincrement=False),

@@ -23,10 +23,10 @@ from ledger import merkle
 from ledger.models import ENTRY as E
 
 if TYPE_CHECKING:
-    from ledger.store import Ledger
+    from ledger.storage import LedgerView
 
 
-def export(led: Ledger, out: TextIO) -> int:
+def export(led: LedgerView, out: TextIO) -> int:
     n = 0
     with led.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=10000).execute(

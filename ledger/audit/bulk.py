@@ -9,7 +9,7 @@ row-by-row audit, which names the first bad index. It also cross-checks the inde
 Example::
 
     >>> from ledger import Ledger
-    >>> from ledger._bulk_audit import check
+    >>> from ledger.audit.bulk import check
     >>> led = Ledger.create("sqlite://", origin="example.org/log")
     >>> check(led, chunk_bits=4).index_problems
     []
@@ -17,22 +17,20 @@ Example::
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine
 
 from ledger import merkle
+from ledger.audit.reading import paused_gc, read_cursor
 from ledger.errors import LedgerError
 from ledger.schema import make_engine, sqlite_path
 
@@ -40,7 +38,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-    from ledger.store import Ledger
+    from ledger.storage import LedgerView
 
 # The top-level tail of a canonical leaf, found in a chunk of leaves joined by newlines (a
 # canonical leaf holds no raw newline, so only a top-level tail can end in '}\n'). RFC 8785 sorts
@@ -167,14 +165,9 @@ class _Checker:
         blocks = [by_level[e - c : e] for c, e in zip(counts, ends, strict=True)]
         if blocks[0].tobytes() != leaf_hashes:
             raise StructureDamaged(f"entries {s}..{s + m - 1}: a leaf hash is wrong")
-        sha = hashlib.sha256
         for level in range(1, min(len(blocks), self.bits + 1)):
             c = int(counts[level])
-            buf = np.empty((c, 65), np.uint8)
-            buf[:, 0] = 1  # node hash = SHA-256(0x01 || left || right)
-            buf[:, 1:] = blocks[level - 1][: 2 * c].reshape(c, 64)
-            mv = memoryview(buf.tobytes())
-            got = b"".join([sha(mv[i : i + 65]).digest() for i in range(0, 65 * c, 65)])
+            got = merkle.node_hashes(blocks[level - 1][: 2 * c].tobytes())
             if got != blocks[level].tobytes():
                 raise StructureDamaged(f"entries {s}..{s + m - 1}: a level-{level} hash is wrong")
         for level in range(self.bits, len(blocks)):
@@ -271,7 +264,7 @@ class _Checker:
         return out
 
 
-def check(led: Ledger, *, chunk_bits: int = 16, workers: int | None = None) -> BulkResult:
+def check(led: LedgerView, *, chunk_bits: int = 16, workers: int | None = None) -> BulkResult:
     """Check the whole tree and the index tables in one read-only snapshot; raises
     :class:`StructureDamaged` when the row-by-row audit has to name what is wrong.
 
@@ -280,46 +273,16 @@ def check(led: Ledger, *, chunk_bits: int = 16, workers: int | None = None) -> B
     rows); ``None`` does so for ledgers of :data:`PARALLEL_MIN` entries or more when the
     machine has two cores and fork.
     """
-    with paused_gc(), _read_cursor(led.engine) as cur:
+    with paused_gc(), read_cursor(led.engine) as cur:
         return _check(led, _Checker(cur, chunk_bits, led.engine.dialect.name == "sqlite"), workers)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cycle collector off while millions of acyclic row tuples are made: it rescanned them
-    over and over (1M-entry audit: ~13.6 -> 9.7 s in one process). Reference counting still
-    frees everything; collection resumes afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-@contextmanager
-def _read_cursor(engine: Engine) -> Iterator[Any]:
-    conn = engine.connect()
-    try:
-        if engine.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot
-        with conn.begin():
-            cur = conn.connection.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
-    finally:
-        conn.close()
-
-
-def _can_fork(led: Ledger) -> bool:
+def _can_fork(led: LedgerView) -> bool:
     shared = led.engine.dialect.name != "sqlite" or sqlite_path(led.url) is not None
     return shared and "fork" in mp.get_all_start_methods()  # in-memory SQLite: one connection
 
 
-def _check(led: Ledger, ck: _Checker, workers: int | None) -> BulkResult:
+def _check(led: LedgerView, ck: _Checker, workers: int | None) -> BulkResult:
     size, frontier = ck.rows("SELECT size, frontier FROM ledger_head WHERE id = 1")[0]
     size, frontier = int(size), bytes(frontier)
     cps = [
@@ -353,7 +316,7 @@ def _check(led: Ledger, ck: _Checker, workers: int | None) -> BulkResult:
 class _Helper:
     """The forked process that checks ``starts`` (or nothing, when the list is empty)."""
 
-    def __init__(self, led: Ledger, ck: _Checker, starts: list[int], size: int) -> None:
+    def __init__(self, led: LedgerView, ck: _Checker, starts: list[int], size: int) -> None:
         self.proc: BaseProcess | None = None
         if not starts:
             return
@@ -401,7 +364,7 @@ def _helper_main(
 ) -> None:
     engine = make_engine(url)  # never the parent's pooled connections
     try:
-        with _read_cursor(engine) as cur:
+        with read_cursor(engine) as cur:
             ck = _Checker(cur, bits, sqlite, defer_fp=True)
             for s in starts:
                 ck.chunk(s, min(1 << bits, size - s))

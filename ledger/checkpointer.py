@@ -1,0 +1,154 @@
+"""Checkpoints of one open ledger: signing (after proving the tree extends the last one), when
+to sign, RFC 3161 timestamps on new checkpoints, and receipts."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, insert, select
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, open_checkpoint, verifier_key
+from ledger.errors import LedgerError, LedgerIntegrityError, NoLogKeyError, UnknownEntryError
+from ledger.models import CHECKPOINT as C
+from ledger.models import HEAD as H
+from ledger.proofs import Proofs, hashes_in, head_root
+from ledger.reads import Reader
+from ledger.storage import Storage
+from ledger.timestamp import ENV_TSA_URL
+
+if TYPE_CHECKING:
+    from ledger.checkpoint_timestamps import Stamper
+
+
+class Checkpointer:
+    def __init__(
+        self,
+        storage: Storage,
+        proofs: Proofs,
+        log_key: Ed25519PrivateKey | None,
+        *,
+        every: int | None,
+        interval: float | None,
+        tsa_url: str | None,
+    ) -> None:
+        self.storage, self.proofs, self.key = storage, proofs, log_key
+        self.origin = ""
+        self.every, self.interval = every, interval
+        self.last: tuple[int, float] = (0, time.time())  # size and time of the last checkpoint
+        # RFC 3161 timestamps on new checkpoints: None = PROVENANCE_TSA_URL, "" = none.
+        self.tsa_url = os.environ.get(ENV_TSA_URL, "") if tsa_url is None else tsa_url
+        self._stamper: Stamper | None = None
+        if self.tsa_url:
+            from ledger.checkpoint_timestamps import Stamper
+
+            self._stamper = Stamper(self.tsa_url)
+        self.timestamp_error: str | None = None  # why the last checkpoint got no timestamp
+
+    def latest(self) -> Checkpoint | None:
+        with self.storage.engine.connect() as conn:
+            row = conn.execute(
+                select(C.c.size, C.c.root, C.c.note).order_by(C.c.id.desc()).limit(1)
+            ).first()
+        return None if row is None else Checkpoint(self.origin, int(row[0]), bytes(row[1]), row[2])
+
+    def all(self) -> list[Checkpoint]:
+        with self.storage.engine.connect() as conn:
+            rows = conn.execute(select(C.c.size, C.c.root, C.c.note).order_by(C.c.id)).all()
+        return [Checkpoint(self.origin, int(s), bytes(r), n) for s, r, n in rows]
+
+    def sign(self) -> Checkpoint:
+        """Sign and store a checkpoint of the current tree, after proving it extends the last one."""
+        if self.key is None:
+            raise NoLogKeyError(
+                "cannot sign a checkpoint: the ledger was opened without its log key"
+            )
+        self.timestamp_error = None
+        with self.storage.writer.begin() as conn:
+            head = conn.execute(
+                select(H.c.size, H.c.frontier).where(H.c.id == 1).with_for_update()
+            ).one()
+            size, root = int(head[0]), head_root(bytes(head[1]))
+            prev = self._previous(conn, size, root)
+            if prev is not None and prev[0].size == size:
+                self.last = (size, time.time())
+            else:
+                note = Checkpoint(self.origin, size, root).sign(self.key)
+                cid = conn.execute(
+                    insert(C)
+                    .values(size=size, root=root, note=note, ts=time.time_ns() // 1000)
+                    .returning(C.c.id)
+                ).scalar_one()
+                prev = None
+        if prev is not None:  # nothing new: give an untimestamped checkpoint another chance
+            cp, retry = prev
+            if self._stamper is not None and not self._stamper.has_token(self.storage, retry):
+                self.timestamp_error = self._stamper.stamp(self.storage, retry, cp.note, retry=True)
+            return cp
+        self.last = (size, time.time())
+        if self._stamper is not None:  # after the commit: the TSA is never asked under the lock
+            self.timestamp_error = self._stamper.stamp(self.storage, int(cid), note)
+        return Checkpoint(self.origin, size, root, note)
+
+    def _previous(self, conn: Connection, size: int, root: bytes) -> tuple[Checkpoint, int] | None:
+        """The last stored checkpoint and its row id, once proven to be extended by this tree."""
+        assert self.key is not None
+        last = conn.execute(
+            select(C.c.size, C.c.root, C.c.note, C.c.id).order_by(C.c.id.desc()).limit(1)
+        ).first()
+        if last is None:
+            return None
+        prev = open_checkpoint(last[2], verifier_key(self.key, self.origin))
+        if (prev.size, prev.root) != (int(last[0]), bytes(last[1])):
+            raise LedgerIntegrityError("last checkpoint row disagrees with its signed note")
+        if prev.size > size:
+            raise LedgerIntegrityError(
+                f"last checkpoint covers {prev.size} entries but the ledger has {size}"
+            )
+        proof = hashes_in(conn, merkle.consistency_ranges(prev.size, size))
+        if not merkle.verify_consistency(prev.size, size, prev.root, root, proof):
+            raise LedgerIntegrityError(
+                f"tree at size {size} is not consistent with the checkpoint at size "
+                f"{prev.size}; refusing to sign (run `provenance ledger audit`)"
+            )
+        return prev, int(last[3])
+
+    def maybe(self, size: int) -> None:
+        """Sign when ``checkpoint_every`` entries or ``checkpoint_interval`` seconds are due."""
+        if self.key is None:
+            return
+        last_size, last_time = self.last
+        due = self.every is not None and size - last_size >= self.every
+        due = due or (
+            self.interval is not None
+            and size > last_size
+            and time.time() - last_time >= self.interval
+        )
+        if due:
+            self.sign()
+
+    def receipt(self, reader: Reader, entry_id: str) -> str:
+        """A C2SP tlog-proof of ``entry_id`` against the latest checkpoint (signed if need be)."""
+        from ledger.receipt import build_receipt
+
+        entry = reader.get(entry_id)
+        if entry is None:
+            raise UnknownEntryError(f"no entry {entry_id}")
+        cp = self.latest()
+        if cp is None or cp.size <= entry.index:
+            if self.key is None:
+                raise LedgerError(
+                    f"no checkpoint covers entry {entry.index} yet; "
+                    "run `provenance ledger checkpoint`"
+                )
+            cp = self.sign()
+        return build_receipt(entry, self.proofs.inclusion(entry.index, cp.size), cp.note)
+
+
+def last_checkpoint(conn: Connection) -> tuple[int, float] | None:
+    """Size and time (seconds) of the last stored checkpoint."""
+    last: Any = conn.execute(select(C.c.size, C.c.ts).order_by(C.c.id.desc()).limit(1)).first()
+    return None if last is None else (int(last[0]), last[1] / 1e6)

@@ -1,0 +1,173 @@
+"""Where a ledger's rows live: one interface, chosen once at open, with two implementations.
+
+:class:`EngineStorage` does everything through SQLAlchemy (PostgreSQL, in-memory SQLite, SQLite
+URLs with options). :class:`SqliteFileStorage` gives a plain SQLite file its own DB-API
+connection for appends, lookups by id/index/hash and proof reads: through SQLAlchemy's
+transaction and statement machinery each cost several times the SQL itself
+(bench/bench_ledger.py, bench/bench_verify.py). Everything else reads through ``engine``.
+
+Example::
+
+    >>> from ledger.storage import open_storage
+    >>> s = open_storage("sqlite://")
+    >>> type(s).__name__, s.sqlite_sql
+    ('EngineStorage', True)
+    >>> s.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, TypeVar
+
+from sqlalchemy import Connection, Engine, bindparam, select
+
+from ledger._sqlite_writer import SqliteWriter
+from ledger.models import ARTIFACT as A
+from ledger.models import ENTRY as E
+from ledger.models import HEAD as H
+from ledger.models import NODE as N
+from ledger.schema import db_error, make_engine, sqlite_path
+
+T = TypeVar("T")
+
+LeafQuery = Literal["by_id", "at", "by_artifact"]
+
+
+class LedgerView(Protocol):
+    """What the audit, the export and the fingerprint index read from an open ledger."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def verifier_key(self) -> str | None: ...
+
+
+def read_nodes(conn: Connection, keys: list[int]) -> dict[int, bytes]:
+    """Stored subtree hashes by position (``merkle.node_key``); missing ones are absent."""
+    if not keys:
+        return {}
+    got = conn.execute(select(N.c.pos, N.c.hash).where(N.c.pos.in_(keys))).all()
+    return {int(p): bytes(h) for p, h in got}
+
+
+class Storage:
+    """The engine (every read and write has it) plus the operations a backend may speed up."""
+
+    sqlite_sql: bool  # the append statements use '?' marks and need no row lock
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.writer = engine.execution_options(ledger_write=True)
+        self.dbapi: Any = engine.dialect.dbapi  # its errors, raised by DB-API cursors
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        """``work(DB-API cursor)`` in one write transaction; rolled back if anything fails."""
+        raise NotImplementedError
+
+    def leaves(self, query: LeafQuery, params: tuple[object, ...]) -> list[bytes]:
+        """Leaf bytes of one named lookup (``by_artifact``: in index order)."""
+        raise NotImplementedError
+
+    def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
+        """The head's size and the stored hashes at ``keys``, read together."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_CORE: dict[str, Any] = {
+    "by_id": select(E.c.leaf).where(E.c.entry_id == bindparam("a")),
+    "at": select(E.c.leaf).where(E.c.idx == bindparam("a")),
+    "by_artifact": select(E.c.leaf)
+    .join(A, A.c.entry_idx == E.c.idx)
+    .where(A.c.sha256 == bindparam("a"), A.c.role == bindparam("b"))
+    .order_by(E.c.idx),
+}
+
+
+class EngineStorage(Storage):
+    def __init__(self, url: str, engine: Engine) -> None:
+        super().__init__(url, engine)
+        self.sqlite_sql = engine.dialect.name == "sqlite"
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        # Raw DB-API statements inside the engine's transaction: the Core layer cost more per
+        # append than the SQL itself (see bench/bench_ledger.py).
+        with self.writer.begin() as conn:
+            cur = conn.connection.cursor()
+            try:
+                return work(cur)
+            finally:
+                cur.close()
+
+    def leaves(self, query: LeafQuery, params: tuple[object, ...]) -> list[bytes]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(_CORE[query], dict(zip("ab", params, strict=False))).scalars()
+            return [bytes(leaf) for leaf in rows]
+
+    def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
+        with self.engine.connect() as conn:
+            size = int(conn.execute(select(H.c.size).where(H.c.id == 1)).scalar_one())
+            return size, read_nodes(conn, keys)
+
+
+_RAW = {
+    "by_id": "SELECT leaf FROM ledger_entry WHERE entry_id = ?",
+    "at": "SELECT leaf FROM ledger_entry WHERE idx = ?",
+    "by_artifact": "SELECT e.leaf FROM ledger_entry e JOIN ledger_artifact a ON a.entry_idx = "
+    "e.idx WHERE a.sha256 = ? AND a.role = ? ORDER BY e.idx",
+}
+
+
+class SqliteFileStorage(Storage):
+    sqlite_sql = True
+
+    def __init__(self, url: str, engine: Engine, path: str) -> None:
+        super().__init__(url, engine)
+        self.raw = SqliteWriter(path)
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self.raw.read(sql, params)
+        except self.dbapi.Error as e:
+            raise db_error(self.url, e) from e
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        return self.raw.run(work)
+
+    def leaves(self, query: LeafQuery, params: tuple[object, ...]) -> list[bytes]:
+        return [bytes(row[0]) for row in self._read(_RAW[query], params)]
+
+    def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
+        marks = ",".join("?" * len(keys))
+        rows = self._read(
+            "SELECT -1, size FROM ledger_head WHERE id = 1 UNION ALL "
+            f"SELECT pos, hash FROM ledger_node WHERE pos IN ({marks or 'NULL'})",
+            tuple(keys),
+        )
+        size = next((int(v) for p, v in rows if p == -1), 0)
+        return size, {int(p): bytes(h) for p, h in rows if p != -1}
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_storage(url: str) -> Storage:
+    """The storage for ``url``: a plain SQLite file gets its own connection; in-memory databases
+    and URLs with options keep the engine, whose connections are the only view of them."""
+    engine = make_engine(url)
+    path = sqlite_path(url)
+    if path is not None and not engine.url.query:
+        return SqliteFileStorage(url, engine, str(path))
+    return EngineStorage(url, engine)

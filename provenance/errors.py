@@ -20,6 +20,10 @@ Exit codes (a contract: scripts rely on them):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_NOT_ACCEPTED = 1
 EXIT_USAGE = 2
@@ -111,3 +115,90 @@ class BackendUnavailableError(BackendError):
     """Server error, timeout or connection failure at the backend."""
 
     exit_code = EXIT_BACKEND
+
+
+class OutputExistsError(InputError):
+    """An output file already exists and ``overwrite`` was not given; nothing was written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: already exists; pass overwrite=True to replace it")
+        self.path = path
+
+
+class IdentityExistsError(IdentityError):
+    """``home`` already holds a signing identity and ``force`` was not given."""
+
+    def __init__(self, identity_dir: Path, note: str = "") -> None:
+        super().__init__(
+            f"{identity_dir}: an identity already exists; pass force=True to replace it{note}"
+        )
+        self.identity_dir = identity_dir
+        self.note = note
+
+
+class NoIdentityError(IdentityError):
+    """``home`` holds no signing identity yet (make one with ``provenance.home.init.init_home``)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(
+            f"no signing identity in {root}: create one with init_home() first "
+            "(or set PROVENANCE_HOME to the folder that holds one)"
+        )
+        self.root = root
+
+
+class LedgerFailure(ProvenanceError):
+    """The ledger failed (cannot open, database error, integrity problem, unknown entry, ...).
+
+    The ledger package keeps its own :class:`ledger.errors.LedgerError` (it never imports
+    ``provenance``); :func:`ledger_failures` maps it to this at the boundary, raised ``from`` the
+    original (``ledger_error``), with the same message and exit code.
+    """
+
+    def __init__(self, message: str, *, exit_code: int, ledger_error: Exception) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.ledger_error = ledger_error
+
+
+class LedgerMissingError(LedgerFailure):
+    """The home has no ledger yet (make one with ``provenance.home.init.init_home``)."""
+
+
+@contextmanager
+def ledger_failures() -> Iterator[None]:
+    """Map a :class:`ledger.errors.LedgerError` raised inside the block to :class:`LedgerFailure`.
+
+    Usable as a decorator too. ``ledger`` is imported only when something failed, so callers
+    that never touch the ledger do not pay for loading it.
+    """
+    try:
+        yield
+    except ProvenanceError:
+        raise
+    except Exception as e:
+        from ledger.errors import LedgerError, LedgerNotFoundError
+
+        if not isinstance(e, LedgerError):
+            raise
+        kind = LedgerMissingError if isinstance(e, LedgerNotFoundError) else LedgerFailure
+        raise kind(e.diagnostics(), exit_code=e.exit_code, ledger_error=e) from e
+
+
+class NoLogKeyError(IdentityError):
+    """The home has no ledger log key, which signing a checkpoint needs."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no log key at {path}: create the home with init_home() first")
+        self.path = path
+
+
+class NotLocalIdentityError(IdentityError):
+    """Only a local identity (a CA made by ``init_home``) can rotate its signer here."""
+
+    def __init__(self, identity_dir: Path) -> None:
+        super().__init__(
+            f"{identity_dir}: only a local identity made by init_home() can be rotated here; "
+            "bring the new certificate with init_home(cert=..., key=..., force=True)"
+        )
+        self.identity_dir = identity_dir

@@ -10,21 +10,23 @@ from collections.abc import Sequence
 
 import click
 
-from ledger.errors import LedgerError
 from provenance.cli.app import cli
-from provenance.errors import EXIT_USAGE, ProvenanceError
+from provenance.cli.messages import cli_message
+from provenance.errors import EXIT_USAGE, ProvenanceError, ledger_failures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (``python -m provenance`` exits)."""
     try:
-        rv = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="provenance",
-            standalone_mode=False,
-        )
-    except (ProvenanceError, LedgerError) as e:
-        click.echo(f"provenance: error: {e.diagnostics()}", err=True)
+        # Commands also call the ledger directly; its errors join the one family here.
+        with ledger_failures():
+            rv = cli.main(
+                args=list(argv) if argv is not None else None,
+                prog_name="provenance",
+                standalone_mode=False,
+            )
+    except ProvenanceError as e:
+        click.echo(f"provenance: error: {cli_message(e)}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("provenance: aborted", err=True)

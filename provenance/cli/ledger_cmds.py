@@ -9,24 +9,19 @@ from pathlib import Path
 import click
 
 from ledger import Ledger, verify_receipt
-from ledger.checkpoint import key_from_pem
 from ledger.checkpoint_timestamps import timestamp_of
-from ledger.errors import LedgerError, UnknownEntryError
+from ledger.errors import UnknownEntryError
 from ledger.receipt import sha256_file
 from ledger.timestamp import load_anchors
+from provenance.errors import InputError
+from provenance.home.ledger import open_ledger
 from provenance.home.paths import home_from_env
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _open(with_key: bool) -> Ledger:
-    home = home_from_env()
-    key = None
-    if with_key:
-        if not home.log_key.exists():
-            raise LedgerError(f"no log key at {home.log_key}: run `provenance init` first")
-        key = key_from_pem(home.log_key.read_bytes())
-    return Ledger.open(home.ledger_url(), log_key=key)
+    return open_ledger(home_from_env(), read_only=not with_key, require_key=with_key)
 
 
 @click.group("ledger")
@@ -75,15 +70,13 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     Example:
       provenance ledger receipt photo.png -o photo.tlog-proof
     """
-    home = home_from_env()
-    key = key_from_pem(home.log_key.read_bytes()) if home.log_key.exists() else None
-    with Ledger.open(home.ledger_url(), log_key=key) as led:
+    with open_ledger(home_from_env()) as led:
         if _UUID.match(target) and not Path(target).exists():
             entry_id = target
         else:
             path = Path(target)
             if not path.is_file():
-                raise LedgerError(f"{target}: neither a file nor an entry id")
+                raise InputError(f"{target}: neither a file nor an entry id")
             found = led.find_by_output(sha256_file(str(path)))
             if not found:
                 raise UnknownEntryError(f"{target}: no ledger entry has this file as an output")
@@ -154,7 +147,7 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
         try:
             anchors = load_anchors(tsa_anchors.read_bytes())
         except OSError as e:
-            raise LedgerError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
+            raise InputError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
     with _open(with_key=False) as led:
         report = led.audit(tsa_anchors=anchors)
     if as_json:
@@ -208,5 +201,5 @@ def key_cmd() -> None:
     with _open(with_key=home.log_key.exists()) as led:
         vkey = led.verifier_key
     if vkey is None:
-        raise LedgerError("the log's key is not known yet: run `provenance init`")
+        raise InputError("the log's key is not known yet: run `provenance init`")
     click.echo(vkey)

@@ -13,13 +13,13 @@ import click
 from provenance.cli.app import cli
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE, InputError
-from provenance.home.paths import Home, home_from_env
+from provenance.home.ledger import find_ledger
+from provenance.home.paths import home_from_env
 from provenance.media.hashing import sha256_file
 from provenance.verify.policy import VERDICTS, default_policy
 
 if TYPE_CHECKING:
     from ledger import Entry, Ledger
-    from provenance.verify.batch import LedgerSource
     from provenance.verify.report import VerificationReport
 
 
@@ -123,7 +123,7 @@ def verify_cmd(
         allowed_signers=signers,
         signer_certs=signer_certs,
     )
-    source = None if no_ledger else _ledger_source(home)
+    source = None if no_ledger else find_ledger(home)
     items = list(expand_inputs(files))
     reports: list[VerificationReport] = []
     with _progress(len(items)) as advance:
@@ -142,20 +142,6 @@ def verify_cmd(
     if not reports or all(r.verdict == "error" for r in reports):
         return EXIT_USAGE
     return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
-
-
-def _ledger_source(home: Home) -> LedgerSource | None:
-    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
-    from provenance.verify.batch import LedgerSource
-
-    url = os.environ.get("PROVENANCE_LEDGER_URL")
-    if not url and not home.ledger_db.exists():
-        return None
-    try:
-        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
-    except OSError as e:
-        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
-    return LedgerSource(home.ledger_url(), vkey or None)
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 Example::
 
     from provenance.verify.policy import TrustPolicy
-    from provenance.verify.batch import LedgerSource, expand_inputs, verify_many
+    from provenance.verify.batch import expand_inputs, verify_many
 
     policy = TrustPolicy.from_pem_files(["anchors.pem"])
     for report in verify_many(expand_inputs(["incoming/", "*.jpg"]), policy, None):
@@ -20,10 +20,10 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from ledger import Ledger
+from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.verify.core import verify_path
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import VerificationReport
@@ -31,14 +31,6 @@ from provenance.verify.report import VerificationReport
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
 POOL_THRESHOLD = 64
-
-
-@dataclass(frozen=True)
-class LedgerSource:
-    """Where workers find the ledger: its URL and the log's public key (signed-note form)."""
-
-    url: str
-    log_verifier: str | None = None
 
 
 def expand_inputs(args: Iterable[str]) -> Iterator[tuple[str, str | None]]:
@@ -108,7 +100,7 @@ def verify_many(
 
 
 def _open(source: LedgerSource | None) -> Ledger | None:
-    return None if source is None else Ledger.open(source.url, log_key=None, checkpoint_every=None)
+    return None if source is None else open_ledger(source, read_only=True, checkpoint_every=None)
 
 
 def _one(

@@ -30,6 +30,7 @@ from provenance.compliance.policy_file import PublishPolicy, RuleConfig
 from provenance.compliance.review import REVIEW_KIND, review_status
 from provenance.credentials import LEDGER_ASSERTION, make_context
 from provenance.credentials.read import read_store
+from provenance.errors import ledger_failures
 from provenance.home.paths import Home
 from provenance.verify.core import ChainNode, VerificationReport, verify_path
 from provenance.verify.policy import TrustPolicy, default_policy
@@ -100,6 +101,7 @@ class _Facts:
         return bool(self.lineage) and not self.generative_types()
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def check_path(
     path: str | Path, policy: PublishPolicy, *, home: Home | None, ledger: Ledger | None
 ) -> CheckResult:

@@ -31,7 +31,7 @@ from ledger.checkpoint import open_checkpoint
 from ledger.errors import LedgerError
 from ledger.merkle import leaf_hash, verify_inclusion
 from provenance.compliance.review import REVIEW_KIND, Review, status_from
-from provenance.errors import InputError
+from provenance.errors import InputError, ledger_failures
 
 FORMATS = ("csv", "json", "html")
 CSV_COLUMNS = (
@@ -106,6 +106,7 @@ def parse_when(text: str, *, end: bool = False) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def build_report(
     ledger: Ledger,
     *,

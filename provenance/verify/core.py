@@ -29,7 +29,7 @@ from PIL import Image
 from ledger import Ledger
 from provenance.credentials import LEDGER_ASSERTION, make_context
 from provenance.credentials.read import StoreReading, read_store
-from provenance.errors import VerificationError
+from provenance.errors import VerificationError, ledger_failures
 from provenance.media import imaging
 from provenance.media.hashing import sha256_bytes
 from provenance.verify import chain as _chain
@@ -54,6 +54,7 @@ _REQUEST_ASSERTION = "org.provenance.request"
 _THUMB_EDGE = 320
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def verify_path(
     path: str | Path,
     policy: TrustPolicy,
@@ -88,6 +89,7 @@ def verify_path(
     )
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def verify_bytes(
     data: bytes,
     policy: TrustPolicy,

@@ -202,3 +202,32 @@ class NotLocalIdentityError(IdentityError):
             "bring the new certificate with init_home(cert=..., key=..., force=True)"
         )
         self.identity_dir = identity_dir
+
+
+class MissingAPIKeyError(InputError):
+    """A backend needs an API key that is neither passed nor in the environment."""
+
+    def __init__(self, variable: str, provider: str, backend: str) -> None:
+        super().__init__(
+            f"{variable} is not set: export your {provider} API key "
+            f"(or pass api_key=...) to use the {backend} backend"
+        )
+        self.variable, self.provider, self.backend = variable, provider, backend
+
+
+class UnsupportedParameterError(InputError):
+    """A parameter the chosen backend cannot honour (refused rather than silently dropped)."""
+
+    def __init__(self, param: str, backend: str, why: str) -> None:
+        super().__init__(f"{param}: {why}; leave {param} out for the {backend} backend")
+        self.param, self.backend, self.why = param, backend, why
+
+
+class MaskRequiredError(InputError):
+    """An edit operation works only inside a mask, and no mask was given."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(
+            f"{operation} needs a mask (the mask parameter) marking the region to {operation}"
+        )
+        self.operation = operation

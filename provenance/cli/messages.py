@@ -13,11 +13,14 @@ from __future__ import annotations
 from provenance.errors import (
     IdentityExistsError,
     LedgerMissingError,
+    MaskRequiredError,
+    MissingAPIKeyError,
     NoIdentityError,
     NoLogKeyError,
     NotLocalIdentityError,
     OutputExistsError,
     ProvenanceError,
+    UnsupportedParameterError,
 )
 
 _INIT = "run `provenance init` first"
@@ -43,6 +46,15 @@ def cli_message(e: ProvenanceError) -> str:
             f"{e.identity_dir}: only a local identity made by `provenance init` can be rotated "
             "here; bring the new certificate with `provenance init --cert ... --key ... --force`"
         )
+    if isinstance(e, MissingAPIKeyError):
+        return (
+            f"{e.variable} is not set: export your {e.provider} API key "
+            f"(or pass api_key=...) to use --backend {e.backend}"
+        )
+    if isinstance(e, UnsupportedParameterError):
+        return f"{e.param}: {e.why}; leave --{e.param} out with --backend {e.backend}"
+    if isinstance(e, MaskRequiredError):
+        return f"{e.operation} needs a mask (--mask) marking the region to {e.operation}"
     if isinstance(e, CertKeyPairError):
         return "--cert and --key go together"
     message = e.diagnostics()

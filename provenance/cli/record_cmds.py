@@ -72,22 +72,13 @@ def init_cmd(
 
     from provenance.home.init import init_home
 
-    def passphrase() -> bytes:
-        env = os.environ.get(ENV_KEY_PASSPHRASE)
-        return (
-            env
-            or click.prompt(
-                "Passphrase for the signer key", hide_input=True, confirmation_prompt=True, err=True
-            )
-        ).encode()
-
     home = home_from_env()
     made = init_home(
         home,
         actor=actor,
         cert=cert,
         key=key,
-        passphrase=passphrase if encrypt else None,
+        passphrase=_passphrase if encrypt else None,
         force=force,
     )
     ident = made.identity
@@ -109,6 +100,17 @@ def init_cmd(
     )
     click.echo(f"Home:     {home.root}")
     click.echo(f"Ledger:   {ledger_note}; log key {home.log_pub}")
+
+
+def _passphrase() -> bytes:
+    """The signer key's passphrase: from the environment, else asked for (twice)."""
+    env = os.environ.get(ENV_KEY_PASSPHRASE)
+    return (
+        env
+        or click.prompt(
+            "Passphrase for the signer key", hide_input=True, confirmation_prompt=True, err=True
+        )
+    ).encode()
 
 
 _OUTPUT_HELP = (

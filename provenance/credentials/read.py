@@ -114,10 +114,6 @@ def _thumbnails(reader: c2pa.Reader, store: dict[str, Any]) -> dict[str, bytes]:
     return out
 
 
-def supported_mime_types() -> list[str]:
-    return list(c2pa.Reader.get_supported_mime_types())
-
-
 def _clean(e: Exception) -> str:
     text = str(e).strip() or type(e).__name__
     return " ".join(text.split())

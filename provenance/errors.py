@@ -1,8 +1,10 @@
 """The one error family every caller catches.
 
-Every failure a user can cause or meet is a :class:`ProvenanceError`; the CLI catches only this
-base (and the ledger's own :class:`ledger.LedgerError`), prints :meth:`diagnostics` on one line and
-exits with :attr:`exit_code`. Errors from dependencies are always wrapped with ``raise ... from e``.
+Every failure a user can cause or meet is a :class:`ProvenanceError`. The ledger keeps its own
+:class:`ledger.errors.LedgerError` (it never imports ``provenance``); :func:`ledger_failures`
+maps it to :class:`LedgerFailure` where provenance calls the ledger. Messages name parameters,
+not CLI flags: the CLI words typed errors as flags (``provenance.cli.messages``), prints one
+line and exits with :attr:`exit_code`. Errors from dependencies are wrapped with ``raise ... from e``.
 
 Exit codes (a contract: scripts rely on them):
 

@@ -100,3 +100,28 @@ def test_init_home_leaves_nothing_behind_when_the_ledger_fails(
     assert isinstance(info.value, LedgerFailure)
     assert not home.identity_dir.exists()  # so init_home can simply be called again
     assert not home.log_key.exists()
+
+
+def test_backend_errors_name_parameters_and_the_cli_names_flags(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from provenance.backends.base import GenerateRequest
+    from provenance.backends.openai import OpenAIBackend
+    from provenance.errors import MaskRequiredError, MissingAPIKeyError, UnsupportedParameterError
+
+    with pytest.raises(MissingAPIKeyError) as no_key:
+        OpenAIBackend()
+    assert "api_key=" in str(no_key.value) and "--backend" not in str(no_key.value)
+    with pytest.raises(UnsupportedParameterError) as seed:
+        OpenAIBackend(api_key="sk-test").generate(GenerateRequest(prompt="x", seed=3))
+    assert "--seed" not in str(seed.value)
+    with Recorder(home) as rec:
+        [card] = rec.generate("A red circle", workdir / "c.png")
+        with pytest.raises(MaskRequiredError) as mask:
+            rec.edit([card.path], "redact", workdir / "r.png")
+    assert "--mask" not in str(mask.value)
+    out = str(workdir / "o.png")
+    assert main(["generate", "x", "--backend", "openai", "-o", out]) == 2
+    assert "(or pass api_key=...) to use --backend openai" in capsys.readouterr().err
+    assert main(["edit", str(card.path), "-i", "redact", "-o", out]) == 2
+    assert "needs a mask (--mask) marking the region to redact" in capsys.readouterr().err

@@ -77,7 +77,7 @@ class Step:
 class Recorder:
     """Wraps image backends so that every call is hashed, signed and recorded.
 
-    ``home`` defaults to ``PROVENANCE_HOME``; the identity must exist (``provenance init``).
+    ``home`` defaults to ``PROVENANCE_HOME``; the identity must exist (``init_home`` or ``provenance init``).
     ``backend`` is a name (``"local"``, ``"openai"``) or a :class:`~provenance.backends.base.Backend`.
     """
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ledger import Ledger, verify_receipt
-from ledger.checkpoint_timestamps import timestamp_of
-from ledger.errors import UnknownEntryError
-from ledger.receipt import sha256_file
-from ledger.timestamp import load_anchors
 from provenance.errors import InputError
 from provenance.home.ledger import open_ledger
 from provenance.home.paths import home_from_env
+from provenance.media.hashing import sha256_file
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a command runs
+    from ledger import Ledger
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -45,6 +45,8 @@ def checkpoint_cmd() -> None:
     Example:
       provenance ledger checkpoint
     """
+    from ledger.checkpoint_timestamps import timestamp_of
+
     with _open(with_key=True) as led:
         cp = led.checkpoint()
         stamp = timestamp_of(led, cp) if led.tsa_url else None
@@ -70,6 +72,8 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     Example:
       provenance ledger receipt photo.png -o photo.tlog-proof
     """
+    from ledger.errors import UnknownEntryError
+
     with open_ledger(home_from_env()) as led:
         if _UUID.match(target) and not Path(target).exists():
             entry_id = target
@@ -77,7 +81,7 @@ def receipt_cmd(target: str, out: Path | None) -> None:
             path = Path(target)
             if not path.is_file():
                 raise InputError(f"{target}: neither a file nor an entry id")
-            found = led.find_by_output(sha256_file(str(path)))
+            found = led.find_by_output(sha256_file(path))
             if not found:
                 raise UnknownEntryError(f"{target}: no ledger entry has this file as an output")
             entry_id = found[-1].id
@@ -114,8 +118,10 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     Example:
       provenance ledger verify-receipt photo.tlog-proof --log-key log.pub --file photo.png
     """
+    from ledger import verify_receipt
+
     key_text = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
-    digest = sha256_file(str(file)) if file is not None else None
+    digest = sha256_file(file) if file is not None else None
     result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest)
     status = "OK" if result.ok else "FAILED"
     click.echo(
@@ -145,6 +151,8 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
     anchors = []
     if tsa_anchors is not None:
         try:
+            from ledger.timestamp import load_anchors
+
             anchors = load_anchors(tsa_anchors.read_bytes())
         except OSError as e:
             raise InputError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e

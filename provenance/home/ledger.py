@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import Ledger
-from ledger.checkpoint import generate_log_key, key_from_pem, key_to_pem, verifier_key
 from provenance.errors import (
     IdentityError,
     InputError,
@@ -30,8 +28,10 @@ from provenance.errors import (
 from provenance.home.files import write_private, write_public
 from provenance.home.paths import ENV_LEDGER_URL, Home
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a ledger is opened or made
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger import Ledger
 
 
 def log_origin(public_raw: bytes) -> str:
@@ -43,6 +43,9 @@ def log_origin(public_raw: bytes) -> str:
 def create_ledger(home: Home) -> str:
     """Make the log key and the ledger for ``home``; return the origin. See ``init_home``."""
     from cryptography.hazmat.primitives import serialization
+
+    from ledger import Ledger
+    from ledger.checkpoint import generate_log_key, key_to_pem, verifier_key
 
     key = generate_log_key()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -106,6 +109,8 @@ def open_ledger(
     :class:`LedgerSource` is always opened without a key. Ledger errors become
     :class:`~provenance.errors.LedgerFailure`.
     """
+    from ledger import Ledger
+
     with ledger_failures():
         if isinstance(where, LedgerSource):
             return Ledger.open(where.url, log_key=None, checkpoint_every=checkpoint_every)
@@ -116,6 +121,8 @@ def open_ledger(
 
 
 def _log_key(home: Home, required: bool) -> Ed25519PrivateKey | None:
+    from ledger.checkpoint import key_from_pem
+
     if not home.log_key.exists():
         if required:
             raise NoLogKeyError(home.log_key)

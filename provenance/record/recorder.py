@@ -77,7 +77,9 @@ class Step:
 class Recorder:
     """Wraps image backends so that every call is hashed, signed and recorded.
 
-    ``home`` defaults to ``PROVENANCE_HOME``; the identity must exist (``init_home`` or ``provenance init``).
+    ``home`` defaults to ``PROVENANCE_HOME``; the identity must exist (``init_home`` or
+    ``provenance init``). Every failure is a :class:`~provenance.errors.ProvenanceError`; the
+    ledger's own errors arrive as :class:`~provenance.errors.LedgerFailure`.
     ``backend`` is a name (``"local"``, ``"openai"``) or a :class:`~provenance.backends.base.Backend`.
     """
 

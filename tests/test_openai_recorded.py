@@ -15,9 +15,10 @@ from PIL import Image
 
 from provenance.backends.openai import OpenAIBackend
 from provenance.errors import EXIT_AUTH, EXIT_BACKEND, EXIT_RATE_LIMITED, EXIT_REFUSED
+from provenance.home.actor import actor_pseudonym
 from provenance.home.ledger import open_ledger
 from provenance.home.paths import Home
-from provenance.record.recorder import Recorder, actor_pseudonym
+from provenance.record.recorder import Recorder
 from tests.conftest import files_in, reports, run
 from tests.openai_server import OpenAIServer
 

@@ -37,7 +37,17 @@ from provenance.backends.base import (
     BackendResult,
     EditRequest,
     GenerateRequest,
-    ImageInput,
+)
+from provenance.backends.openai_params import (
+    DEFAULT_MODEL,
+    EDIT_OPTIONS,
+    GENERATE_OPTIONS,
+    MIME_BY_FORMAT,
+    api_params,
+    check_model,
+    check_seed,
+    image_file,
+    mask_file_for,
 )
 from provenance.credentials import has_manifest
 from provenance.errors import (
@@ -47,36 +57,13 @@ from provenance.errors import (
     BackendRefusedError,
     BackendUnavailableError,
     InputError,
+    MissingAPIKeyError,
 )
-from provenance.media.imaging import load_mask, mask_to_openai_png, open_image, sniff_mime
+from provenance.media.imaging import sniff_mime
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "gpt-image-1.5"
 MAX_EDIT_IMAGES = 16
-_RETIRED = {"dall-e-2": "2026-05-12", "dall-e-3": "2026-05-12"}
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_SIZE = re.compile(r"^(auto|[1-9]\d{1,4}x[1-9]\d{1,4})$")
-# Known options and the values they take (None = free text); each endpoint takes a subset.
-_CHOICES: dict[str, tuple[str, ...] | None] = {
-    "quality": ("auto", "low", "medium", "high", "xhigh", "max"),
-    "background": ("auto", "opaque", "transparent"),
-    "moderation": ("auto", "low"),
-    "input_fidelity": ("high", "low"),
-    "user": None,
-    "safety_identifier": None,
-}
-_GENERATE_OPTIONS = {
-    "quality",
-    "background",
-    "moderation",
-    "user",
-    "safety_identifier",
-    "output_compression",
-    "stream",
-    "partial_images",
-}
-_EDIT_OPTIONS = (_GENERATE_OPTIONS - {"moderation"}) | {"input_fidelity"}
 # Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
 _KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
 
@@ -97,15 +84,12 @@ class OpenAIBackend:
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         if not key.strip():
-            raise InputError(
-                "OPENAI_API_KEY is not set: export your OpenAI API key "
-                "(or pass api_key=...) to use --backend openai"
-            )
+            raise MissingAPIKeyError("OPENAI_API_KEY", "OpenAI", "openai")
         if not timeout > 0:
             raise InputError(f"timeout {timeout!r}: must be a positive number of seconds")
         if max_retries < 0:
             raise InputError(f"max_retries {max_retries!r}: must be 0 or more")
-        _check_model(model)
+        check_model(model)
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
@@ -121,15 +105,15 @@ class OpenAIBackend:
 
     def generate(self, request: GenerateRequest) -> BackendResult:
         model = request.model or self.model
-        _check_model(model)
-        _check_seed(request.seed)
-        params = _params(
+        check_model(model)
+        check_seed(request.seed)
+        params = api_params(
             model,
             request.n,
             request.size,
             request.output_format,
             request.options,
-            _GENERATE_OPTIONS,
+            GENERATE_OPTIONS,
         )
         log.info("openai images.generate model=%s n=%s size=%s", model, request.n, request.size)
         facts, images = self._call(
@@ -142,8 +126,8 @@ class OpenAIBackend:
 
     def edit(self, request: EditRequest) -> BackendResult:
         model = request.model or self.model
-        _check_model(model)
-        _check_seed(request.seed)
+        check_model(model)
+        check_seed(request.seed)
         if not request.images:
             raise InputError("edit: at least one input image is needed")
         if len(request.images) > MAX_EDIT_IMAGES:
@@ -151,11 +135,11 @@ class OpenAIBackend:
                 f"edit: {len(request.images)} input images, but the OpenAI edits "
                 f"endpoint takes at most {MAX_EDIT_IMAGES}"
             )
-        params = _params(
-            model, request.n, request.size, request.output_format, request.options, _EDIT_OPTIONS
+        params = api_params(
+            model, request.n, request.size, request.output_format, request.options, EDIT_OPTIONS
         )
-        files = [_file(img, i) for i, img in enumerate(request.images)]
-        mask_file = _mask_file(request.mask, request.images[0]) if request.mask else None
+        files = [image_file(img, i) for i, img in enumerate(request.images)]
+        mask_file = mask_file_for(request.mask, request.images[0]) if request.mask else None
         sent = {**params, "image_count": len(files), "mask": mask_file is not None}
         log.info(
             "openai images.edit model=%s images=%d mask=%s",
@@ -244,7 +228,7 @@ class OpenAIBackend:
         fmt = str(facts.get("output_format") or facts["params"].get("output_format") or "png")
         outputs = []
         for i, (data, revised) in enumerate(images):
-            mime = sniff_mime(data) or _MIME.get(fmt, "application/octet-stream")
+            mime = sniff_mime(data) or MIME_BY_FORMAT.get(fmt, "application/octet-stream")
             outputs.append(
                 BackendOutput(
                     data=data,
@@ -262,95 +246,6 @@ class OpenAIBackend:
             software_agent=f"OpenAI Images API ({model}) via openai-python {openai.__version__}",
             facts=facts,
         )
-
-
-def _check_model(model: str) -> None:
-    if not model or not model.strip():
-        raise InputError("model: empty model name")
-    if model in _RETIRED:
-        raise InputError(
-            f"model {model!r}: retired by OpenAI on {_RETIRED[model]}; use a GPT "
-            f"Image model such as {DEFAULT_MODEL}"
-        )
-
-
-def _check_seed(seed: int | None) -> None:
-    if seed is not None:
-        raise InputError(
-            "seed: the OpenAI Images API takes no seed (its output is not "
-            "reproducible); leave --seed out with --backend openai"
-        )
-
-
-def _params(
-    model: str,
-    n: int,
-    size: str | None,
-    output_format: str,
-    options: dict[str, Any],
-    allowed: set[str],
-) -> dict[str, Any]:
-    """The parameters to send, checked before anything goes over the wire."""
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise InputError(
-            f"option {unknown[0]!r}: not taken by the OpenAI backend here "
-            f"(known: {', '.join(sorted(allowed))})"
-        )
-    if not isinstance(n, int) or not 1 <= n <= 10:
-        raise InputError(f"n {n!r}: the OpenAI Images API makes 1 to 10 images per call")
-    if output_format not in _MIME:
-        raise InputError(f"output format {output_format!r}: choose png, jpeg or webp")
-    params: dict[str, Any] = {"model": model, "n": n, "output_format": output_format}
-    if size is not None:
-        if not _SIZE.match(size):
-            raise InputError(f"size {size!r}: use WIDTHxHEIGHT (e.g. 1024x1024) or auto")
-        params["size"] = size
-    for name, value in options.items():
-        if value is None:
-            continue
-        choices = _CHOICES.get(name, ())
-        if name in _CHOICES and not isinstance(value, str):
-            raise InputError(f"option {name} {value!r}: must be a string")
-        if choices and value not in choices:
-            raise InputError(f"option {name} {value!r}: choose one of {', '.join(choices)}")
-        params[name] = value
-    if params.get("background") == "transparent" and output_format == "jpeg":
-        raise InputError("background 'transparent' needs output format png or webp, not jpeg")
-    _check_int(params, "output_compression", 0, 100)
-    if "output_compression" in params and output_format == "png":
-        raise InputError("option output_compression: only for jpeg or webp output, not png")
-    if "stream" in params and not isinstance(params["stream"], bool):
-        raise InputError(f"option stream {params['stream']!r}: must be true or false")
-    _check_int(params, "partial_images", 0, 3)
-    if params.get("partial_images") and not params.get("stream"):
-        raise InputError("option partial_images: needs stream=True")
-    return params
-
-
-def _check_int(params: dict[str, Any], name: str, low: int, high: int) -> None:
-    value = params.get(name)
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
-    ):
-        raise InputError(f"option {name} {value!r}: must be an integer from {low} to {high}")
-
-
-def _file(image: ImageInput, index: int) -> tuple[str, bytes, str]:
-    name = os.path.basename(image.name) or f"image-{index + 1}"
-    mime = sniff_mime(image.data) or image.mime
-    if mime not in _MIME.values():
-        raise InputError(
-            f"input image {name}: {mime} is not accepted by OpenAI edits (use png, jpeg or webp)"
-        )
-    return name, image.data, mime
-
-
-def _mask_file(mask: ImageInput, parent: ImageInput) -> tuple[str, bytes, str]:
-    """The mask as OpenAI wants it: RGBA PNG, alpha 0 = editable, the parent's size."""
-    name = os.path.basename(mask.name) or "mask"
-    size = open_image(parent.data, name=os.path.basename(parent.name) or "image-1").size
-    return "mask.png", mask_to_openai_png(load_mask(mask.data, size, name=name)), "image/png"
 
 
 def _collect_stream(

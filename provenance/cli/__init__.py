@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from provenance.errors import EXIT_USAGE, ProvenanceError
-
-if TYPE_CHECKING:
-    from ledger.errors import LedgerError
+from provenance.errors import EXIT_USAGE, ProvenanceError, ledger_failures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,15 +22,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import click
 
     from provenance.cli.app import cli
+    from provenance.cli.messages import cli_message
 
     try:
-        rv = cli.main(
-            args=args,
-            prog_name="provenance",
-            standalone_mode=False,
-        )
+        # Commands also call the ledger directly; its errors join the one family here.
+        with ledger_failures():
+            rv = cli.main(args=args, prog_name="provenance", standalone_mode=False)
     except ProvenanceError as e:
-        click.echo(f"provenance: error: {e.diagnostics()}", err=True)
+        click.echo(f"provenance: error: {cli_message(e)}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("provenance: aborted", err=True)
@@ -47,21 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("provenance: interrupted", err=True)
         return 130
-    except Exception as e:
-        ledger_error = _as_ledger_error(e)
-        if ledger_error is None:
-            raise
-        click.echo(f"provenance: error: {ledger_error.diagnostics()}", err=True)
-        return ledger_error.exit_code
     return int(rv) if isinstance(rv, int) else 0
-
-
-def _as_ledger_error(e: Exception) -> LedgerError | None:
-    """``e`` if it is a ledger failure. Checked without importing the ledger (and SQLAlchemy)
-    for commands that never open one: if `ledger.errors` was never imported, no ledger error
-    can have been raised."""
-    errors = sys.modules.get("ledger.errors")
-    return e if errors is not None and isinstance(e, errors.LedgerError) else None
 
 
 def run() -> None:  # console-script entry point

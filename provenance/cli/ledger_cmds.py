@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ledger import Ledger, verify_receipt
-from ledger.checkpoint import key_from_pem
-from ledger.checkpoint_timestamps import timestamp_of
-from ledger.errors import LedgerError
-from ledger.receipt import sha256_file
-from ledger.timestamp import load_anchors
+from provenance.errors import InputError
+from provenance.home.ledger import open_ledger
 from provenance.home.paths import home_from_env
+from provenance.media.hashing import sha256_file
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a command runs
+    from ledger import Ledger
 
 
 def _open(with_key: bool) -> Ledger:
-    home = home_from_env()
-    key = None
-    if with_key:
-        if not home.log_key.exists():
-            raise LedgerError(f"no log key at {home.log_key}: run `provenance init` first")
-        key = key_from_pem(home.log_key.read_bytes())
-    return Ledger.open(home.ledger_url(), log_key=key)
+    return open_ledger(home_from_env(), read_only=not with_key, require_key=with_key)
 
 
 @click.group("ledger")
@@ -47,6 +42,8 @@ def checkpoint_cmd() -> None:
     Example:
       provenance ledger checkpoint
     """
+    from ledger.checkpoint_timestamps import timestamp_of
+
     with _open(with_key=True) as led:
         cp = led.checkpoint()
         stamp = timestamp_of(led, cp) if led.tsa_url else None
@@ -74,9 +71,7 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     """
     from provenance.verify.lookup import resolve_entry
 
-    home = home_from_env()
-    key = key_from_pem(home.log_key.read_bytes()) if home.log_key.exists() else None
-    with Ledger.open(home.ledger_url(), log_key=key) as led:
+    with open_ledger(home_from_env()) as led:
         text = led.receipt(resolve_entry(led, target).entry.id)
     if out is None:
         click.echo(text, nl=False)
@@ -110,8 +105,10 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     Example:
       provenance ledger verify-receipt photo.tlog-proof --log-key log.pub --file photo.png
     """
+    from ledger import verify_receipt
+
     key_text = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
-    digest = sha256_file(str(file)) if file is not None else None
+    digest = sha256_file(file) if file is not None else None
     result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest)
     status = "OK" if result.ok else "FAILED"
     click.echo(
@@ -141,9 +138,11 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
     anchors = []
     if tsa_anchors is not None:
         try:
+            from ledger.timestamp import load_anchors
+
             anchors = load_anchors(tsa_anchors.read_bytes())
         except OSError as e:
-            raise LedgerError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
+            raise InputError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
     with _open(with_key=False) as led:
         report = led.audit(tsa_anchors=anchors)
     if as_json:
@@ -197,5 +196,5 @@ def key_cmd() -> None:
     with _open(with_key=home.log_key.exists()) as led:
         vkey = led.verifier_key
     if vkey is None:
-        raise LedgerError("the log's key is not known yet: run `provenance init`")
+        raise InputError("the log's key is not known yet: run `provenance init`")
     click.echo(vkey)

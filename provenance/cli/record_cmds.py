@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +13,7 @@ import click
 from provenance.backends import BACKENDS
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import InputError
-from provenance.home.paths import ENV_KEY_PASSPHRASE, Home, home_from_env
+from provenance.home.paths import ENV_KEY_PASSPHRASE, home_from_env
 
 if TYPE_CHECKING:
     from provenance.record.recorder import RecordedOutput, Recorder
@@ -68,40 +67,20 @@ def init_cmd(
       PROVENANCE_HOME=./desk provenance init --actor "photo desk <desk@example.org>"
       provenance init --cert signer-chain.pem --key signer.key.pem
     """
-    from provenance.home.identity import create_local_identity, has_identity, import_identity
-    from provenance.home.ledger import create_ledger
-
-    home = home_from_env()
-    if has_identity(home) and not force:
-        raise InputError(
-            f"{home.identity_dir}: an identity already exists; use --force to replace it"
-        )
-    if (cert is None) != (key is None):
-        raise InputError("--cert and --key go together")
-    passphrase = None
-    if encrypt:
-        env = os.environ.get(ENV_KEY_PASSPHRASE)
-        passphrase = (
-            env
-            or click.prompt(
-                "Passphrase for the signer key", hide_input=True, confirmation_prompt=True, err=True
-            )
-        ).encode()
-    fresh = not home.identity_dir.exists()
-    if cert is not None and key is not None:
-        ident = import_identity(home, cert, key, actor=actor, passphrase=passphrase, force=force)
-    else:
-        ident = create_local_identity(home, actor=actor, passphrase=passphrase, force=force)
-    ledger_note = "kept the existing ledger"
-    if not home.log_key.exists() and not _ledger_exists(home):
-        try:
-            ledger_note = f"created ledger {create_ledger(home)}"
-        except BaseException:
-            if fresh:  # a failed init leaves nothing behind, so it can simply be run again
-                shutil.rmtree(home.identity_dir, ignore_errors=True)
-            raise
     from sqlalchemy.engine import make_url
 
+    from provenance.home.init import init_home
+
+    home = home_from_env()
+    made = init_home(
+        home,
+        actor=actor,
+        cert=cert,
+        key=key,
+        passphrase=_passphrase if encrypt else None,
+        force=force,
+    )
+    ident = made.identity
     info = {
         "home": str(home.root),
         "signer": ident.subject,
@@ -112,6 +91,9 @@ def init_cmd(
     if as_json:
         echo_json(info)
         return
+    ledger_note = (
+        f"created ledger {made.ledger_origin}" if made.ledger_origin else "kept the existing ledger"
+    )
     click.echo(
         f"Identity: {ident.subject}" + (" (local, self-issued CA)" if ident.is_local else "")
     )
@@ -119,9 +101,15 @@ def init_cmd(
     click.echo(f"Ledger:   {ledger_note}; log key {home.log_pub}")
 
 
-def _ledger_exists(home: Home) -> bool:
-    url = home.ledger_url()
-    return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
+def _passphrase() -> bytes:
+    """The signer key's passphrase: from the environment, else asked for (twice)."""
+    env = os.environ.get(ENV_KEY_PASSPHRASE)
+    return (
+        env
+        or click.prompt(
+            "Passphrase for the signer key", hide_input=True, confirmation_prompt=True, err=True
+        )
+    ).encode()
 
 
 _OUTPUT_HELP = (

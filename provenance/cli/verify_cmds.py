@@ -11,13 +11,14 @@ import click
 
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
+from provenance.home.ledger import find_ledger
 from provenance.home.paths import home_from_env
 from provenance.verify.policy import default_policy
 from provenance.vocab import ENV_LEDGER_URL, VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from ledger import Entry
-    from provenance.verify.batch import LedgerSource
+    from provenance.home.ledger import LedgerSource
     from provenance.verify.policy import TrustPolicy
     from provenance.verify.report import VerificationReport
 
@@ -109,7 +110,7 @@ def verify_cmd(
       provenance verify --strict-chain --accept trusted --accept recovered '*.png'
       provenance verify --html report.html incoming/
     """
-    from provenance.verify.batch import LedgerSource, expand_inputs
+    from provenance.verify.batch import expand_inputs
     from provenance.verify.text import print_summary
 
     home = home_from_env()
@@ -122,7 +123,7 @@ def verify_cmd(
         allowed_signers=signers,
         signer_certs=signer_certs,
     )
-    source = None if no_ledger else LedgerSource.of_home(home)
+    source = None if no_ledger else find_ledger(home)
     items = list(expand_inputs(files))
     reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
     print_summary(reports, err=as_json)

@@ -28,6 +28,7 @@ from typing import Any
 from ledger import Entry, Ledger
 from provenance.compliance.policy_file import PublishPolicy, RuleConfig
 from provenance.compliance.review import REVIEW_KIND, review_status
+from provenance.errors import ledger_failures
 from provenance.home.paths import Home
 from provenance.verify.core import verify_path
 from provenance.verify.lookup import latest_producer
@@ -89,6 +90,7 @@ class _Facts:
         return bool(self.lineage) and not self.generative_types()
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def check_path(
     path: str | Path, policy: PublishPolicy, *, home: Home | None, ledger: Ledger | None
 ) -> CheckResult:

@@ -30,7 +30,7 @@ from ledger import Entry, Ledger
 from ledger.errors import LedgerError
 from ledger.proofs import is_included, signed_checkpoint
 from provenance.compliance.review import REVIEW_KIND, Review, status_from
-from provenance.errors import InputError
+from provenance.errors import InputError, ledger_failures
 from provenance.vocab import ASSET_KINDS
 
 FORMATS = ("csv", "json", "html")
@@ -134,6 +134,7 @@ def parse_when(text: str, *, end: bool = False) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def build_report(
     ledger: Ledger,
     *,

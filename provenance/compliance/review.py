@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ledger import Entry, Ledger
-from provenance.errors import InputError
+from provenance.errors import InputError, ledger_failures
 from provenance.verify.lookup import resolve_entry
 from provenance.vocab import ASSET_KINDS
 
@@ -76,6 +76,7 @@ class ReviewStatus:
     )  # approvals by reviewers the policy does not allow
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
     """A file (by its hash) or an entry id -> the asset entry and the output hash it vouches for."""
     found = resolve_entry(
@@ -90,6 +91,7 @@ def resolve_asset(ledger: Ledger, target: str | Path) -> tuple[Entry, str]:
     return entry, found.sha256
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def record_review(
     ledger: Ledger,
     target: str | Path,
@@ -130,11 +132,13 @@ def record_review(
     return Review.from_entry(appended)
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def reviews_of(ledger: Ledger, sha256: str) -> list[Review]:
     """Every review of the file with this exact hash, in ledger order."""
     return [Review.from_entry(e) for e in ledger.find_by_input(sha256) if e.kind == REVIEW_KIND]
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def review_status(ledger: Ledger, sha256: str, allowed: Iterable[str] = ()) -> ReviewStatus:
     """The standing decision: the latest rejection or allowed approval wins.
 

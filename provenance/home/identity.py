@@ -16,7 +16,6 @@ verification report says so. Organisations bring their own chain with ``provenan
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -28,15 +27,33 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from provenance.errors import IdentityError
+from provenance.errors import (
+    IdentityError,
+    IdentityExistsError,
+    NoIdentityError,
+    NotLocalIdentityError,
+)
+from provenance.home.actor import default_actor
+from provenance.home.certs import PrivateKey, create_ca, issue_signer, pem_cert, pem_key
+from provenance.home.files import write_private, write_public
 from provenance.home.paths import ENV_KEY_PASSPHRASE, Home
 
-# EKUs C2PA accepts for claim signing; documentSigning is the one meant for this job.
-_EKU_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
-
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+__all__ = [
+    "Identity",
+    "PrivateKey",
+    "callback_identity",
+    "create_ca",
+    "create_local_identity",
+    "has_identity",
+    "import_identity",
+    "issue_signer",
+    "load_identity",
+    "pem_cert",
+    "pem_key",
+    "read_meta",
+    "rotate_signer",
+]
 
 
 @dataclass(frozen=True)
@@ -107,145 +124,6 @@ def callback_identity(
     return Identity(chain_pem, None, alg, ca_pem is not None, ca_pem, sign_callback=sign)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _name(cn: str, org: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-        ]
-    )
-
-
-def create_ca(
-    common_name: str,
-    *,
-    org: str = "Provenance local identity",
-    days: int = 3650,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A P-256 root CA certificate (self-signed), suitable as a C2PA trust anchor."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(common_name, org)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(minutes=5))
-        .not_valid_after(_now() + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def issue_signer(
-    ca_key: ec.EllipticCurvePrivateKey,
-    ca_cert: x509.Certificate,
-    common_name: str,
-    *,
-    org: str = "Provenance local identity",
-    not_before: dt.datetime | None = None,
-    not_after: dt.datetime | None = None,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """A P-256 end-entity certificate that C2PA accepts for claim signing.
-
-    digitalSignature key usage, the documentSigning and emailProtection EKUs, AKI/SKI.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    start = not_before or (_now() - dt.timedelta(minutes=5))
-    end = not_after or (_now() + dt.timedelta(days=825))
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, org))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage([_EKU_DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def pem_cert(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def pem_key(key: PrivateKey, passphrase: bytes | None = None) -> bytes:
-    """PKCS#8 PEM, encrypted with the best available scheme when a passphrase is given."""
-    enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase)
-        if passphrase
-        else serialization.NoEncryption()
-    )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a secret file created with mode 0600 (never briefly world-readable), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def write_public(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def has_identity(home: Home) -> bool:
     return home.signer_chain.exists() or home.signer_key.exists()
 
@@ -255,11 +133,11 @@ def create_local_identity(
 ) -> Identity:
     """Make a local root CA and a signer under it in ``home`` (``provenance init``)."""
     if has_identity(home) and not force:
-        raise IdentityError(
-            f"{home.identity_dir}: an identity already exists; use --force to replace it "
-            "(files signed with it will still verify only if you keep its CA as a trust anchor)"
+        raise IdentityExistsError(
+            home.identity_dir,
+            " (files signed with it will still verify only if you keep its CA as a trust anchor)",
         )
-    who = actor or _default_actor()
+    who = actor or default_actor()
     ca_key, ca_cert = create_ca(f"Provenance local CA ({who})")
     key, cert = issue_signer(ca_key, ca_cert, f"Provenance local signer ({who})")
     write_private(home.ca_key, pem_key(ca_key, passphrase))
@@ -281,9 +159,7 @@ def import_identity(
 ) -> Identity:
     """Install a user's own PEM certificate chain and private key as this home's signer."""
     if has_identity(home) and not force:
-        raise IdentityError(
-            f"{home.identity_dir}: an identity already exists; use --force to replace it"
-        )
+        raise IdentityExistsError(home.identity_dir)
     try:
         chain = chain_path.read_bytes()
         key_pem = key_path.read_bytes()
@@ -303,7 +179,7 @@ def import_identity(
     write_private(home.signer_key, key_pem)
     for stale in (home.ca_cert, home.ca_key):
         stale.unlink(missing_ok=True)
-    _write_meta(home, kind="imported", actor=actor or _default_actor())
+    _write_meta(home, kind="imported", actor=actor or default_actor())
     return Identity(chain, key, _alg_for(key), False, None)
 
 
@@ -314,10 +190,7 @@ def load_identity(home: Home, *, passphrase: bytes | None = None) -> Identity:
     A key file that group or others can read is refused.
     """
     if not home.signer_chain.exists() or not home.signer_key.exists():
-        raise IdentityError(
-            f"no signing identity in {home.root}: run `provenance init` first "
-            "(or set PROVENANCE_HOME to the folder that holds one)"
-        )
+        raise NoIdentityError(home.root)
     _check_private(home.signer_key, "signer key")
     if passphrase is None and os.environ.get(ENV_KEY_PASSPHRASE):
         passphrase = os.environ[ENV_KEY_PASSPHRASE].encode()
@@ -341,10 +214,7 @@ def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
     """
     old = load_identity(home, passphrase=passphrase)
     if not old.is_local or not home.ca_key.exists():
-        raise IdentityError(
-            f"{home.identity_dir}: only a local identity made by `provenance init` can be rotated "
-            "here; bring the new certificate with `provenance init --cert ... --key ... --force`"
-        )
+        raise NotLocalIdentityError(home.identity_dir)
     _check_private(home.ca_key, "CA key")
     if passphrase is None and os.environ.get(ENV_KEY_PASSPHRASE):
         passphrase = os.environ[ENV_KEY_PASSPHRASE].encode()
@@ -355,7 +225,7 @@ def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
         raise IdentityError(f"{home.ca_key.name}: the local CA key is not an EC key")
     ca_cert = x509.load_pem_x509_certificate(home.ca_cert.read_bytes())
-    who = read_meta(home).get("actor") or _default_actor()
+    who = read_meta(home).get("actor") or default_actor()
     key, cert = issue_signer(ca_key, ca_cert, f"Provenance local signer ({who})")
     write_public(
         home.identity_dir / "retired" / f"signer-{old.cert_sha256[:16]}.chain.pem", old.chain_pem
@@ -385,17 +255,6 @@ def read_meta(home: Home) -> dict[str, str]:
 
 def _write_meta(home: Home, *, kind: str, actor: str) -> None:
     write_public(home.identity_meta, json.dumps({"kind": kind, "actor": actor}, indent=2).encode())
-
-
-def _default_actor() -> str:
-    import getpass
-    import socket
-
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "user"
-    return f"{user}@{socket.gethostname()}"
 
 
 def _parse_chain(data: bytes, name: str) -> list[x509.Certificate]:

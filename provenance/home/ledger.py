@@ -1,4 +1,4 @@
-"""Opening the ledger of a ``PROVENANCE_HOME``: its database URL and its checkpoint key.
+"""Finding, opening and creating the ledger of a ``PROVENANCE_HOME`` (URL and checkpoint key).
 
 Example::
 
@@ -12,15 +12,26 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ledger import Ledger
-from ledger.checkpoint import generate_log_key, key_from_pem, key_to_pem, verifier_key
-from ledger.errors import LedgerNotFoundError
-from provenance.errors import IdentityError
-from provenance.home.identity import write_private, write_public
-from provenance.home.paths import Home
+from provenance.errors import (
+    IdentityError,
+    InputError,
+    NoLogKeyError,
+    ledger_failures,
+)
+from provenance.home.files import write_private, write_public
+from provenance.home.paths import ENV_LEDGER_URL, Home
+
+if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a ledger is opened or made
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger import Ledger
 
 
 def log_origin(public_raw: bytes) -> str:
@@ -30,8 +41,11 @@ def log_origin(public_raw: bytes) -> str:
 
 
 def create_ledger(home: Home) -> str:
-    """Make the log key and the ledger for ``home`` (``provenance init``); return the origin."""
+    """Make the log key and the ledger for ``home``; return the origin. See ``init_home``."""
     from cryptography.hazmat.primitives import serialization
+
+    from ledger import Ledger
+    from ledger.checkpoint import generate_log_key, key_to_pem, verifier_key
 
     key = generate_log_key()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -41,9 +55,10 @@ def create_ledger(home: Home) -> str:
     if made_dir:
         home.ledger_db.parent.mkdir(parents=True)
     try:
-        Ledger.create(url, origin=origin, log_key=key).close()
+        with ledger_failures():
+            Ledger.create(url, origin=origin, log_key=key).close()
     except BaseException:
-        if made_dir:  # leave nothing behind, so `provenance init` can simply be run again
+        if made_dir:  # leave nothing behind, so creating the home can simply be tried again
             shutil.rmtree(home.ledger_db.parent, ignore_errors=True)
         raise
     write_private(home.log_key, key_to_pem(key))
@@ -51,30 +66,70 @@ def create_ledger(home: Home) -> str:
     return origin
 
 
+@dataclass(frozen=True)
+class LedgerSource:
+    """Where a ledger is, for a reader (e.g. a verify worker): its URL and the log's public key."""
+
+    url: str
+    log_verifier: str | None = None  # signed-note verifier key; None when unknown
+
+
+def find_ledger(home: Home) -> LedgerSource | None:
+    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
+    url = os.environ.get(ENV_LEDGER_URL)
+    if not url and not home.ledger_db.exists():
+        return None
+    try:
+        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
+    except OSError as e:
+        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
+    return LedgerSource(home.ledger_url(), vkey or None)
+
+
+def ledger_exists(home: Home) -> bool:
+    """Whether the home's ledger is known to exist (only an SQLite file can be checked cheaply)."""
+    url = home.ledger_url()
+    return url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists()
+
+
 def open_ledger(
-    home: Home,
+    where: Home | LedgerSource,
     *,
     read_only: bool = False,
+    require_key: bool = False,
     checkpoint_every: int | None = 1,
     tsa_url: str | None = None,
 ) -> Ledger:
-    """Open ``home``'s ledger; with its log key unless ``read_only`` (then no checkpoints).
+    """The one way to open a ledger: a home's (with its log key unless ``read_only``) or a source's.
 
-    By default a checkpoint is signed after every recorded call, so receipts and verification
-    proofs are available at once (an Ed25519 signature costs ~0.1 ms). ``tsa_url`` (default:
-    ``PROVENANCE_TSA_URL``) time-stamps those checkpoints too.
+    ``checkpoint_every=1`` (the default) signs a checkpoint after every recorded call, so receipts
+    and verification proofs are available at once (an Ed25519 signature costs ~0.1 ms); ``None``
+    signs none. ``require_key`` refuses a home without its log key (needed to sign checkpoints).
+    ``tsa_url`` (default: ``PROVENANCE_TSA_URL``) time-stamps the checkpoints too. A
+    :class:`LedgerSource` is always opened without a key. Ledger errors become
+    :class:`~provenance.errors.LedgerFailure`.
     """
-    key = None
-    if not read_only and home.log_key.exists():
-        try:
-            key = key_from_pem(home.log_key.read_bytes())
-        except OSError as e:
-            raise IdentityError(
-                f"{home.log_key}: cannot read the ledger's log key ({e.strerror})"
-            ) from e
-    try:
+    from ledger import Ledger
+
+    with ledger_failures():
+        if isinstance(where, LedgerSource):
+            return Ledger.open(where.url, log_key=None, checkpoint_every=checkpoint_every)
+        key = None if read_only else _log_key(where, require_key)
         return Ledger.open(
-            home.ledger_url(), log_key=key, checkpoint_every=checkpoint_every, tsa_url=tsa_url
+            where.ledger_url(), log_key=key, checkpoint_every=checkpoint_every, tsa_url=tsa_url
         )
-    except LedgerNotFoundError as e:
-        raise LedgerNotFoundError(f"{e.diagnostics()}; run `provenance init` first") from e
+
+
+def _log_key(home: Home, required: bool) -> Ed25519PrivateKey | None:
+    from ledger.checkpoint import key_from_pem
+
+    if not home.log_key.exists():
+        if required:
+            raise NoLogKeyError(home.log_key)
+        return None
+    try:
+        return key_from_pem(home.log_key.read_bytes())
+    except OSError as e:
+        raise IdentityError(
+            f"{home.log_key}: cannot read the ledger's log key ({e.strerror})"
+        ) from e

@@ -16,15 +16,13 @@ import os
 import secrets
 from pathlib import Path
 
-_CHUNK = 1 << 20
-
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB chunks (constant memory)."""
+    """SHA-256 of a file's bytes, read in chunks (constant memory)."""
     with Path(path).open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 

@@ -7,8 +7,10 @@ Example::
     with Recorder() as rec:
         [out] = rec.generate("A red circle on a white background", "circle.png")
 
-Parts: ``recorder`` (the calls), ``tempfiles`` (temp file -> fsync -> no-clobber move) and
-``doctor`` (what a crash left behind).
+Parts: ``recorder`` (the calls), ``call`` (one recorded call: sign, append, place), ``manifest``
+(the C2PA manifest of one output), ``body`` (the typed ledger entry body), ``inputs`` (reading
+inputs, checking outputs), ``tempfiles`` (temp file -> fsync -> no-clobber move) and ``doctor``
+(what a crash left behind).
 """
 
 from __future__ import annotations

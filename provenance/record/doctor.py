@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from ledger import Ledger
 from ledger.audit import AuditReport
+from provenance.errors import ledger_failures
 from provenance.media.hashing import sha256_file
 from provenance.record.tempfiles import TEMP_PATTERN, fsync_dir
 
@@ -111,6 +112,7 @@ def find_temp_files(roots: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
+@ledger_failures()
 def examine(path: Path, ledger: Ledger) -> Leftover:
     """Classify one temp file without touching it."""
     m = TEMP_PATTERN.match(path.name)
@@ -150,6 +152,7 @@ def repair(item: Leftover) -> Leftover:
     return _done(item, "kept")
 
 
+@ledger_failures()
 def run_doctor(
     roots: Sequence[Path], ledger: Ledger, *, fix: bool = True, audit: bool = True
 ) -> DoctorReport:

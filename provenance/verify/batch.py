@@ -3,7 +3,7 @@
 Example::
 
     from provenance.verify.policy import TrustPolicy
-    from provenance.verify.batch import LedgerSource, expand_inputs, verify_many
+    from provenance.verify.batch import expand_inputs, verify_many
 
     policy = TrustPolicy.from_pem_files(["anchors.pem"])
     for report in verify_many(expand_inputs(["incoming/", "*.jpg"]), policy, None):
@@ -18,18 +18,17 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from provenance.errors import InputError
+from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.verify.core import verify_path
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import VerificationReport
-from provenance.vocab import ENV_LEDGER_URL, Verdict
+from provenance.vocab import Verdict
 
 if TYPE_CHECKING:
-    from provenance.home.paths import Home
+    pass
 
 if TYPE_CHECKING:
     from ledger import Ledger
@@ -37,26 +36,6 @@ if TYPE_CHECKING:
 # Each worker imports the library (~1 s) before its first file; below this many files (~5 ms
 # each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
 POOL_THRESHOLD = 64
-
-
-@dataclass(frozen=True)
-class LedgerSource:
-    """Where workers find the ledger: its URL and the log's public key (signed-note form)."""
-
-    url: str
-    log_verifier: str | None = None
-
-    @classmethod
-    def of_home(cls, home: Home) -> LedgerSource | None:
-        """The home's ledger and log key; None when there is none (a desk that only verifies)."""
-        if not os.environ.get(ENV_LEDGER_URL) and not home.ledger_db.exists():
-            return None
-        try:
-            vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
-        except OSError as e:
-            why = f"cannot read the log's public key ({e.strerror})"
-            raise InputError(f"{home.log_pub}: {why}") from e
-        return cls(home.ledger_url(), vkey or None)
 
 
 def expand_inputs(args: Iterable[str]) -> Iterator[tuple[str, str | None]]:
@@ -126,11 +105,7 @@ def verify_many(
 
 
 def _open(source: LedgerSource | None) -> Ledger | None:
-    if source is None:
-        return None
-    from ledger import Ledger  # only with a ledger: SQLAlchemy costs ~1 s of start-up
-
-    return Ledger.open(source.url, log_key=None, checkpoint_every=None)
+    return None if source is None else open_ledger(source, read_only=True, checkpoint_every=None)
 
 
 def _one(

@@ -28,7 +28,7 @@ from PIL import Image
 
 from provenance.credentials import make_context
 from provenance.credentials.read import StoreReading, read_store
-from provenance.errors import VerificationError
+from provenance.errors import VerificationError, ledger_failures
 from provenance.media import imaging
 from provenance.media.hashing import sha256_bytes
 from provenance.verify import chain as _chain
@@ -60,6 +60,7 @@ TRUST_HINT = "add its CA to the trust anchors to trust it"
 _THUMB_EDGE = 320
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def verify_path(
     path: str | Path,
     policy: TrustPolicy,
@@ -94,6 +95,7 @@ def verify_path(
     )
 
 
+@ledger_failures()  # ledger errors join the ProvenanceError family
 def verify_bytes(
     data: bytes,
     policy: TrustPolicy,

@@ -98,20 +98,7 @@ class TsaAuthority:
         tst_der = tst.dump()
         cert_der = self.cert.public_bytes(serialization.Encoding.DER)
         acert = ax509.Certificate.load(cert_der)
-        attrs = cms.CMSAttributes(
-            [
-                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-                cms.CMSAttribute(
-                    {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
-                ),
-                cms.CMSAttribute(
-                    {
-                        "type": "signing_certificate_v2",
-                        "values": [{"certs": [{"cert_hash": hashlib.sha256(cert_der).digest()}]}],
-                    }
-                ),
-            ]
-        )
+        attrs = _signed_attrs(tst_der, cert_der)
         signature = self.key.sign(attrs.dump(), ec.ECDSA(hashes.SHA256()))
         signer = cms.SignerInfo(
             {
@@ -142,6 +129,24 @@ class TsaAuthority:
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
         resp = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
         return bytes(resp.dump())
+
+
+def _signed_attrs(tst_der: bytes, cert_der: bytes) -> cms.CMSAttributes:
+    """RFC 3161 / RFC 5035: content type, digest of the TSTInfo and the signing certificate."""
+    return cms.CMSAttributes(
+        [
+            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+            cms.CMSAttribute(
+                {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
+            ),
+            cms.CMSAttribute(
+                {
+                    "type": "signing_certificate_v2",
+                    "values": [{"certs": [{"cert_hash": hashlib.sha256(cert_der).digest()}]}],
+                }
+            ),
+        ]
+    )
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from provenance.backends.local._geometry import Crop, Flip, Resize, Rotate
 from provenance.backends.local._op import Context, Op, Size, with_region
 from provenance.backends.local._overlay import Caption, Inpaint, Redact, Text
 from provenance.backends.local._place import Place
-from provenance.errors import InputError
+from provenance.errors import InputError, MaskRequiredError
 
 OPERATIONS: dict[str, type[Op]] = {
     op.name: op
@@ -86,7 +86,7 @@ def plan(ops: list[Op], size: Size, mask: Image.Image | None, ctx: Context) -> l
     used_mask = False
     for op in ops:
         if op.needs_mask and mask is None:
-            raise InputError(f"{op.name} needs a mask (--mask) marking the region to {op.name}")
+            raise MaskRequiredError(op.name)
         limited = None if op.geometric else mask
         if limited is not None:
             used_mask = True

@@ -188,92 +188,131 @@ def _read_sizes(text: str, scene: Scene) -> str:
 
 
 def _read_words(tokens: list[str], quotes: list[str], scene: Scene) -> None:
-    size_named = any(u.startswith(("size", "aspect")) for u in scene.understood)
-    free_colors: list[tuple[RGB, str]] = []
-    pending_color: RGB | None = None
-    pending_desc = ""
-    modifier: str | None = None
-    count, scale = 1, 1.0
-    position: list[str] = []
+    reader = _WordReader(scene, quotes)
+    for raw in tokens:
+        reader.read(raw)
+    reader.finish()
 
-    def flush_position() -> None:
-        if position:
-            where = " ".join(dict.fromkeys(position))
+
+@dataclass
+class _WordReader:
+    """Reads words left to right; a colour waits for the shape or the word it describes."""
+
+    scene: Scene
+    quotes: list[str]
+    size_named: bool = False
+    free_colors: list[tuple[RGB, str]] = field(default_factory=list)
+    pending_color: RGB | None = None
+    pending_desc: str = ""
+    modifier: str | None = None
+    count: int = 1
+    scale: float = 1.0
+    position: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.size_named = any(u.startswith(("size", "aspect")) for u in self.scene.understood)
+
+    def read(self, raw: str) -> None:
+        word = raw.lower()
+        if word.startswith("\x00"):
+            self._quote(self.quotes[int(word[1:])])
+        elif word in ",.;!?":
+            # A phrase boundary: a colour left unattached ("dark blue,") is a free colour.
+            self._free_pending()
+            self.modifier, self.count, self.scale = None, 1, 1.0
+            self._flush_position()
+        elif word in MODIFIERS:
+            self.modifier = word
+        elif (c := color(word, self.modifier)) is not None:
+            self._free_pending()
+            self.pending_color = c
+            self.pending_desc = f"{self.modifier + ' ' if self.modifier else ''}{word}"
+            self.modifier = None
+        elif word in NUMBERS or (word.isdigit() and 0 < int(word) <= 50):
+            self.count = NUMBERS.get(word) or int(word)
+        elif word in SCALES:
+            self.scale = SCALES[word]
+        elif word in SHAPES:
+            self._shape(SHAPES[word])
+        elif word in BACKGROUND_WORDS:
+            self._background()
+        elif word in TEXT_WORDS and self.pending_color is not None:
+            self.scene.text_color = self.pending_color
+            self.scene.understood.append(f"text colour: {self.pending_desc}")
+            self.pending_color = None
+        elif not self._layout(word) and not _filler(word):
+            self.scene.ignored_words.append(raw)
+
+    def finish(self) -> None:
+        self._flush_position()
+        self._free_pending()
+        _assign_free_colors(self.free_colors, self.scene)
+
+    def _quote(self, text: str) -> None:
+        if self.scene.title is None:
+            self.scene.title = text
+            self.scene.understood.append(f"title: {text!r}")
+        else:
+            self.scene.subtitles.append(text)
+            self.scene.understood.append(f"subtitle: {text!r}")
+
+    def _free_pending(self) -> None:
+        if self.pending_color is not None:
+            self.free_colors.append((self.pending_color, self.pending_desc))
+        self.pending_color = None
+
+    def _flush_position(self) -> None:
+        scene = self.scene
+        if self.position:
+            where = " ".join(dict.fromkeys(self.position))
             if scene.shapes and scene.shapes[-1].position is None:
                 scene.shapes[-1].position = where
                 scene.understood.append(f"position: {scene.shapes[-1].kind} at {where}")
-            position.clear()
+            self.position.clear()
 
-    for raw in tokens:
-        word = raw.lower()
-        if word.startswith("\x00"):
-            text = quotes[int(word[1:])]
-            if scene.title is None:
-                scene.title = text
-                scene.understood.append(f"title: {text!r}")
-            else:
-                scene.subtitles.append(text)
-                scene.understood.append(f"subtitle: {text!r}")
-        elif word in ",.;!?":
-            # A phrase boundary: a colour left unattached ("dark blue,") is a free colour.
-            if pending_color is not None:
-                free_colors.append((pending_color, pending_desc))
-            pending_color, modifier, count, scale = None, None, 1, 1.0
-            flush_position()
-        elif word in MODIFIERS:
-            modifier = word
-        elif (c := color(word, modifier)) is not None:
-            if pending_color is not None:
-                free_colors.append((pending_color, pending_desc))
-            pending_color, pending_desc = c, f"{modifier + ' ' if modifier else ''}{word}"
-            modifier = None
-        elif word in NUMBERS or (word.isdigit() and 0 < int(word) <= 50):
-            count = NUMBERS.get(word) or int(word)
-        elif word in SCALES:
-            scale = SCALES[word]
-        elif word in SHAPES:
-            flush_position()
-            kind = SHAPES[word]
-            scene.shapes.append(ShapeSpec(kind, pending_color, count, scale))
-            scene.understood.append(
-                f"shape: {count} x {(pending_desc + ' ') if pending_color else ''}{kind}"
-            )
-            pending_color, count, scale = None, 1, 1.0
-        elif word in BACKGROUND_WORDS:
-            if pending_color is None and free_colors:
-                pending_color, pending_desc = free_colors.pop()
-            if pending_color is not None:
-                scene.background = pending_color
-                scene.understood.append(f"background: {pending_desc}")
-            pending_color = None
-        elif word in TEXT_WORDS and pending_color is not None:
-            scene.text_color = pending_color
-            scene.understood.append(f"text colour: {pending_desc}")
-            pending_color = None
-        elif word in POSITIONS:
-            position.append("center" if word in ("centre", "middle") else word)
+    def _shape(self, kind: str) -> None:
+        self._flush_position()
+        color_, desc = self.pending_color, self.pending_desc
+        self.scene.shapes.append(ShapeSpec(kind, color_, self.count, self.scale))
+        self.scene.understood.append(
+            f"shape: {self.count} x {(desc + ' ') if color_ else ''}{kind}"
+        )
+        self.pending_color, self.count, self.scale = None, 1, 1.0
+
+    def _background(self) -> None:
+        if self.pending_color is None and self.free_colors:
+            self.pending_color, self.pending_desc = self.free_colors.pop()
+        if self.pending_color is not None:
+            self.scene.background = self.pending_color
+            self.scene.understood.append(f"background: {self.pending_desc}")
+        self.pending_color = None
+
+    def _layout(self, word: str) -> bool:
+        """Position, gradient, named size and layout words; False when ``word`` is none of them."""
+        scene = self.scene
+        if word in POSITIONS:
+            self.position.append("center" if word in ("centre", "middle") else word)
         elif word == "gradient":
             scene.gradient = True
             scene.understood.append("background: gradient")
-        elif word in NAMED_SIZES and not size_named:
+        elif word in NAMED_SIZES and not self.size_named:
             scene.size = NAMED_SIZES[word]
-            size_named = True
+            self.size_named = True
             scene.understood.append(f"size: {word} {scene.size[0]}x{scene.size[1]}")
             if word == "banner":
                 scene.layout = "banner"
         elif word in LAYOUTS:
             scene.layout = "column" if word == "stack" else word
             scene.understood.append(f"layout: {word}")
-            if word == "poster" and not size_named:
+            if word == "poster" and not self.size_named:
                 scene.size = NAMED_SIZES["portrait"]
-        elif word in STOPWORDS or word in TEXT_WORDS or word in SUBTITLE_WORDS or word == "from":
-            pass
         else:
-            scene.ignored_words.append(raw)
-    flush_position()
-    if pending_color is not None:
-        free_colors.append((pending_color, pending_desc))
-    _assign_free_colors(free_colors, scene)
+            return False
+        return True
+
+
+def _filler(word: str) -> bool:
+    return word in STOPWORDS or word in TEXT_WORDS or word in SUBTITLE_WORDS or word == "from"
 
 
 def _assign_free_colors(free: list[tuple[RGB, str]], scene: Scene) -> None:

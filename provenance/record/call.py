@@ -1,0 +1,277 @@
+"""One recorded call, after the backend ran: sign, append, place (DESIGN "One recorded call").
+
+Each output gets an entry id, a manifest and a signed temp file beside its destination (fsynced);
+all entries of the call are appended in one ledger transaction; only then is each temp file
+moved into place. A failure before the append leaves no file and no entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger import AppendRequest, Ledger
+from provenance.backends.base import (
+    PRIVATE_FACTS,
+    BackendOutput,
+    BackendResult,
+    EditRequest,
+    GenerateRequest,
+)
+from provenance.credentials import ManifestSpec, has_manifest
+from provenance.errors import ProvenanceError
+from provenance.home.identity import Identity
+from provenance.media import imaging
+from provenance.media.hashing import new_salt, salted_hash, sha256_bytes
+from provenance.record.body import (
+    OutputRecord,
+    PromptRecord,
+    RecordBody,
+    RequestRecord,
+    SignerRecord,
+)
+from provenance.record.inputs import RecordInput
+from provenance.record.manifest import ManifestFacts, build_manifest
+from provenance.record.tempfiles import fsync_dir, place, write_temp
+from provenance.recovery import fingerprint
+
+# (manifest, media bytes, mime) -> the signed file's bytes
+Sign = Callable[[ManifestSpec, bytes, str], bytes]
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class RecordedOutput:
+    """One file the recorder wrote, and the ledger entry that vouches for it."""
+
+    path: Path
+    entry_id: str
+    index: int
+    sha256: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What every output of one recorded call shares."""
+
+    op: str
+    result: BackendResult
+    inputs: list[RecordInput]
+    prompt: str | None
+    prompt_record: PromptRecord | None
+    embed_prompt: bool
+    params: dict[str, Any]
+    request_facts: dict[str, Any]
+    actor: str
+    group: str
+    count: int
+    signer: SignerRecord
+    origin: str  # the ledger's checkpoint origin, named in each manifest
+    salt: str  # salts the prompt hash; kept in the erasable secret
+
+    @classmethod
+    def of(
+        cls,
+        op: str,
+        result: BackendResult,
+        inputs: list[RecordInput],
+        *,
+        prompt: str | None,
+        embed_prompt: bool,
+        params: dict[str, Any],
+        actor: str,
+        count: int,
+        identity: Identity,
+        origin: str,
+    ) -> CallFacts:
+        salt = new_salt()
+        prompt_record = (
+            PromptRecord(salted_hash(salt, prompt), embed_prompt) if prompt is not None else None
+        )
+        signer = SignerRecord(identity.subject, identity.cert_sha256, identity.is_local)
+        return cls(
+            op=op,
+            result=result,
+            inputs=inputs,
+            prompt=prompt,
+            prompt_record=prompt_record,
+            embed_prompt=embed_prompt,
+            params=params,
+            request_facts=split_private(result.facts)[0],
+            actor=actor,
+            group=str(uuid.uuid4()),
+            count=count,
+            signer=signer,
+            origin=origin,
+            salt=salt,
+        )
+
+
+def record_call(
+    call: CallFacts,
+    dests: list[Path],
+    ledger: Ledger,
+    sign: Sign,
+    progress: Progress,
+    overwrite: bool,
+) -> list[RecordedOutput]:
+    """Sign every output, append their entries in one transaction, then move them into place."""
+    result = call.result
+    if len(result.outputs) != len(dests):
+        raise ProvenanceError(
+            f"backend {result.backend}: returned {len(result.outputs)} images for {len(dests)} requested"
+        )
+    request_private = split_private(result.facts)[1]
+    pending: list[Pending] = []
+    try:
+        for i, (output, dest) in enumerate(zip(result.outputs, dests, strict=True)):
+            progress(f"signing {dest.name}", (i + 1) / (len(dests) + 1))
+            pending.append(sign_output(call, output, dest, i, ledger.new_entry_id(), sign))
+        parents = sorted({i.entry_id for i in call.inputs if i.entry_id})
+        requests = [
+            p.append_request(
+                call, parents, secret(call.prompt, call.salt, {**request_private, **p.private})
+            )
+            for p in pending
+        ]
+        progress("appending to the ledger", None)
+        entries = ledger.append_many(requests)
+    except BaseException:
+        for p in pending:
+            p.tmp.unlink(missing_ok=True)
+        raise
+    recorded = []
+    for p, entry in zip(pending, entries, strict=True):
+        place(p.tmp, p.dest, overwrite)
+        recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
+    fsync_dir(dests[0].parent)
+    return recorded
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An output that is signed into a temp file and waits for its ledger append and rename."""
+
+    dest: Path
+    tmp: Path
+    entry_id: str
+    sha256: str
+    mime: str
+    body: RecordBody
+    fingerprints: list[tuple[str, str, int]]
+    private: dict[str, Any]  # prompt-derived facts, stored with the prompt outside the leaf
+
+    def append_request(
+        self, call: CallFacts, parents: list[str], secret: str | None
+    ) -> AppendRequest:
+        return AppendRequest(
+            call.op,
+            self.body.to_json(),
+            entry_id=self.entry_id,
+            outputs=[self.sha256],
+            inputs=[i.sha256 for i in call.inputs],
+            parents=parents,
+            fingerprints=self.fingerprints,
+            secret=secret,
+        )
+
+
+def sign_output(
+    call: CallFacts,
+    output: BackendOutput,
+    dest: Path,
+    index: int,
+    entry_id: str,
+    sign: Sign,
+) -> Pending:
+    """Sign ``output`` into a fsynced temp file beside ``dest``."""
+    result = call.result
+    image = imaging.open_image(output.data, name=f"{result.backend} output")
+    output_facts, private = split_private(output.facts)
+    if output.revised_prompt is not None:
+        private["revised_prompt"] = output.revised_prompt
+    fps = fingerprint.compute(image)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    provider_signed = has_manifest(output.data, output.mime)
+    facts = ManifestFacts(
+        op=call.op,
+        title=dest.name,
+        origin=call.origin,
+        entry_id=entry_id,
+        time=now,
+        prompt=call.prompt,
+        prompt_record=call.prompt_record,
+        embed_prompt=call.embed_prompt,
+        provider_signed=provider_signed,
+    )
+    spec = build_manifest(facts, result, output, call.inputs)
+    signed = sign(spec, output.data, output.mime)
+    tmp = write_temp(dest, signed)
+    digest = sha256_bytes(signed)
+    out = OutputRecord(
+        digest,
+        output.mime,
+        dest.name,
+        image.width,
+        image.height,
+        fps.to_json(),
+        output_facts,
+        provider_signed,
+    )
+    body = RecordBody(
+        op=call.op,
+        actor=call.actor,
+        backend=result.backend,
+        model=result.model,
+        software_agent=result.software_agent,
+        digital_source_type=result.digital_source_type or None,
+        actions=[a["action"] for a in spec.actions],
+        request=RequestRecord(call.group, index, call.count, call.params, call.request_facts),
+        output=out,
+        inputs=[i.record() for i in call.inputs],
+        prompt=call.prompt_record,
+        signer=call.signer,
+        signed_at=now,
+    )
+    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()]
+    return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy (RFC 8785 refuses floats like NaN and non-str keys)."""
+    return json.loads(json.dumps(value, default=str, allow_nan=False))
+
+
+def split_private(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split backend facts into public ones (for the leaf) and prompt-derived ones (secret)."""
+    public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS}
+    private = {k: v for k, v in facts.items() if k in PRIVATE_FACTS}
+    return jsonable(public), jsonable(private)
+
+
+def secret(prompt: str | None, salt: str, private: dict[str, Any]) -> str | None:
+    """What is kept outside the tree and erased on request: the prompt, its salt, echoes of it."""
+    if prompt is None and not private:
+        return None
+    return json.dumps({"prompt": prompt, "salt": salt, **private}, sort_keys=True)
+
+
+def request_params(request: GenerateRequest | EditRequest) -> dict[str, Any]:
+    """The request's parameters as recorded in the entry (JSON-safe)."""
+    params: dict[str, Any] = jsonable(
+        {
+            "n": request.n,
+            "size": request.size,
+            "model": request.model,
+            "seed": request.seed,
+            "output_format": request.output_format,
+            "options": request.options,
+        }
+    )
+    return params

@@ -1,0 +1,132 @@
+"""Reading what a recorded call consumes and checking where its outputs go.
+
+Every input is read once, decoded safely, hashed and fingerprinted before the backend runs; the
+output paths are checked (directory exists, format known, nothing clobbered) before any work.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from ledger import Ledger
+from provenance.backends.base import ImageInput, OutputFormat, Role
+from provenance.errors import InputError, OutputExistsError
+from provenance.media import imaging
+from provenance.media.hashing import sha256_bytes
+from provenance.record.body import InputRecord
+from provenance.recovery import fingerprint
+
+MAX_N = 10
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    """One input file of a recorded call, read, decoded, hashed and fingerprinted."""
+
+    path: Path | None
+    data: bytes
+    mime: str
+    role: Role
+    sha256: str
+    image: Image.Image
+    fingerprints: fingerprint.Fingerprints
+    entry_id: str | None  # the ledger entry that produced it, when known
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path else self.role
+
+    def as_backend_input(self) -> ImageInput:
+        return ImageInput(self.data, self.role, self.mime, self.name)
+
+    def record(self, role: str | None = None) -> InputRecord:
+        # Inputs are never searched for, so the ~3 KB detail grid stays out of their records;
+        # a recorded input's own entry holds its full fingerprints.
+        fps = {k: v for k, v in self.fingerprints.to_json().items() if k != "detail"}
+        return InputRecord(
+            role=role or self.role,
+            sha256=self.sha256,
+            mime=self.mime,
+            name=self.name,
+            entry=self.entry_id,
+            width=self.image.width,
+            height=self.image.height,
+            fingerprints=fps,
+        )
+
+
+def read_input(ledger: Ledger, path: Path, role: Role) -> RecordInput:
+    """Read and hash ``path``; the ledger says which entry produced it, if any."""
+    data = read_file(path)
+    image = imaging.open_image(data, name=str(path))
+    mime = imaging.sniff_mime(data) or "application/octet-stream"
+    digest = sha256_bytes(data)
+    found = ledger.find_by_output(digest)
+    return RecordInput(
+        path,
+        data,
+        mime,
+        role,
+        digest,
+        image,
+        fingerprint.compute(image),
+        found[-1].id if found else None,
+    )
+
+
+def read_inputs(ledger: Ledger, paths: list[Path]) -> list[RecordInput]:
+    """The first path is the parent, the others references."""
+    return [read_input(ledger, p, "parent" if i == 0 else "reference") for i, p in enumerate(paths)]
+
+
+def read_mask(path: Path, parent: RecordInput) -> RecordInput:
+    """A mask for ``parent``, normalised to PNG (its hash is the file's as given)."""
+    data = read_file(path)
+    mask = imaging.load_mask(data, parent.image.size, name=str(path))
+    png = imaging.encode(mask, "png")
+    return RecordInput(
+        path,
+        png,
+        "image/png",
+        "mask",
+        sha256_bytes(data),
+        mask,
+        fingerprint.compute(mask),
+        None,
+    )
+
+
+def plan_outputs(
+    out: str | os.PathLike[str], n: int, overwrite: bool
+) -> tuple[list[Path], OutputFormat]:
+    """The destination paths for ``n`` outputs (``stem-1.ext``... when ``n > 1``) and the format."""
+    if not 1 <= n <= MAX_N:
+        raise InputError(f"n: {n} is out of range (1 to {MAX_N})")
+    dest = Path(out)
+    fmt = imaging.format_from_path(dest)
+    if not dest.parent.is_dir():
+        raise InputError(f"{dest}: the output directory {dest.parent} does not exist")
+    dests = (
+        [dest]
+        if n == 1
+        else [dest.with_name(f"{dest.stem}-{i}{dest.suffix}") for i in range(1, n + 1)]
+    )
+    for d in dests:
+        if d.exists() and not overwrite:
+            raise OutputExistsError(d)
+    return dests, fmt
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise InputError(f"{path}: no such file") from e
+    except IsADirectoryError as e:
+        raise InputError(f"{path}: is a directory, not an image") from e
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from e

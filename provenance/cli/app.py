@@ -32,8 +32,10 @@ def _register() -> None:
     import provenance.cli.doctor_cmds  # noqa: F401  (hardening: doctor, rotate-key)
     from provenance.cli import record_cmds, verify_cmds  # noqa: F401  (commands register themselves)
     from provenance.cli.ledger_cmds import ledger_group
+    from provenance.cli.witness_cmds import witness_group
 
     cli.add_command(ledger_group)
+    cli.add_command(witness_group)
 
 
 _register()

@@ -53,7 +53,8 @@ def make_app(witness: Witness) -> Starlette:
             return PlainTextResponse(f"request body over {MAX_BODY_BYTES} bytes\n", 400)
         # Signing and the durable SQLite commit block, so they run off the event loop.
         out = await run_in_threadpool(witness.add_checkpoint, raw)
-        return Response(out.body, out.status, media_type=out.content_type)
+        # Set verbatim: Starlette would add '; charset=utf-8' to a text/* media type.
+        return Response(out.body, out.status, headers={"content-type": out.content_type})
 
     async def latest(request: Request) -> Response:
         want = request.path_params["origin_hash"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -21,7 +20,7 @@ from ledger.witness.home import (
 from ledger.witness.policy import Policy
 from ledger.witness.state import WitnessState
 from provenance.cli.output import echo_json
-from provenance.errors import EXIT_NOT_ACCEPTED
+from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK
 
 _DIR = click.option(
     "--dir",
@@ -112,7 +111,7 @@ def serve_cmd(directory: Path, host: str, port: int) -> None:
 )
 @click.argument("note_file", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
-def quorum_cmd(policy_file: Path, note_file: TextIO, as_json: bool) -> None:
+def quorum_cmd(policy_file: Path, note_file: TextIO, as_json: bool) -> int:
     """Check that the checkpoint in NOTE_FILE ('-': stdin) carries a quorum of cosignatures.
 
     Exit code 0 when the quorum is met and the log's signature verifies, 1 when not.
@@ -142,5 +141,4 @@ def quorum_cmd(policy_file: Path, note_file: TextIO, as_json: bool) -> None:
             click.echo("the checkpoint is not signed by any log of the policy", err=True)
         for name in report.invalid:
             click.echo(f"cosignature by {name} does not verify", err=True)
-    if not report.satisfied:
-        sys.exit(EXIT_NOT_ACCEPTED)
+    return EXIT_OK if report.satisfied else EXIT_NOT_ACCEPTED

@@ -19,9 +19,8 @@ Example::
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,70 +60,81 @@ class Refusal:
 
 
 class WitnessState:
-    """The state file; safe to use from many threads and processes (one connection per call)."""
+    """The state file; safe to use from many threads and processes.
+
+    Each thread keeps its own connection: opening one per call would make every close the
+    last connection, which checkpoints and removes the WAL (several fsyncs per request).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with self._conn() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self._local = threading.local()
+        conn = self._conn()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
 
-    @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        # Autocommit: each statement is its own transaction, which is all a CAS needs.
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # Autocommit: each statement is its own transaction, which is all a CAS needs.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA synchronous=FULL")  # persisted before the witness answers
-            yield conn
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     def get(self, origin: str) -> Tree | None:
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT size, root FROM trees WHERE origin = ?", (origin,)
-            ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT size, root FROM trees WHERE origin = ?", (origin,))
+            .fetchone()
+        )
         return None if row is None else Tree(int(row[0]), bytes(row[1]))
 
     def note(self, origin: str) -> str | None:
         """The latest cosigned checkpoint, with the log's and this witness's signatures."""
-        with self._conn() as conn:
-            row = conn.execute("SELECT note FROM trees WHERE origin = ?", (origin,)).fetchone()
+        row = self._conn().execute("SELECT note FROM trees WHERE origin = ?", (origin,)).fetchone()
         return None if row is None else str(row[0])
 
     def origins(self) -> list[str]:
-        with self._conn() as conn:
-            return [str(r[0]) for r in conn.execute("SELECT origin FROM trees ORDER BY origin")]
+        return [str(r[0]) for r in self._conn().execute("SELECT origin FROM trees ORDER BY origin")]
 
     def swap(self, origin: str, old: Tree | None, new: Tree, note: str) -> bool:
         """Store ``new`` if the stored tree is still ``old`` (``None``: nothing stored yet)."""
         now = time.time()
-        with self._conn() as conn:
-            if old is None:
-                cur = conn.execute(
-                    "INSERT INTO trees (origin, size, root, note, updated_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (origin) DO NOTHING",
-                    (origin, new.size, new.root, note, now),
-                )
-            else:
-                cur = conn.execute(
-                    "UPDATE trees SET size = ?, root = ?, note = ?, updated_at = ?"
-                    " WHERE origin = ? AND size = ? AND root = ?",
-                    (new.size, new.root, note, now, origin, old.size, old.root),
-                )
-            return cur.rowcount == 1
+        conn = self._conn()
+        if old is None:
+            cur = conn.execute(
+                "INSERT INTO trees (origin, size, root, note, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (origin) DO NOTHING",
+                (origin, new.size, new.root, note, now),
+            )
+        else:
+            cur = conn.execute(
+                "UPDATE trees SET size = ?, root = ?, note = ?, updated_at = ?"
+                " WHERE origin = ? AND size = ? AND root = ?",
+                (new.size, new.root, note, now, origin, old.size, old.root),
+            )
+        return cur.rowcount == 1
 
     def refuse(self, origin: str, old_size: int, note: str, status: int, reason: str) -> None:
         """Keep a validly signed checkpoint that was refused: it may prove the log misbehaved."""
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT INTO refusals (origin, old_size, note, status, reason, at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (origin, old_size, note, status, reason, time.time()),
-            )
+        self._conn().execute(
+            "INSERT INTO refusals (origin, old_size, note, status, reason, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (origin, old_size, note, status, reason, time.time()),
+        )
 
     def refusals(self, origin: str | None = None) -> list[Refusal]:
         sql = "SELECT origin, old_size, note, status, reason FROM refusals"
         args: tuple[str, ...] = ()
         if origin is not None:
             sql, args = sql + " WHERE origin = ?", (origin,)
-        with self._conn() as conn:
-            rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+        rows = self._conn().execute(sql + " ORDER BY id", args).fetchall()
         return [Refusal(str(o), int(s), str(n), int(st), str(r)) for o, s, n, st, r in rows]

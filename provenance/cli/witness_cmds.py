@@ -39,7 +39,7 @@ def witness_group() -> None:
     \b
     Examples:
       provenance witness init --dir w1 --name witness.example/w1
-      provenance witness add-log --dir w1 "$(provenance ledger pubkey)"
+      provenance witness add-log --dir w1 "$(provenance ledger key)"
       provenance witness serve --dir w1 --port 7380
       provenance witness quorum --policy policy.txt checkpoint.txt
     """

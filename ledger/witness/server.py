@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from ledger.witness.errors import WitnessConfigError
 from ledger.witness.wire import MAX_BODY_BYTES
 from ledger.witness.witness import Witness
 
@@ -73,9 +74,23 @@ def make_app(witness: Witness) -> Starlette:
     )
 
 
-def serve(witness: Witness, host: str, port: int) -> None:
-    """Serve in the foreground until interrupted."""
-    uvicorn.run(make_app(witness), host=host, port=port, log_level="info")
+def listen(host: str, port: int) -> socket.socket:
+    """A bound TCP socket; a port in use or a bad host is one clear error, not a traceback."""
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets, and without
+    # it every keep-alive response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise WitnessConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    return sock
+
+
+def serve(witness: Witness, sock: socket.socket) -> None:
+    """Serve on a socket from :func:`listen` in the foreground until SIGINT/SIGTERM."""
+    uvicorn.Server(uvicorn.Config(make_app(witness), log_level="info")).run(sockets=[sock])
 
 
 class BackgroundServer:
@@ -83,11 +98,7 @@ class BackgroundServer:
     benchmarks and embedding. ``with BackgroundServer(app) as url: ...``."""
 
     def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
-        # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets, and without
-        # it every keep-alive response waits ~40 ms for a delayed ACK.
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
+        self.sock = listen(host, port)
         self.host, self.port = host, int(self.sock.getsockname()[1])
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)

@@ -90,15 +90,16 @@ def logs_cmd(directory: Path, as_json: bool) -> None:
 @click.option("--port", default=7380, show_default=True, type=click.IntRange(0, 65535))
 def serve_cmd(directory: Path, host: str, port: int) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness v1.0) until interrupted."""
-    from ledger.witness.server import serve  # Starlette and uvicorn load only here
+    from ledger.witness.server import listen, serve  # Starlette and uvicorn load only here
 
     witness = load_witness(directory)
     if not witness.logs:
         raise WitnessConfigError(
             f"{directory}: no logs to witness; run `provenance witness add-log`"
         )
-    click.echo(f"witness {witness.vkey} on http://{host}:{port}", err=True)
-    serve(witness, host, port)
+    sock = listen(host, port)
+    click.echo(f"witness {witness.vkey} on http://{host}:{sock.getsockname()[1]}", err=True)
+    serve(witness, sock)
 
 
 @witness_group.command("quorum")

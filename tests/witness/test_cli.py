@@ -120,6 +120,17 @@ def test_serve_subprocess(tmp_path: Path, log: Log) -> None:
                 time.sleep(0.1)
         result = submit_checkpoint(log.grow(2).note, log.proof, [WitnessEndpoint(vkey, url)])
         assert list(result.cosigned) == ["witness.example/sub"], result.failed
+        busy = subprocess.run(
+            [*cmd, "serve", "--dir", str(d), "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert busy.returncode == 2
+        assert (
+            busy.stderr
+            == f"provenance: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+        )
     finally:
         proc.terminate()
         proc.wait(10)

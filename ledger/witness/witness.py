@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from ledger.witness.wire import parse_request as parse_wire
 
 log = logging.getLogger("ledger.witness")
 _TEXT = "text/plain; charset=utf-8"
+_DASH = "\u2014 "
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class Witness:
         except _Refused as r:
             return r.response
 
-    def _parse(self, raw: bytes) -> tuple[AddCheckpointRequest, str, Checkpoint]:
+    def _parse(self, raw: bytes) -> tuple[AddCheckpointRequest, str, Checkpoint, str]:
+        """The request, the note body, the checkpoint and the log signature lines that verify."""
         try:
             req = parse_wire(raw)
             body, sigs = parse_note(req.note)
@@ -95,7 +98,7 @@ class Witness:
         trusted = self.logs.get(cp.origin)
         if trusted is None:
             raise _Refused(_err(404, f"unknown log origin {cp.origin!r}"))
-        verified = False
+        verified: list[str] = []
         for name, kid, sig in sigs:
             for v in trusted:
                 if (name, kid) != (v.name, v.key_id):
@@ -104,17 +107,17 @@ class Witness:
                     v.public.verify(sig, body.encode())
                 except InvalidSignature as e:
                     raise _Refused(_err(403, f"signature by log key {name!r} fails")) from e
-                verified = True
+                verified.append(f"{_DASH}{name} {base64.b64encode(kid + sig).decode()}\n")
         if not verified:
             raise _Refused(_err(403, f"no signature by a trusted key for {cp.origin!r}"))
         if req.old_size > cp.size:
             raise _Refused(
                 _err(400, f"old size {req.old_size} is larger than the checkpoint size {cp.size}")
             )
-        return req, body, cp
+        return req, body, cp, "".join(verified)
 
     def _add(self, raw: bytes) -> Response:
-        req, body, cp = self._parse(raw)
+        req, body, cp, log_sigs = self._parse(raw)
         if cp.size == 0 and cp.root != merkle.EMPTY_ROOT:
             return self._refuse(req, cp, _err(422, "a size-0 checkpoint must have the empty root"))
         if req.old_size == 0 and req.proof:
@@ -127,7 +130,9 @@ class Witness:
             self._check_consistent(req, cp, stored)
         new = Tree(cp.size, cp.root)
         cosig = make_cosignature(self.key, self.name, body)
-        if not self.state.swap(cp.origin, stored, new, req.note + cosig.line()):
+        # Kept for monitors: the body, the log signatures checked, and this cosignature only.
+        kept = f"{body}\n{log_sigs}{cosig.line()}"
+        if not self.state.swap(cp.origin, stored, new, kept):
             # Another request moved this log first; this one is now stale.
             latest = self.state.get(cp.origin)
             return _conflict(latest.size if latest is not None else 0)

@@ -221,4 +221,10 @@ def test_monitoring_endpoint_serves_the_cosigned_checkpoint(
     resp = witness.post(encode_request(0, [], cp.note))
     got = httpx2.get(witness.url + path)
     assert got.status_code == 200 and got.text == cp.note + resp.text
+    # Signatures by keys the witness does not know are not passed on to monitors.
+    cp2 = log.grow(1)
+    foreign = Checkpoint(ORIGIN, 3, cp2.root).sign(generate_log_key()).partition("\n\n")[2]
+    resp = witness.post(encode_request(2, log.proof(2, 3), cp2.note + foreign))
+    assert resp.status_code == 200
+    assert httpx2.get(witness.url + path).text == cp2.note + resp.text
     assert httpx2.get(witness.url + "/add-checkpoint").status_code == 405

@@ -14,6 +14,7 @@ Example (with witnesses running; see docs/witness.md)::
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,7 +78,16 @@ class WitnessingResult:
 
     def cosigned_note(self) -> str:
         """The note with every verified cosignature appended (witness order as given)."""
-        return self.note + "".join(c.line() for c in self.cosigned.values())
+        fresh = list(self.cosigned.values())
+        body, sigs = parse_note(self.note)
+        # A witness's older cosignature in a resubmitted note gives way to its new one.
+        stale = {(c.name, c.key_id) for c in fresh}
+        kept = [
+            f"\u2014 {name} {base64.b64encode(kid + sig).decode()}\n"
+            for name, kid, sig in sigs
+            if (name, kid) not in stale
+        ]
+        return body + "\n" + "".join(kept) + "".join(c.line() for c in fresh)
 
 
 class _Failure(Exception):
@@ -86,10 +96,17 @@ class _Failure(Exception):
         self.status, self.size = status, size
 
 
-def _post(client: httpx2.Client, w: WitnessEndpoint, body: bytes) -> httpx2.Response:
+def _post(
+    client: httpx2.Client, w: WitnessEndpoint, body: bytes, timeout: float
+) -> httpx2.Response:
     try:
-        return client.post(w.url.rstrip("/") + "/add-checkpoint", content=body)
-    except httpx2.HTTPError as e:
+        return client.post(
+            w.url.rstrip("/") + "/add-checkpoint",
+            content=body,
+            headers={"Content-Type": "text/plain"},
+            timeout=timeout,
+        )
+    except (httpx2.HTTPError, httpx2.InvalidURL) as e:
         raise _Failure(f"{type(e).__name__}: {e}".rstrip(": ")) from e
 
 
@@ -125,13 +142,21 @@ def _accept(resp: httpx2.Response, note: str, key: CosignerKey, cp: Checkpoint) 
     return max(good, key=lambda c: c.timestamp)
 
 
-def _submit_one(
-    client: httpx2.Client, note: str, cp: Checkpoint, proof: ProofFn, w: WitnessEndpoint, old: int
-) -> WitnessOutcome:
-    key = w.key
+@dataclass(frozen=True)
+class _Job:
+    client: httpx2.Client
+    note: str
+    checkpoint: Checkpoint
+    proof: ProofFn
+    timeout: float
+
+
+def _submit_one(job: _Job, w: WitnessEndpoint, key: CosignerKey, old: int) -> WitnessOutcome:
+    note, cp = job.note, job.checkpoint
     try:
         for attempt in range(2):
-            resp = _post(client, w, encode_request(old, _proof(proof, old, cp.size), note))
+            body = encode_request(old, _proof(job.proof, old, cp.size), note)
+            resp = _post(job.client, w, body, job.timeout)
             if resp.status_code == 200:
                 return WitnessOutcome(key.name, _accept(resp, note, key, cp), cp.size, status=200)
             if resp.status_code == 409 and attempt == 0:
@@ -161,24 +186,21 @@ def submit_checkpoint(
     Pass a kept ``client`` when submitting repeatedly: a new one costs a TLS context and a
     connection per call (~100 ms), a kept one reuses keep-alive connections."""
     cp = parse_checkpoint_body(parse_note(note)[0])
+    keys = [w.key for w in witnesses]  # a bad vkey is the caller's error: raise before sending
     sizes = dict(known_sizes or {})
     result = WitnessingResult(note, cp)
     if not witnesses:
         return result
     own = client is None
-    http = client or httpx2.Client(timeout=timeout, headers={"Content-Type": "text/plain"})
+    http = client or httpx2.Client(timeout=timeout)
+    job = _Job(http, note, cp, proof, timeout)
+    args = [(w, k, sizes.get(k.name, 0)) for w, k in zip(witnesses, keys, strict=True)]
     try:
-        if len(witnesses) == 1:  # no thread to start for the common one-witness case
-            outs = [
-                _submit_one(http, note, cp, proof, witnesses[0], sizes.get(witnesses[0].name, 0))
-            ]
+        if len(args) == 1:  # no thread to start for the common one-witness case
+            outs = [_submit_one(job, *args[0])]
         else:
-            with ThreadPoolExecutor(max_workers=min(16, len(witnesses))) as pool:
-                jobs = [
-                    pool.submit(_submit_one, http, note, cp, proof, w, sizes.get(w.name, 0))
-                    for w in witnesses
-                ]
-                outs = [job.result() for job in jobs]
+            with ThreadPoolExecutor(max_workers=min(16, len(args))) as pool:
+                outs = list(pool.map(lambda a: _submit_one(job, *a), args))
         for out in outs:
             result.outcomes[out.name] = out
     finally:

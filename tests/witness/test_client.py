@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from ledger.checkpoint import Checkpoint
+from ledger.errors import MalformedNoteError
 from ledger.witness.client import WitnessEndpoint, submit_checkpoint
 from ledger.witness.home import add_log
 from ledger.witness.policy import Policy
@@ -126,3 +128,43 @@ def test_a_witness_ahead_of_the_checkpoint(log: Log, three: list[RunningWitness]
     future = Checkpoint(ORIGIN, 99, bytes(32)).sign(log.key)
     r = submit_checkpoint(future, log.proof, endpoints(three[:1]), known_sizes={three[0].name: 7})
     assert "no consistency proof" in r.failed[three[0].name]
+
+
+def test_bad_urls_fail_the_witness_and_bad_keys_raise(
+    log: Log, three: list[RunningWitness]
+) -> None:
+    cp = log.grow(2)
+    for url in ("not a url", "ftp://127.0.0.1/", "http://[::1"):
+        r = submit_checkpoint(cp.note, log.proof, [WitnessEndpoint(three[0].vkey, url)])
+        assert list(r.failed) == [three[0].name] and r.cosigned == {}, url
+    with pytest.raises(MalformedNoteError, match="witness key"):
+        submit_checkpoint(cp.note, log.proof, [WitnessEndpoint(log.vkey, three[0].url)])
+
+
+def test_kept_client_gets_the_timeout_and_no_duplicate_lines(
+    log: Log, three: list[RunningWitness]
+) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    cp = log.grow(2)
+    with httpx2.Client(timeout=60) as http:
+        t0 = time.monotonic()
+        eps = [WitnessEndpoint(three[0].vkey, f"http://127.0.0.1:{silent.getsockname()[1]}")]
+        r = submit_checkpoint(cp.note, log.proof, eps, timeout=0.5, client=http)
+        assert time.monotonic() - t0 < 3 and "Timeout" in r.failed[three[0].name]
+        first = submit_checkpoint(cp.note, log.proof, endpoints(three[1:]), client=http)
+        # Resubmitting the cosigned note: fresh cosignatures, the old lines not repeated.
+        again = submit_checkpoint(
+            first.cosigned_note(),
+            log.proof,
+            endpoints(three[1:]),
+            known_sizes=first.known_sizes(),
+            client=http,
+        )
+    silent.close()
+    assert again.failed == {}
+    note = again.cosigned_note()
+    assert note.startswith(cp.note)
+    assert [note.count(f"\u2014 {w.name} ") for w in three] == [0, 1, 1]
+    assert policy_for(log, three[1:], "all").evaluate(note).satisfied

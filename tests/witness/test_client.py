@@ -168,3 +168,22 @@ def test_kept_client_gets_the_timeout_and_no_duplicate_lines(
     assert note.startswith(cp.note)
     assert [note.count(f"\u2014 {w.name} ") for w in three] == [0, 1, 1]
     assert policy_for(log, three[1:], "all").evaluate(note).satisfied
+
+
+def test_split_view_gets_no_quorum(tmp_path: Path, log: Log, three: list[RunningWitness]) -> None:
+    """The key holder shows tree A to the witnesses, then a fork B of the same size: B gets no
+    cosignature, so a verifier requiring a quorum accepts A and not B."""
+    fork = Log(tmp_path / "fork.db", log.key)
+    a, b = log.grow(4, tag="a"), fork.grow(4, tag="b")
+    ra = submit_checkpoint(a.note, log.proof, endpoints(three))
+    rb = submit_checkpoint(b.note, fork.proof, endpoints(three))
+    assert len(ra.cosigned) == 3 and rb.cosigned == {}
+    assert all(reason.startswith("HTTP 409") for reason in rb.failed.values())
+    b6 = fork.grow(2, tag="b")
+    rb6 = submit_checkpoint(b6.note, fork.proof, endpoints(three), known_sizes=ra.known_sizes())
+    assert all(reason.startswith("HTTP 422") for reason in rb6.failed.values())
+    policy = policy_for(log, three, "any")
+    assert policy.evaluate(ra.cosigned_note()).satisfied
+    assert not policy.evaluate(rb.cosigned_note()).satisfied
+    assert not policy.evaluate(rb6.cosigned_note()).satisfied
+    fork.led.close()

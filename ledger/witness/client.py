@@ -58,6 +58,11 @@ class WitnessOutcome:
     error: str | None = None
     status: int | None = None  # the last HTTP status, None when no answer came
 
+    @property
+    def down(self) -> bool:
+        """No HTTP answer at all (refused connection, timeout, bad URL), as opposed to a refusal."""
+        return self.error is not None and self.status is None
+
 
 @dataclass
 class WitnessingResult:

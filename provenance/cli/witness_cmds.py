@@ -74,14 +74,39 @@ def add_log_cmd(directory: Path, vkey: str, url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per log on stdout.")
 def logs_cmd(directory: Path, as_json: bool) -> None:
     """List the logs this witness cosigns, with the latest size it cosigned for each."""
+    logs = list_logs(directory)  # first: a missing directory is a clear error
     state = WitnessState(directory / STATE_FILE)
-    for log in list_logs(directory):
+    for log in logs:
         tree = state.get(log.origin)
         size = None if tree is None else tree.size
         if as_json:
             echo_json({"origin": log.origin, "cosigned_size": size, "url": log.url})
         else:
             click.echo(f"{log.origin}\t{'-' if size is None else size}")
+
+
+@witness_group.command("evidence")
+@_DIR
+def evidence_cmd(directory: Path) -> None:
+    """Print the validly signed checkpoints this witness refused (split views, bad proofs).
+
+    One JSON object per line: origin, HTTP status, reason, the refused note and the note the
+    witness had cosigned for that origin. A refused note beside a cosigned one of the same
+    size, both signed by the log, proves the log showed two histories.
+    """
+    read_vkey(directory)  # a directory that is not a witness's is an error, not an empty list
+    state = WitnessState(directory / STATE_FILE)
+    for r in state.refusals():
+        echo_json(
+            {
+                "origin": r.origin,
+                "status": r.status,
+                "reason": r.reason,
+                "old_size": r.old_size,
+                "refused_note": r.note,
+                "cosigned_note": state.note(r.origin),
+            }
+        )
 
 
 @witness_group.command("serve")

@@ -49,6 +49,8 @@ def test_init_add_log_logs_vkey(
         (["add-log", "--dir", d, "nonsense"], "log key"),
         (["add-log", "--dir", d, vkey], "log key"),  # a witness key is not a log key
         (["vkey", "--dir", str(tmp_path / "missing")], "run `provenance witness init`"),
+        (["logs", "--dir", str(tmp_path / "missing")], "run `provenance witness init`"),
+        (["evidence", "--dir", str(tmp_path / "missing")], "run `provenance witness init`"),
         (["init", "--dir", str(tmp_path / "x"), "--name", "has space"], "witness name"),
     ]:
         rc, out, err = run(capsys, "witness", *args)
@@ -134,3 +136,23 @@ def test_serve_subprocess(tmp_path: Path, log: Log) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_evidence_lists_refused_split_views(
+    tmp_path: Path, log: Log, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = RunningWitness(tmp_path / "w1", "witness.example/w1")
+    add_log(w.dir, log.vkey)
+    w.start()
+    fork = Log(tmp_path / "fork.db", log.key)
+    a, b = log.grow(2, tag="a"), fork.grow(2, tag="b")
+    eps = [WitnessEndpoint(w.vkey, w.url)]
+    submit_checkpoint(a.note, log.proof, eps)
+    refused = submit_checkpoint(b.note, fork.proof, eps)
+    w.stop()
+    fork.led.close()
+    assert refused.outcomes[w.name].status == 409 and not refused.outcomes[w.name].down
+    rc, out, _ = run(capsys, "witness", "evidence", "--dir", str(w.dir))
+    (item,) = [json.loads(line) for line in out.splitlines()]
+    assert rc == 0 and item["status"] == 409 and item["refused_note"] == b.note
+    assert item["cosigned_note"].startswith(a.note)

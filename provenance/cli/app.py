@@ -82,6 +82,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "rotate_key_cmd",
         "Replace the local signer key and certificate (same local CA); old files keep verifying.",
     ),
+    "witness": CommandSpec(
+        _CLI + "witness_cmds",
+        "witness_group",
+        "Run an independent witness that cosigns consistent checkpoints of logs.",
+    ),
     "verify": CommandSpec(
         _CLI + "verify_cmds",
         "verify_cmd",

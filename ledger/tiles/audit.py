@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from ledger.errors import LedgerError
 from ledger.tiles._audit_levels import Level0, LevelAudit, Lower
-from ledger.tiles.layout import Tile, level_tiles, levels, root_from_partials
+from ledger.tiles.layout import Tile, TilesError, level_tiles, levels, root_from_partials
 from ledger.tiles.reader import TileReader
 from ledger.tiles.source import Source, open_source
 
@@ -106,6 +106,8 @@ def _audit(
     report = TilesAuditReport(reader.source.name)
     try:
         cp = reader.checkpoint()
+    except TilesError:
+        raise  # nothing to audit there (unreachable, no checkpoint): not a finding
     except LedgerError as e:
         report.problems.append(TileProblem("checkpoint", None, f"not verified: {e}"))
         return report

@@ -18,13 +18,19 @@ from ledger.tiles.layout import decode_bundle, encode_bundle
 from .conftest import ORIGIN, SIZE, Published
 
 
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """A static file server with keep-alive and no request log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture
 def served(published: Published) -> Iterator[str]:
     """The published directory behind a static file server on 127.0.0.1."""
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(published.directory)
-    )
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    handler = functools.partial(_Quiet, directory=str(published.directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

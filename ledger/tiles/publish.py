@@ -130,11 +130,7 @@ def publish(
             partials = _Job(led, writer, old.size, cp.size, report, progress).run()
             got = root_from_partials(partials)
             if got != cp.root:
-                raise LedgerIntegrityError(
-                    f"the ledger's entries give root {_b64(got)} at size {cp.size} but its "
-                    f"checkpoint says {_b64(cp.root)}: checkpoint not published "
-                    "(run `provenance ledger audit`)"
-                )
+                raise _mismatch(led, root, old.size, cp, got)
             writer.sync()  # every tile durable before the checkpoint that needs it
         if writer.same("checkpoint", cp.note.encode()) is not True:
             writer.write("checkpoint", cp.note.encode())
@@ -149,6 +145,20 @@ def publish(
 
 def _b64(h: bytes) -> str:
     return base64.b64encode(h).decode()
+
+
+def _mismatch(led: Ledger, root: Path, old: int, cp: Checkpoint, got: bytes) -> LedgerError:
+    """Whose fault a wrong new root is: the ledger's leaves, or the tiles already published."""
+    if old and merkle.root_of([merkle.leaf_hash(x) for x in _leaves(led, 0, cp.size)]) == cp.root:
+        return TilesError(
+            f"{root}: the tiles published there before do not match the ledger (run `provenance "
+            "ledger audit-tiles` on it); checkpoint not published, publish into an empty "
+            "directory to rebuild"
+        )
+    return LedgerIntegrityError(
+        f"the ledger's entries give root {_b64(got)} at size {cp.size} but its checkpoint says "
+        f"{_b64(cp.root)}: checkpoint not published (run `provenance ledger audit`)"
+    )
 
 
 def _all_tiles(size: int) -> Iterator[Tile]:

@@ -123,6 +123,22 @@ def test_a_tampered_database_is_not_published(published: Published) -> None:
     assert (published.directory / "checkpoint").stat().st_mtime_ns == before["checkpoint"][1]
 
 
+def test_damaged_published_tiles_are_not_extended(published: Published) -> None:
+    """The old partial level-1 tile was changed on disk: the new root would be wrong, and the
+    directory, not the ledger, is named."""
+    tile = published.directory / "tile/1/000.p/11"
+    tile.write_bytes(bytes(32) + tile.read_bytes()[32:])
+    with published.open() as led:
+        grow(led, 300, start=SIZE)
+        with pytest.raises(TilesError, match="the tiles published there before do not match"):
+            publish(led, published.directory)
+    assert open_checkpoint_size(published.directory) == SIZE
+
+
+def open_checkpoint_size(d: Path) -> int:
+    return int((d / "checkpoint").read_text().splitlines()[1])
+
+
 def test_a_missing_old_partial_is_rebuilt_from_the_full_tiles(published: Published) -> None:
     os.remove(published.directory / "tile/1/000.p/11")
     with published.open() as led:

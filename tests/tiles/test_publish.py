@@ -166,3 +166,19 @@ def test_publish_and_audit_on_each_database(any_url: str, tmp_path: Path) -> Non
         vkey = led.verifier_key
     assert (first.tiles_written, second.tiles_written, second.tiles_skipped) == (4, 3, 2)
     assert vkey is not None and audit_tiles(tmp_path / "log", vkey).ok
+
+
+def test_an_older_size_is_still_readable_after_its_partials_are_pruned(
+    published: Published,
+) -> None:
+    """tile/0/011.p/184 is deleted once tile/0/011 is full; a reader of size 3000 falls back
+    to the full tile's prefix."""
+    from ledger.tiles import TileReader, open_source
+
+    with published.open() as led:
+        grow(led, 700, start=SIZE)
+        publish(led, published.directory)
+        assert not (published.directory / "tile/0/011.p").exists()
+        reader = TileReader(open_source(published.directory), published.vkey)
+        assert reader.inclusion_proof(2900, SIZE) == led.inclusion_proof(2900, SIZE)
+        assert reader.entry(2900, SIZE) == led.at(2900).leaf

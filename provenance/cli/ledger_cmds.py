@@ -198,3 +198,9 @@ def key_cmd() -> None:
     if vkey is None:
         raise InputError("the log's key is not known yet: run `provenance init`")
     click.echo(vkey)
+
+
+from provenance.cli.publish_cmds import audit_tiles_cmd, publish_cmd  # noqa: E402  (issue 11, tiles)
+
+ledger_group.add_command(publish_cmd)
+ledger_group.add_command(audit_tiles_cmd)

@@ -49,7 +49,6 @@ from provenance.backends.openai_params import (
     image_file,
     mask_file_for,
 )
-from provenance.credentials import has_manifest
 from provenance.errors import (
     BackendAuthError,
     BackendError,
@@ -235,7 +234,7 @@ class OpenAIBackend:
                     mime=mime,
                     actions=actions,
                     revised_prompt=revised,
-                    facts={"index": i, "provider_manifest": has_manifest(data, mime)},
+                    facts={"index": i},
                 )
             )
         return BackendResult(

@@ -199,6 +199,8 @@ def sign_output(
     fps = fingerprint.compute(image)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     provider_signed = has_manifest(output.data, output.mime)
+    if result.backend != "local":  # a remote provider may sign its outputs: say whether it did
+        output_facts = {**output_facts, "provider_manifest": provider_signed}
     facts = ManifestFacts(
         op=call.op,
         title=dest.name,

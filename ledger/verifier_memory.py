@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ledger import merkle
-from ledger._files import write_atomic
+from ledger.durable import write_atomic
 from ledger.checkpoint import (
     Checkpoint,
     Verifier,

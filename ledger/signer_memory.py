@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ledger import merkle
-from ledger.durable import write_atomic
 from ledger.checkpoint import Checkpoint, Verifier, open_checkpoint
+from ledger.durable import write_atomic
 from ledger.errors import LedgerError, LedgerIntegrityError, SignerMemoryError
 
 ProofSource = Callable[[int, int], list[bytes]]

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ledger import merkle
-from ledger.durable import write_atomic
 from ledger.checkpoint import (
     Checkpoint,
     Verifier,
@@ -35,6 +34,7 @@ from ledger.checkpoint import (
     parse_checkpoint_body,
     parse_note,
 )
+from ledger.durable import write_atomic
 from ledger.errors import ForkDetectedError, LedgerError, MalformedNoteError
 
 ProofSource = Callable[[int, int], list[bytes]]

@@ -225,9 +225,17 @@ class Ledger:
 
     @property
     def verifier_key(self) -> str | None:
-        """The log's public key in signed-note form, once known."""
+        """The log's public key in signed-note form, from the log key this ledger was opened
+        with; ``None`` without it. Never read from the database: a verifier pins the key on its
+        own side (whoever can write the database could put their own key there)."""
         if self.checkpointer.key is not None:
             return verifier_key(self.checkpointer.key, self.origin)
+        return None
+
+    @property
+    def stored_verifier_key(self) -> str | None:
+        """The verifier key the database *claims* for this log: a hint to compare with a pinned
+        key, never a key to check signatures with."""
         with self.engine.connect() as conn:
             return conn.execute(select(M.c.value).where(M.c.key == "verifier_key")).scalar()
 
@@ -346,12 +354,15 @@ class Ledger:
 
     # --- audit and export ------------------------------------------------------------------
 
-    def audit(self, *, tsa_anchors: Sequence[x509.Certificate] = ()) -> AuditReport:
-        """Full audit; stored checkpoint timestamps are checked too (chained to ``tsa_anchors``
-        when given)."""
+    def audit(
+        self, *, verifier_key: str | None = None, tsa_anchors: Sequence[x509.Certificate] = ()
+    ) -> AuditReport:
+        """Full audit. Checkpoint signatures are checked with ``verifier_key`` (the caller's
+        pinned key; default: this ledger's own log key, if opened with it); stored checkpoint
+        timestamps too (chained to ``tsa_anchors`` when given)."""
         from ledger.audit import audit
 
-        return audit(self, tsa_anchors=tsa_anchors)
+        return audit(self, verifier_key=verifier_key or self.verifier_key, tsa_anchors=tsa_anchors)
 
     def export(self, out: TextIO) -> int:
         """Write every entry as one JSON line ``{"index", "leaf_hash", "leaf"}``; returns the count."""

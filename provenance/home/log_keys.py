@@ -20,17 +20,24 @@ Example::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ledger.checkpoint import Checkpoint, Verifier
 from ledger.durable import write_atomic
-from ledger.checkpoint import Verifier
-from ledger.errors import LedgerError
-from ledger.verifier_memory import CheckpointMemory
+from ledger.errors import ForkDetectedError, LedgerError
+from ledger.verifier_memory import CheckpointMemory, ProofSource
 from provenance.errors import InputError
 from provenance.home.paths import Home
 
-ENV_STATE_DIR = "PROVENANCE_STATE_DIR"
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ledger import AuditReport, Ledger
+
+from provenance.vocab import ENV_STATE_DIR
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,9 @@ def read_vkey_arg(value: str) -> PinnedKey:
         except OSError as e:
             raise InputError(f"{value}: cannot read the log key ({e.strerror or e})") from e
         verifier = parse_vkey(text, value)
-        return PinnedKey(text, verifier.name, f"--log-key {value}")
+        return PinnedKey(text, verifier.name, f"the log key given ({value})")
     verifier = parse_vkey(value, "log key")
-    return PinnedKey(value.strip(), verifier.name, "--log-key")
+    return PinnedKey(value.strip(), verifier.name, "the log key given")
 
 
 class KnownLogs:
@@ -81,14 +88,16 @@ class KnownLogs:
         for n, line in enumerate(text.splitlines(), 1):
             if line.strip() and not line.lstrip().startswith("#"):
                 verifier = parse_vkey(line, f"{self.path}:{n}")
-                out.append(PinnedKey(line.strip(), verifier.name, str(self.path)))
+                out.append(
+                    PinnedKey(line.strip(), verifier.name, f"the known log key in {self.path}")
+                )
         return out
 
     def add(self, vkey: str) -> PinnedKey:
         """Pin ``vkey`` for its origin (replacing an earlier key for that origin)."""
         verifier = parse_vkey(vkey, "log key")
         keep = [k for k in self.all() if k.origin != verifier.name]
-        pinned = PinnedKey(vkey.strip(), verifier.name, str(self.path))
+        pinned = PinnedKey(vkey.strip(), verifier.name, f"the known log key in {self.path}")
         self._write([*keep, pinned])
         return pinned
 
@@ -108,18 +117,32 @@ def pinned_key(
     home: Home | None, origin: str, explicit: PinnedKey | None = None
 ) -> PinnedKey | None:
     """The user's key for the log ``origin``: the explicit one, this home's own ``log.pub``, or
-    a known log; ``None`` when the user pinned none (the check is then not a proof)."""
+    a known log; ``None`` when the user pinned none (the check is then not a proof).
+
+    A home's ``log.pub`` for another origin is still returned when no known log matches: a
+    checkpoint of this ledger then fails to verify with it, which is what the user must see.
+    """
     if explicit is not None:
         return explicit if explicit.origin == origin else None
     if home is None:
         return None
+    own = _home_key(home)
+    if own is not None and own.origin == origin:
+        return own
+    known = next((k for k in KnownLogs(home).all() if k.origin == origin), None)
+    return known or own
+
+
+def _home_key(home: Home) -> PinnedKey | None:
     try:
-        own = home.log_pub.read_text("utf-8").strip()
-    except OSError:
-        own = ""
-    if own and parse_vkey(own, str(home.log_pub)).name == origin:
-        return PinnedKey(own, origin, str(home.log_pub))
-    return next((k for k in KnownLogs(home).all() if k.origin == origin), None)
+        text = home.log_pub.read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
+    if not text:
+        return None
+    return PinnedKey(text, parse_vkey(text, str(home.log_pub)).name, "the log's public key")
 
 
 def state_dir() -> Path:
@@ -135,3 +158,43 @@ def state_dir() -> Path:
 def checkpoint_memory() -> CheckpointMemory:
     """The verifier's memory of the newest checkpoint seen per log."""
     return CheckpointMemory(state_dir() / "checkpoints")
+
+
+def remember(checkpoint: Checkpoint, vkey: str, proof: ProofSource) -> ForkDetectedError | None:
+    """Advance the verifier's memory to ``checkpoint`` (signature already checked with ``vkey``);
+    the fork, if the log's history no longer extends what this user saw before."""
+    try:
+        checkpoint_memory().advance(checkpoint, vkey, proof)
+    except ForkDetectedError as e:
+        return e
+    return None
+
+
+def fork_evidence(fork: ForkDetectedError) -> str:
+    """Both signed notes, as text anyone can check offline with the log's public key."""
+    return (
+        "previously seen checkpoint:\n"
+        + fork.previous
+        + "checkpoint the log shows now:\n"
+        + fork.current
+    )
+
+
+def audit_pinned(
+    led: Ledger, explicit: str | None, tsa_anchors: Sequence[x509.Certificate] = ()
+) -> AuditReport:
+    """``led.audit`` with the user's pinned key (explicit, this home's, or a known log's), then
+    the verifier's memory advanced to the newest checkpoint (a fork becomes a problem)."""
+    from ledger.checkpoint import open_checkpoint
+    from provenance.home.paths import home_from_env
+
+    given = read_vkey_arg(explicit) if explicit else None
+    pinned = given or pinned_key(home_from_env(), led.origin)
+    report = led.audit(verifier_key=pinned.vkey if pinned else None, tsa_anchors=tsa_anchors)
+    latest = led.latest_checkpoint()
+    if pinned is None or latest is None or not report.ok:
+        return report
+    fork = remember(open_checkpoint(latest.note, pinned.vkey), pinned.vkey, led.consistency_proof)
+    if fork is not None:
+        report.problems.append((latest.size, "fork", f"{fork} | {fork_evidence(fork)!r}"))
+    return report

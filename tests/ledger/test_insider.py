@@ -23,9 +23,13 @@ def _ledger(url: str, key: Ed25519PrivateKey, memory: Path, n: int) -> Ledger:
     return led
 
 
-def test_create_with_a_memory_signs_the_empty_tree(tmp_path: Path, log_key: Ed25519PrivateKey) -> None:
+def test_create_with_a_memory_signs_the_empty_tree(
+    tmp_path: Path, log_key: Ed25519PrivateKey
+) -> None:
     memory = tmp_path / "log.signed"
-    Ledger.create(f"sqlite:///{tmp_path / 'l.db'}", origin=ORIGIN, log_key=log_key, signer_memory=memory).close()
+    Ledger.create(
+        f"sqlite:///{tmp_path / 'l.db'}", origin=ORIGIN, log_key=log_key, signer_memory=memory
+    ).close()
     assert open_checkpoint(memory.read_text(), verifier_key(log_key, ORIGIN)).size == 0
 
 

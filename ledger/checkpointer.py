@@ -12,11 +12,18 @@ from sqlalchemy import Connection, insert, select
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint, verifier_key
-from ledger.errors import LedgerError, LedgerIntegrityError, NoLogKeyError, UnknownEntryError
+from ledger.errors import (
+    LedgerError,
+    LedgerIntegrityError,
+    NoLogKeyError,
+    SignerMemoryError,
+    UnknownEntryError,
+)
 from ledger.models import CHECKPOINT as C
 from ledger.models import HEAD as H
 from ledger.proofs import Proofs, hashes_in, head_root
 from ledger.reads import Reader
+from ledger.signer_memory import SignerMemory, require_extends
 from ledger.storage import Storage
 from ledger.timestamp import ENV_TSA_URL
 
@@ -34,8 +41,11 @@ class Checkpointer:
         every: int | None,
         interval: float | None,
         tsa_url: str | None,
+        memory: SignerMemory | None = None,
     ) -> None:
         self.storage, self.proofs, self.key = storage, proofs, log_key
+        # The last checkpoint this key signed, kept outside the database (ledger.signer_memory).
+        self.memory = memory or SignerMemory(None)
         self.origin = ""
         self.every, self.interval = every, interval
         self.last: tuple[int, float] = (0, time.time())  # size and time of the last checkpoint
@@ -73,10 +83,13 @@ class Checkpointer:
             ).one()
             size, root = int(head[0]), head_root(bytes(head[1]))
             prev = self._previous(conn, size, root)
+            self._check_memory(conn, size, root, prev[0] if prev is not None else None)
             if prev is not None and prev[0].size == size:
                 self.last = (size, time.time())
+                self._remember_newer(prev[0])
             else:
                 note = Checkpoint(self.origin, size, root).sign(self.key)
+                self.memory.remember(note)  # durable before the checkpoint is stored
                 cid = conn.execute(
                     insert(C)
                     .values(size=size, root=root, note=note, ts=time.time_ns() // 1000)
@@ -115,6 +128,60 @@ class Checkpointer:
                 f"{prev.size}; refusing to sign (run `provenance ledger audit`)"
             )
         return prev, int(last[3])
+
+    def _check_memory(
+        self, conn: Connection, size: int, root: bytes, stored: Checkpoint | None
+    ) -> None:
+        """Refuse unless this tree extends the last checkpoint this key remembers signing.
+
+        A database writer without the key can rewrite the tree and delete the checkpoint rows;
+        only the memory outside the database then stands between it and a signed forgery.
+        """
+        assert self.key is not None
+        known = self.memory.last(verifier_key(self.key, self.origin))
+        if known is None:
+            if self.memory.path is None:
+                return  # process-local memory: it starts from the database's own checkpoints
+            if stored is not None or size > 0:
+                raise SignerMemoryError(
+                    f"{self.memory.path}: the signer's memory of its last checkpoint is missing, "
+                    f"but the ledger holds {size} entries"
+                    + (f" and checkpoints up to size {stored.size}" if stored else "")
+                    + "; refusing to sign. If the file was lost, adopt the newest checkpoint "
+                    "explicitly (Ledger.adopt_checkpoint) after checking it"
+                )
+            return
+        where = f"the last checkpoint this key signed ({self.memory.path or 'this process'})"
+        require_extends(
+            known,
+            size,
+            root,
+            lambda old, new: hashes_in(conn, merkle.consistency_ranges(old, new)),
+            what=where,
+        )
+
+    def _remember_newer(self, cp: Checkpoint) -> None:
+        """Another holder of the key (another process or machine) signed ``cp``: it extends our
+        memory (checked), so remember it as the newest."""
+        assert self.key is not None
+        known = self.memory.last(verifier_key(self.key, self.origin))
+        if known is None or cp.size > known.size:
+            self.memory.remember(cp.note)
+
+    def adopt(self, *, reason: str, actor: str) -> Checkpoint:
+        """After the memory file was lost: take the newest stored checkpoint signed by this key
+        as the memory (logged beside it). The operator must have checked that checkpoint."""
+        if self.key is None:
+            raise NoLogKeyError("cannot adopt a checkpoint: the ledger was opened without its key")
+        if not reason.strip():
+            raise LedgerError("adopt_checkpoint: reason must say why the memory was lost")
+        with self.storage.engine.connect() as conn:
+            row = conn.execute(select(C.c.note).order_by(C.c.id.desc()).limit(1)).first()
+        if row is None:
+            raise LedgerError("no stored checkpoint to adopt")
+        cp = open_checkpoint(row[0], verifier_key(self.key, self.origin))
+        self.memory.adopt(cp.note, reason=reason, actor=actor)
+        return cp
 
     def maybe(self, size: int) -> None:
         """Sign when ``checkpoint_every`` entries or ``checkpoint_interval`` seconds are due."""

@@ -56,3 +56,20 @@ class UnknownEntryError(LedgerError):
 
 class InvalidEntryError(LedgerError):
     """An entry to append is malformed (bad kind, digest, parent or body)."""
+
+
+class SignerMemoryError(LedgerError):
+    """The log signer's own memory of its last checkpoint is missing, unreadable or not ours."""
+
+
+class ForkDetectedError(LedgerIntegrityError):
+    """The log showed a history that does not extend a checkpoint seen before (a fork).
+
+    ``previous`` and ``current`` are the two signed notes: together with the log's public key
+    they are evidence that anyone can check offline.
+    """
+
+    def __init__(self, message: str, previous: str, current: str) -> None:
+        super().__init__(message)
+        self.previous = previous
+        self.current = current

@@ -49,6 +49,12 @@ class LedgerView(Protocol):
     @property
     def verifier_key(self) -> str | None: ...
 
+    @property
+    def stored_verifier_key(self) -> str | None: ...
+
+    @property
+    def origin(self) -> str: ...
+
 
 def read_nodes(conn: Connection, keys: list[int]) -> dict[int, bytes]:
     """Stored subtree hashes by position (``merkle.node_key``); missing ones are absent."""

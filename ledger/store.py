@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -47,6 +48,7 @@ from ledger.models import META as M
 from ledger.proofs import Proofs
 from ledger.reads import Reader
 from ledger.schema import check_sqlite_file, current_revision, db_error, upgrade
+from ledger.signer_memory import SignerMemory
 from ledger.storage import open_storage
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ class Ledger:
         checkpoint_every: int | None,
         checkpoint_interval: float | None,
         tsa_url: str | None = None,
+        signer_memory: Path | None = None,
     ) -> None:
         self.url = url
         self.storage = open_storage(url)  # chosen once: the SQLite-file fast path or the engine
@@ -80,6 +83,7 @@ class Ledger:
             every=checkpoint_every,
             interval=checkpoint_interval,
             tsa_url=tsa_url,
+            memory=SignerMemory(signer_memory),
         )
 
     @classmethod
@@ -90,13 +94,23 @@ class Ledger:
         origin: str,
         log_key: Ed25519PrivateKey | None = None,
         tsa_url: str | None = None,
+        signer_memory: Path | None = None,
     ) -> Ledger:
-        """A new ledger at ``url`` (schema by migration); refuses an existing ledger with data."""
+        """A new ledger at ``url`` (schema by migration); refuses an existing ledger with data.
+
+        With ``log_key`` and ``signer_memory`` (a file beside the key), the empty tree is signed
+        at once, so the signer remembers this log from its first entry on.
+        """
         if not origin or any(c.isspace() for c in origin) or "+" in origin:
             raise LedgerError(f"origin {origin!r}: must be non-empty, without spaces or '+'")
         check_sqlite_file(url, must_exist=False)
         led = cls(
-            url, log_key=log_key, checkpoint_every=None, checkpoint_interval=None, tsa_url=tsa_url
+            url,
+            log_key=log_key,
+            checkpoint_every=None,
+            checkpoint_interval=None,
+            tsa_url=tsa_url,
+            signer_memory=signer_memory,
         )
         with _closed_on_error(led, url), led.storage.writer.begin() as conn:
             rev = current_revision(conn, url)
@@ -114,6 +128,9 @@ class Ledger:
                 )
             conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
         led.origin = origin
+        if log_key is not None and signer_memory is not None:
+            with _closed_on_error(led, url):
+                led.checkpointer.sign()
         return led
 
     @classmethod
@@ -125,8 +142,12 @@ class Ledger:
         checkpoint_every: int | None = 1000,
         checkpoint_interval: float | None = 300.0,
         tsa_url: str | None = None,
+        signer_memory: Path | None = None,
     ) -> Ledger:
         """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints.
+
+        ``signer_memory``: the file beside the log key that remembers the last checkpoint this
+        key signed (:mod:`ledger.signer_memory`); without it the memory lasts for this process.
 
         ``tsa_url``: an RFC 3161 TSA that timestamps each new checkpoint (default: the
         ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off).
@@ -138,6 +159,7 @@ class Ledger:
             checkpoint_every=checkpoint_every,
             checkpoint_interval=checkpoint_interval,
             tsa_url=tsa_url,
+            signer_memory=signer_memory,
         )
         with _closed_on_error(led, url), led.storage.writer.begin() as conn:
             rev = current_revision(conn, url)
@@ -203,9 +225,17 @@ class Ledger:
 
     @property
     def verifier_key(self) -> str | None:
-        """The log's public key in signed-note form, once known."""
+        """The log's public key in signed-note form, from the log key this ledger was opened
+        with; ``None`` without it. Never read from the database: a verifier pins the key on its
+        own side (whoever can write the database could put their own key there)."""
         if self.checkpointer.key is not None:
             return verifier_key(self.checkpointer.key, self.origin)
+        return None
+
+    @property
+    def stored_verifier_key(self) -> str | None:
+        """The verifier key the database *claims* for this log: a hint to compare with a pinned
+        key, never a key to check signatures with."""
         with self.engine.connect() as conn:
             return conn.execute(select(M.c.value).where(M.c.key == "verifier_key")).scalar()
 
@@ -315,17 +345,24 @@ class Ledger:
         """Sign and store a checkpoint of the current tree, after proving it extends the last one."""
         return self.checkpointer.sign()
 
+    def adopt_checkpoint(self, *, reason: str, actor: str) -> Checkpoint:
+        """Re-create a lost signer memory from the newest stored checkpoint (logged)."""
+        return self.checkpointer.adopt(reason=reason, actor=actor)
+
     def receipt(self, entry_id: str) -> str:
         return self.checkpointer.receipt(self.reader, entry_id)
 
     # --- audit and export ------------------------------------------------------------------
 
-    def audit(self, *, tsa_anchors: Sequence[x509.Certificate] = ()) -> AuditReport:
-        """Full audit; stored checkpoint timestamps are checked too (chained to ``tsa_anchors``
-        when given)."""
+    def audit(
+        self, *, verifier_key: str | None = None, tsa_anchors: Sequence[x509.Certificate] = ()
+    ) -> AuditReport:
+        """Full audit. Checkpoint signatures are checked with ``verifier_key`` (the caller's
+        pinned key; default: this ledger's own log key, if opened with it); stored checkpoint
+        timestamps too (chained to ``tsa_anchors`` when given)."""
         from ledger.audit import audit
 
-        return audit(self, tsa_anchors=tsa_anchors)
+        return audit(self, verifier_key=verifier_key or self.verifier_key, tsa_anchors=tsa_anchors)
 
     def export(self, out: TextIO) -> int:
         """Write every entry as one JSON line ``{"index", "leaf_hash", "leaf"}``; returns the count."""

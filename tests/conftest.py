@@ -52,6 +52,8 @@ def asset(name: str) -> Path:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's real home, ledger, API key or passphrase."""
     monkeypatch.setenv(ENV_HOME, str(tmp_path / "unset-home"))
+    # the verifier's memory of checkpoints seen: per test, never the developer's own
+    monkeypatch.setenv("PROVENANCE_STATE_DIR", str(tmp_path / "verifier-state"))
     for var in (
         ENV_LEDGER_URL,
         "OPENAI_API_KEY",

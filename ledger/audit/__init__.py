@@ -36,6 +36,7 @@ __all__ = ["AuditReport", "TimestampSummary", "audit", "detailed", "paused_gc"]
 def audit(
     led: LedgerView,
     *,
+    verifier_key: str | None = None,
     chunk_bits: int = 16,
     tsa_anchors: Sequence[x509.Certificate] = (),
     workers: int | None = None,
@@ -45,18 +46,22 @@ def audit(
     A bulk pass checks ``2**chunk_bits`` leaves at a time (memory grows with it); only when it
     finds structural damage does the row-by-row pass run to name the first bad index. Stored
     checkpoint timestamps are checked against their notes (and chained to ``tsa_anchors``).
+    Checkpoint signatures are checked with ``verifier_key``, the caller's pinned key; without one
+    they are reported as not verified (the key the database names is never used; the
+    ledger's own log key, when it was opened with it, is).
     ``workers=2`` splits the bulk pass over two processes (default: when the ledger is large).
     """
+    verifier_key = verifier_key or led.verifier_key  # led's own key, if opened with it
     try:
         bulk = check(led, chunk_bits=chunk_bits, workers=workers)
     except StructureDamaged:
         with paused_gc():
-            found = detailed(led)
+            found = detailed(led, verifier_key)
         return _with_timestamps(found, led, tsa_anchors)
     report = AuditReport(size=bulk.head_size, checkpoints_checked=len(bulk.checkpoints))
     report.problems += bulk.index_problems
     report.problems += check_checkpoints(
-        led, [c[:4] for c in bulk.checkpoints], bulk.roots, bulk.head_size
+        led, [c[:4] for c in bulk.checkpoints], bulk.roots, bulk.head_size, verifier_key
     )
     return _with_timestamps(report, led, tsa_anchors)
 

@@ -94,7 +94,7 @@ class _Walk:
             self.roots[p + 1] = merkle.fold_pieces([h for _, h in self.calc])
 
 
-def detailed(led: LedgerView) -> AuditReport:
+def detailed(led: LedgerView, verifier_key: str | None = None) -> AuditReport:
     """Row-by-row audit that names the first damaged index and its kind (slow, exact)."""
     with led.engine.connect() as conn:
         head = conn.execute(select(H.c.size, H.c.frontier).where(H.c.id == 1)).one()
@@ -127,7 +127,7 @@ def detailed(led: LedgerView) -> AuditReport:
             (head_size, "head", "head row's subtree hashes do not match the tree")
         )
     report.problems += walk.node_problems
-    report.problems += check_checkpoints(led, cps, walk.roots, head_size)
+    report.problems += check_checkpoints(led, cps, walk.roots, head_size, verifier_key)
     report.checkpoints_checked = len(cps)
     return report
 

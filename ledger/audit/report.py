@@ -39,18 +39,29 @@ class AuditReport:
 
 
 def check_checkpoints(
-    led: LedgerView, cps: Sequence[Any], roots: dict[int, bytes], head_size: int
+    led: LedgerView,
+    cps: Sequence[Any],
+    roots: dict[int, bytes],
+    head_size: int,
+    vkey: str | None,
 ) -> list[tuple[int, str, str]]:
     out: list[tuple[int, str, str]] = []
-    vkey = led.verifier_key
+    if vkey is None:
+        why = f"not verified: no pinned key for log {led.origin}"
+        return [(int(c[1]), "checkpoint_unverified", f"checkpoint {c[0]}: {why}") for c in cps]
+    stored = led.stored_verifier_key
+    if stored is not None and stored != vkey:
+        out.append(
+            (
+                0,
+                "verifier_key_mismatch",
+                f"the database names key {stored.split('+')[1]} for this log, not the pinned "
+                f"key {vkey.split('+')[1]}: someone replaced it",
+            )
+        )
     prev_size = 0
     for cid, size, root, note in cps:
         size = int(size)
-        if vkey is None:
-            out.append(
-                (size, "checkpoint_forged", f"checkpoint {cid}: no log key known to check it")
-            )
-            continue
         try:
             cp = open_checkpoint(note, vkey)
         except LedgerError as e:

@@ -126,14 +126,24 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help="PEM certificates: checkpoint timestamps must chain to one of them.",
 )
-def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
+@click.option(
+    "--log-key",
+    "log_key",
+    metavar="FILE_OR_KEY",
+    help="The log's verifier key (a file or the key itself). Default: this home's log.pub or "
+    "a known log (provenance logs add); never the key the database names.",
+)
+def audit_cmd(as_json: bool, tsa_anchors: Path | None, log_key: str | None) -> int:
     """Recompute every leaf, subtree hash and checkpoint; name the first damage found.
 
-    Exit 0 clean, 1 damage found.
+    Checkpoint signatures are checked with a key pinned on your side, and the newest checkpoint
+    must extend the one this user verified before (else: fork alarm). Exit 0 clean, 1 damage
+    found or not verified.
 
     \b
     Example:
       provenance ledger audit --json
+      provenance ledger audit --log-key their-log.pub
     """
     anchors = []
     if tsa_anchors is not None:
@@ -143,8 +153,10 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None) -> int:
             anchors = load_anchors(tsa_anchors.read_bytes())
         except OSError as e:
             raise InputError(f"{tsa_anchors}: cannot read the TSA anchors ({e.strerror})") from e
+    from provenance.home.log_keys import audit_pinned
+
     with _open(with_key=False) as led:
-        report = led.audit(tsa_anchors=anchors)
+        report = audit_pinned(led, log_key, anchors)
     if as_json:
         click.echo(report.to_json())
     else:

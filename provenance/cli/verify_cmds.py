@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from provenance.verify.report import VerificationReport
 
 
+def _log_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from provenance.home.log_keys import read_vkey_arg
+
+    return read_vkey_arg(value).vkey
+
+
 @click.command("verify")
 @click.argument("files", nargs=-1, required=True)
 @click.option(
@@ -72,6 +80,12 @@ if TYPE_CHECKING:
 )
 @click.option("--no-ledger", is_flag=True, help="Skip the ledger cross-check.")
 @click.option(
+    "--log-key",
+    metavar="FILE_OR_KEY",
+    help="The ledger's verifier key (a file or the key). Default: this home's log.pub or a "
+    "known log (provenance logs add); never the key the database names.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 256),
@@ -89,6 +103,7 @@ def verify_cmd(
     accept: tuple[str, ...],
     allow_network: bool,
     no_ledger: bool,
+    log_key: str | None,
     jobs: int | None,
 ) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
@@ -123,7 +138,7 @@ def verify_cmd(
         allowed_signers=signers,
         signer_certs=signer_certs,
     )
-    source = None if no_ledger else find_ledger(home)
+    source = None if no_ledger else find_ledger(home, _log_key(log_key))
     items = list(expand_inputs(files))
     reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
     print_summary(reports, err=as_json)

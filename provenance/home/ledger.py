@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from provenance.errors import (
     IdentityError,
-    InputError,
     NoLogKeyError,
     ledger_failures,
 )
@@ -51,15 +50,17 @@ def create_ledger(home: Home) -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     origin = log_origin(raw)
     url = home.ledger_url()
-    made_dir = url == f"sqlite:///{home.ledger_db}" and not home.ledger_db.parent.exists()
+    made_dir = not home.ledger_db.parent.exists()  # holds the key and the signer's memory
     if made_dir:
         home.ledger_db.parent.mkdir(parents=True)
     try:
         with ledger_failures():
-            Ledger.create(url, origin=origin, log_key=key).close()
+            Ledger.create(url, origin=origin, log_key=key, signer_memory=home.log_signed).close()
     except BaseException:
         if made_dir:  # leave nothing behind, so creating the home can simply be tried again
             shutil.rmtree(home.ledger_db.parent, ignore_errors=True)
+        else:
+            home.log_signed.unlink(missing_ok=True)
         raise
     write_private(home.log_key, key_to_pem(key))
     write_public(home.log_pub, (verifier_key(key, origin) + "\n").encode())
@@ -74,16 +75,17 @@ class LedgerSource:
     log_verifier: str | None = None  # signed-note verifier key; None when unknown
 
 
-def find_ledger(home: Home) -> LedgerSource | None:
-    """The home's ledger and log key, or None when there is none (a desk that only verifies)."""
+def find_ledger(home: Home, log_key: str | None = None) -> LedgerSource | None:
+    """The home's ledger, or None when there is none (a desk that only verifies).
+
+    ``log_key`` is a verifier key the user gave; without it the verifier pins the key itself
+    (this home's ``log.pub`` or a known log, by the ledger's origin: ``home.log_keys``), never
+    taking the key the database names.
+    """
     url = os.environ.get(ENV_LEDGER_URL)
     if not url and not home.ledger_db.exists():
         return None
-    try:
-        vkey = home.log_pub.read_text().strip() if home.log_pub.exists() else None
-    except OSError as e:
-        raise InputError(f"{home.log_pub}: cannot read the log's public key ({e.strerror})") from e
-    return LedgerSource(home.ledger_url(), vkey or None)
+    return LedgerSource(home.ledger_url(), log_key)
 
 
 def ledger_exists(home: Home) -> bool:
@@ -116,7 +118,11 @@ def open_ledger(
             return Ledger.open(where.url, log_key=None, checkpoint_every=checkpoint_every)
         key = None if read_only else _log_key(where, require_key)
         return Ledger.open(
-            where.ledger_url(), log_key=key, checkpoint_every=checkpoint_every, tsa_url=tsa_url
+            where.ledger_url(),
+            log_key=key,
+            checkpoint_every=checkpoint_every,
+            tsa_url=tsa_url,
+            signer_memory=where.log_signed if key is not None else None,
         )
 
 

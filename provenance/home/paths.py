@@ -59,6 +59,12 @@ class Home:
         return self.root / "ledger" / "log.key.pem"
 
     @property
+    def log_signed(self) -> Path:
+        """The log signer's memory: the last checkpoint this key signed (``ledger.signer_memory``),
+        kept beside the key and outside the database."""
+        return self.root / "ledger" / "log.signed"
+
+    @property
     def log_pub(self) -> Path:
         """The ledger's public key in signed-note verifier-key form (one line)."""
         return self.root / "ledger" / "log.pub"

@@ -259,7 +259,15 @@ def _no_manifest(
     )
     if thumbnails and image is not None:
         _self_thumbnail(report, data, image)
-    if report.ledger.match is not None:
+    proven = report.ledger.proof is not None and report.ledger.proof.verified is True
+    if report.ledger.match is not None and not proven:
+        report.verdict = Verdict.NO_CREDENTIALS
+        why = report.ledger.proof.reason if report.ledger.proof else report.ledger.reason
+        report.reasons.append(
+            "no content credentials in the file; it looks like a recorded output "
+            f"({report.ledger.match} match), but the ledger could not prove it ({why})"
+        )
+    elif report.ledger.match is not None:
         report.verdict = Verdict.RECOVERED
         report.reasons.append(
             "no content credentials in the file, but it matches a ledger entry "

@@ -8,13 +8,14 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from provenance.verify.report import EntrySummary, LedgerCheck, Proof
+from provenance.verify.report import EntrySummary, Fork, LedgerCheck, Proof
 
 if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is checked
     from PIL import Image
 
     from ledger import Entry, Ledger
     from ledger.checkpoint import Checkpoint
+    from provenance.home.log_keys import PinnedKey
 
 NO_LEDGER = "no ledger available, so no ledger check was done"
 
@@ -35,7 +36,7 @@ def check(
     from provenance.verify.lookup import latest_producer
 
     result = LedgerCheck(done=True, reason="")
-    entry = latest_producer(ledger, digest)
+    entry = _confirmed(latest_producer(ledger, digest), digest, result)
     if entry is not None:
         result.match = "exact"
     if isinstance(claimed, dict):
@@ -55,6 +56,18 @@ def check(
     result.proof = proof(ledger, entry, log_verifier)
     result.reason = f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
     return result
+
+
+def _confirmed(entry: Entry | None, digest: str, result: LedgerCheck) -> Entry | None:
+    """The index's hit, if the entry's own leaf (what the tree commits to) lists ``digest``:
+    one row inserted into the artifact index must not make an unrelated file a match."""
+    if entry is None or digest in entry.outputs:
+        return entry
+    result.problems.append(
+        f"the ledger's index names entry {entry.index} for this file, but that entry's own "
+        "record does not list this file's hash: the index was altered"
+    )
+    return None
 
 
 def _check_claim(
@@ -101,20 +114,19 @@ def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
 
 
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
-    """Inclusion of ``entry`` in the latest checkpoint, whose signature is checked with the log key."""
+    """Inclusion of ``entry`` in the latest checkpoint, its signature checked with a key pinned
+    on the user's side (``log_verifier``, else this home's ``log.pub`` or a known log; never the
+    key the database names), and the checkpoint proven to extend the newest one this user saw."""
     from ledger.errors import LedgerError
     from ledger.proofs import is_included, signed_checkpoint
 
     cp = _latest_covering(ledger, entry)
     if cp is None:
         return Proof(None, None, "no signed checkpoint covers this entry yet")
-    vkey, source = (
-        (log_verifier, "the log's public key")
-        if log_verifier
-        else (ledger.verifier_key, "the ledger's stored verifier key")
-    )
-    if not vkey:
-        return Proof(None, None, "no log public key to check the checkpoint's signature", cp.size)
+    pinned, why_not = _pinned(ledger, log_verifier)
+    if pinned is None:
+        return Proof(None, None, why_not, cp.size)
+    vkey, source = pinned.vkey, pinned.source
     try:
         signed = signed_checkpoint(cp.note, vkey)  # cached: a batch checks each note once
     except LedgerError as e:
@@ -124,6 +136,9 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         return Proof(
             False, True, "the stored checkpoint row disagrees with its signed note", cp.size
         )
+    fork = _remember(ledger, signed, vkey)
+    if fork is not None:
+        return Proof(False, True, str(fork), signed.size, signed.root.hex(), source, fork)
     try:
         path = ledger.inclusion_proof(entry.index, signed.size)
     except LedgerError as e:
@@ -140,3 +155,26 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         signed.root.hex(),
         source,
     )
+
+
+def _pinned(ledger: Ledger, log_verifier: str | None) -> tuple[PinnedKey | None, str]:
+    from provenance.home.log_keys import PinnedKey, parse_vkey, pinned_key
+    from provenance.home.paths import home_from_env
+
+    if log_verifier:
+        name = parse_vkey(log_verifier, "log key").name
+        if name != ledger.origin:
+            return None, (
+                f"not verified: the pinned key is for log {name}, but this ledger is "
+                f"{ledger.origin}"
+            )
+        return PinnedKey(log_verifier.strip(), name, "the log key given"), ""
+    found = pinned_key(home_from_env(), ledger.origin)
+    return found, "" if found else f"not verified: no pinned key for log {ledger.origin}"
+
+
+def _remember(ledger: Ledger, signed: Checkpoint, vkey: str) -> Fork | None:
+    from provenance.home.log_keys import remember
+
+    fork = remember(signed, vkey, ledger.consistency_proof)
+    return None if fork is None else Fork(str(fork), fork.previous, fork.current)

@@ -104,6 +104,9 @@ class TrustPolicy:
     def accepts(self, report: VerificationReport) -> bool:
         if report.verdict not in self.accept:
             return False
+        proof = report.ledger.proof if report.ledger is not None else None
+        if proof is not None and proof.fork is not None:
+            return False  # the log rewrote its history: nothing it vouches for is accepted
         if self.strict_chain and report.chain_ok is False:
             return False
         if (self.allowed_signers or self.allowed_serials) and report.verdict == Verdict.TRUSTED:

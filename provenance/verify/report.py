@@ -123,6 +123,16 @@ class EntrySummary:
 
 
 @dataclass(frozen=True)
+class Fork:
+    """The log's history no longer extends a checkpoint this user verified before: both signed
+    notes are evidence anyone can check offline with the log's public key."""
+
+    reason: str
+    previous: str
+    current: str
+
+
+@dataclass(frozen=True)
 class Proof:
     """The entry's inclusion in the latest signed checkpoint; ``verified`` None: not checkable."""
 
@@ -132,6 +142,7 @@ class Proof:
     checkpoint_size: int | None = None
     root: str | None = None  # hex
     key_source: str | None = None  # whose key checked the checkpoint's signature
+    fork: Fork | None = None  # a fork alarm: the ledger evidence counts as failed
 
     def to_json(self) -> dict[str, Any]:
         # Absent facts are left out rather than null: the JSON contract of docs/verify.md.

@@ -59,7 +59,7 @@ def test_cli_receipt_audit_export(
     art = tmp_path / "art.png"
     art.write_bytes(b"pixels")
     digest = hashlib.sha256(b"pixels").hexdigest()
-    with make_ledger(home.ledger_url(), log_key, 3) as led:
+    with make_ledger(home.ledger_url(), log_key, 3, memory=home.log_signed) as led:
         led.append("generate", {"model": "m"}, outputs=[digest])
     assert main(["ledger", "checkpoint"]) == 0
     assert capsys.readouterr().out.startswith(f"{ORIGIN}\n4\n")

@@ -1,0 +1,55 @@
+"""Pinned log keys: from the user's side only, by origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.checkpoint import generate_log_key, verifier_key
+from provenance.errors import InputError
+from provenance.home.log_keys import KnownLogs, pinned_key, read_vkey_arg
+from provenance.home.paths import Home
+
+
+def test_known_logs_add_replace_remove(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    logs = KnownLogs(home)
+    a1, a2 = (
+        verifier_key(generate_log_key(), "a.example/log"),
+        verifier_key(generate_log_key(), "a.example/log"),
+    )
+    b = verifier_key(generate_log_key(), "b.example/log")
+    logs.add(a1)
+    logs.add(b)
+    logs.add(a2)  # a new key for the same origin replaces the old one
+    assert sorted(k.vkey for k in logs.all()) == sorted([a2, b])
+    assert pinned_key(home, "a.example/log").vkey == a2  # type: ignore[union-attr]
+    assert logs.remove("a.example/log") and not logs.remove("a.example/log")
+    assert pinned_key(home, "a.example/log") is None
+
+
+def test_home_log_pub_pins_its_own_log(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    vkey = verifier_key(generate_log_key(), "own.example/log")
+    home.log_pub.parent.mkdir(parents=True)
+    home.log_pub.write_text(vkey + "\n")
+    assert pinned_key(home, "own.example/log").source == "the log's public key"  # type: ignore[union-attr]
+    # another log: no known key, so the home's own key is what it fails to verify with
+    assert pinned_key(home, "other.example/log").origin == "own.example/log"  # type: ignore[union-attr]
+
+
+def test_explicit_key_wins_and_must_match_the_origin(tmp_path: Path) -> None:
+    vkey = verifier_key(generate_log_key(), "x.example/log")
+    (tmp_path / "k.pub").write_text(vkey)
+    explicit = read_vkey_arg(str(tmp_path / "k.pub"))
+    assert pinned_key(None, "x.example/log", explicit) == explicit
+    assert pinned_key(None, "y.example/log", explicit) is None
+    assert read_vkey_arg(vkey).vkey == vkey
+
+
+@pytest.mark.parametrize("bad", ["nonsense+1234+AAAA", "x.example/log+00000000+" + "A" * 44])
+def test_bad_keys_are_one_line_errors(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(InputError, match="not a log verifier key") as err:
+        KnownLogs(Home(tmp_path)).add(bad)
+    assert "\n" not in str(err.value)

@@ -30,7 +30,7 @@ def cli() -> None:
 def _register() -> None:
     import provenance.cli.compliance_cmds  # review, check, report, ledger erase-prompt
     import provenance.cli.doctor_cmds  # noqa: F401  (hardening: doctor, rotate-key)
-    from provenance.cli import record_cmds, verify_cmds  # noqa: F401  (commands register themselves)
+    from provenance.cli import record_cmds, reproduce_cmds, verify_cmds  # noqa: F401  (register)
     from provenance.cli.ledger_cmds import ledger_group
 
     cli.add_command(ledger_group)

@@ -607,6 +607,7 @@ class Recorder:
                     "data": {"origin": self.ledger.origin, "entry": entry_id},
                 },
                 {"label": REQUEST_ASSERTION, "kind": "Json", "data": request},
+                *result.assertions,
             ],
         )
 

@@ -84,7 +84,8 @@ def test_generate_is_trusted_and_proves_the_weights(
     o = _generate(home, tiny_model, workdir / "cat.png")
     body = _check_recorded(home, tiny_model, o, "StableDiffusionPipeline")
     assert body["digital_source_type"] == "trainedAlgorithmicMedia"
-    assert Image.open(o.path).size == (64, 64)
+    pixels = np.asarray(Image.open(o.path).convert("RGB"))
+    assert pixels.shape == (64, 64, 3) and pixels.std() > 0
 
 
 def test_img2img_edit_records_strength(home: Home, tiny_model: Path, workdir: Path) -> None:
@@ -158,13 +159,15 @@ def test_reproduce_gives_identical_pixels(
 def test_reproduce_reports_how_far_pixels_differ(
     home: Home, tiny_model: Path, workdir: Path
 ) -> None:
-    o = _generate(home, tiny_model, workdir / "cat.png")
-    # The same bytes under another seed are a different image: compare them as if remade.
     from provenance.record.reproduce import _compare
 
-    other = _generate(home, tiny_model, workdir / "other.png", seed=4)
-    result = _compare(o.path, o.entry_id, "sha256:x", o.path.read_bytes(), other.path.read_bytes())
-    assert not result.identical and result.differing_pixels > 0 and result.psnr_db is not None
+    o = _generate(home, tiny_model, workdir / "cat.png")
+    image = Image.open(o.path).convert("RGB")
+    image.putpixel((5, 5), tuple(255 - c for c in image.getpixel((5, 5))))  # type: ignore[misc, union-attr]
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    result = _compare(o.path, o.entry_id, "sha256:x", o.path.read_bytes(), buf.getvalue())
+    assert not result.identical and result.differing_pixels == 1 and result.psnr_db is not None
 
 
 def test_changed_weights_are_caught_before_running(
@@ -297,7 +300,27 @@ def test_weights_digest_cache_skips_unchanged_files(tiny_model: Path, tmp_path: 
     assert weights_digest(tiny_model).digest == first.digest
 
 
-def test_pixels_are_an_image(home: Home, tiny_model: Path, workdir: Path) -> None:
-    o = _generate(home, tiny_model, workdir / "cat.png")
-    pixels = np.asarray(Image.open(io.BytesIO(o.path.read_bytes())).convert("RGB"))
-    assert pixels.shape == (64, 64, 3) and pixels.std() > 0
+def test_single_checkpoint_needs_its_configs_on_disk(
+    home: Home, tiny_model: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt = tiny_model.parent / "one.safetensors"
+    shutil.copy(tiny_model / "unet" / "diffusion_pytorch_model.safetensors", ckpt)
+    gen = (
+        "generate",
+        "a cat",
+        "-o",
+        str(workdir / "x.png"),
+        "--backend",
+        "diffusers",
+        "--model",
+        str(ckpt),
+        "--size",
+        "64x64",
+        "-O",
+        "steps=2",
+    )
+    err = _refused(capsys, home, workdir, *gen)
+    assert "a single checkpoint needs its model's configs on disk: option config=FOLDER" in err
+    # A UNet alone is not a whole Stable Diffusion checkpoint: a clear error, still offline.
+    err = _refused(capsys, home, workdir, *gen, "-O", f"config={tiny_model}")
+    assert f"model {ckpt}: cannot load" in err

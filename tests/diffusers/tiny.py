@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 VOCAB_WORDS = [
     "a",
@@ -42,19 +43,10 @@ def write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
     return vocab_file, merges_file
 
 
-def build_tiny_model(dest: Path) -> Path:
-    """Save a tiny StableDiffusionPipeline (UNet, VAE, CLIP text encoder) into ``dest``."""
-    import torch
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+def _unet() -> Any:
+    from diffusers import UNet2DConditionModel
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
+    return UNet2DConditionModel(
         block_out_channels=(8, 16),
         layers_per_block=1,
         sample_size=8,
@@ -66,7 +58,12 @@ def build_tiny_model(dest: Path) -> Path:
         norm_num_groups=4,
         attention_head_dim=2,
     )
-    vae = AutoencoderKL(
+
+
+def _vae() -> Any:
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
         block_out_channels=(8, 16),
         in_channels=3,
         out_channels=3,
@@ -76,6 +73,16 @@ def build_tiny_model(dest: Path) -> Path:
         norm_num_groups=4,
         sample_size=32,
     )
+
+
+def build_tiny_model(dest: Path) -> Path:
+    """Save a tiny StableDiffusionPipeline (UNet, VAE, CLIP text encoder) into ``dest``."""
+    import torch
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    unet, vae = _unet(), _vae()
     scheduler = DDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,

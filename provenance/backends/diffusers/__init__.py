@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ class DiffusersBackend:
                 f"backend diffusers: {', '.join(missing)} not installed "
                 "(pip install 'provenance[diffusers]')"
             )
+        # Never a hub download: read by huggingface_hub when it is first imported (below us).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.device = device
         self.dtype = dtype
         self.cache_file = Path(cache_file) if cache_file else _default_cache()
@@ -174,7 +177,8 @@ class DiffusersBackend:
     def _load(self, model: Path, opts: CallOptions) -> _Loaded:
         key = (str(model), opts.dtype, opts.device, str(opts.config))
         if key not in self._loaded:
-            base, class_name = _load.load_base(model, opts.dtype, opts.config)
+            with _load.quiet():
+                base, class_name = _load.load_base(model, opts.dtype, opts.config)
             if opts.device != "cpu":  # loaded on the CPU; .to("cpu") would only warn
                 base = base.to(opts.device)
             self._loaded[key] = _Loaded(base, class_name)
@@ -183,7 +187,8 @@ class DiffusersBackend:
     def _variant(self, loaded: _Loaded, task: Task, opts: CallOptions) -> Any:
         if task not in loaded.variants:
             cls = _load.task_class(loaded.class_name, task)
-            pipe = loaded.base if isinstance(loaded.base, cls) else cls.from_pipe(loaded.base)
+            with _load.quiet():
+                pipe = loaded.base if isinstance(loaded.base, cls) else cls.from_pipe(loaded.base)
             pipe.set_progress_bar_config(disable=True)
             loaded.variants[task] = pipe
         pipe = loaded.variants[task]

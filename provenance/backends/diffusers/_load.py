@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -87,7 +86,6 @@ def load_base(model: Path, dtype: str, config: Path | None) -> tuple[Any, str]:
     """Load the model's own pipeline (local files only) and return it with its class name."""
     import diffusers
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: local_files_only below
     if model.is_file():
         return _load_single_file(model, dtype, config)
     index = read_model_index(model)
@@ -112,11 +110,17 @@ def _load_single_file(path: Path, dtype: str, config: Path | None) -> tuple[Any,
         raise InputError(
             f"model {path}: expected a diffusers model folder or a .safetensors checkpoint"
         )
-    class_name = "StableDiffusionPipeline"
-    kwargs: dict[str, Any] = {"local_files_only": True, "dtype": torch_dtype(dtype)}
-    if config is not None:
-        class_name = read_model_index(config)["_class_name"]
-        kwargs["config"] = str(config)
+    if config is None:  # diffusers would otherwise look for the configs on the hub
+        raise InputError(
+            f"model {path}: a single checkpoint needs its model's configs on disk: option "
+            "config=FOLDER (a diffusers folder of the same model; its weights are not used)"
+        )
+    class_name = read_model_index(config)["_class_name"]
+    kwargs: dict[str, Any] = {
+        "local_files_only": True,
+        "dtype": torch_dtype(dtype),
+        "config": str(config),
+    }
     cls = getattr(diffusers, class_name, None)
     if cls is None or not hasattr(cls, "from_single_file"):
         raise InputError(f"model {path}: {class_name} cannot load a single checkpoint file")
@@ -124,34 +128,31 @@ def _load_single_file(path: Path, dtype: str, config: Path | None) -> tuple[Any,
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """No loading bars or advice on stderr while loading: progress is ours, errors are raised."""
-    from diffusers.utils import logging
+def quiet() -> Iterator[None]:
+    """No loading bars or library advice on stderr: progress is ours, and errors are raised."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
 
-    bars, level = logging.is_progress_bar_enabled(), logging.get_verbosity()
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
+    saved = [(m, m.is_progress_bar_enabled(), m.get_verbosity()) for m in (dlog, tlog)]
+    for m, _, _ in saved:
+        m.disable_progress_bar()
+        m.set_verbosity_error()
     try:
         yield
     finally:
-        logging.set_verbosity(level)
-        if bars:
-            logging.enable_progress_bar()
+        for m, bars, level in saved:
+            m.set_verbosity(level)
+            if bars:
+                m.enable_progress_bar()
 
 
 def _call_loader(model: Path, load: Any) -> Any:
     try:
-        with _quiet():
-            pipe = load()
+        pipe = load()
     except InputError:
         raise
     except Exception as e:  # diffusers raises OSError, ValueError, safetensors errors, ...
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = (
-            "; a single checkpoint needs its configs offline: option config=FOLDER"
-            if model.is_file()
-            else ""
-        )
-        raise InputError(f"model {model}: cannot load ({type(e).__name__}: {first}){hint}") from e
+        raise InputError(f"model {model}: cannot load ({type(e).__name__}: {first})") from e
     pipe.set_progress_bar_config(disable=True)  # our own progress goes to the recorder
     return pipe

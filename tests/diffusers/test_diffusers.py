@@ -255,6 +255,10 @@ def test_corrupt_weights_and_missing_component(
     weights.write_bytes(weights.read_bytes()[:100])
     err = _refused(capsys, home, workdir, *gen)
     assert f"model {tiny_model}: cannot load" in err
+    (tiny_model / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    err = _refused(capsys, home, workdir, *gen)
+    assert "component 'unet' has no weights file in unet/" in err
+    shutil.copytree(tiny_model_master / "unet", tiny_model / "unet", dirs_exist_ok=True)
     shutil.rmtree(tiny_model / "vae")
     err = _refused(capsys, home, workdir, *gen)
     assert "component 'vae' is missing (no folder vae/)" in err

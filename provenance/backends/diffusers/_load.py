@@ -17,6 +17,7 @@ from provenance.errors import InputError
 Task = Literal["text2image", "image2image", "inpaint"]
 DTYPES = ("float32", "float16", "bfloat16")
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
+WEIGHT_SUFFIXES = frozenset({".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".gguf"})
 
 
 def read_model_index(folder: Path) -> dict[str, Any]:
@@ -37,8 +38,17 @@ def check_components(folder: Path, index: dict[str, Any]) -> None:
     for name, spec in index.items():
         if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
-        if not (folder / name).is_dir():
+        part = folder / name
+        if not part.is_dir():
             raise InputError(f"model {folder}: component {name!r} is missing (no folder {name}/)")
+        # A model component (it has config.json) needs its weights; name what is missing.
+        if (part / "config.json").is_file() and not any(
+            p.suffix in WEIGHT_SUFFIXES for p in part.iterdir()
+        ):
+            raise InputError(
+                f"model {folder}: component {name!r} has no weights file in {name}/ "
+                "(e.g. diffusion_pytorch_model.safetensors or model.safetensors)"
+            )
 
 
 def task_class(pipeline_class: str, task: Task) -> Any:

@@ -98,6 +98,8 @@ def reproduce(
     model_path = Path(model).expanduser().resolve() if model else Path(facts["model_path"])
     recorded = facts["weights"]
     check_weights(model_path, recorded)
+    if facts.get("config_weights"):
+        check_weights(Path(facts["config_path"]), facts["config_weights"])
     request = _request(body, facts, prompt, str(model_path), file, inputs, on_progress)
     if backend is None:
         from provenance.backends.diffusers import DiffusersBackend

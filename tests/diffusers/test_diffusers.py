@@ -287,6 +287,8 @@ def test_wrong_size_mask_and_bad_option(
     assert "is 32x32 but the image is 64x64" in err
     err = _refused(capsys, home, workdir, *edit, "-O", "stpes=2")
     assert "option stpes: unknown for the diffusers backend" in err
+    err = _refused(capsys, home, workdir, *edit, "--size", "32x32")
+    assert "size 32x32: image-to-image keeps the parent's size" in err
 
 
 def test_weights_digest_cache_skips_unchanged_files(tiny_model: Path, tmp_path: Path) -> None:

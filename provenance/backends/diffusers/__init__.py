@@ -131,6 +131,8 @@ class DiffusersBackend:
                     f"{parent.size[0]}x{parent.size[1]}"
                 )
         task: Task = "inpaint" if mask is not None else "image2image"
+        if task == "image2image" and size not in (None, parent.size):
+            raise InputError(f"size {request.size}: image-to-image keeps the parent's size")
         weights = weights_digest(model, self.cache_file)
         loaded = self._load(model, opts)
         pipe = self._variant(loaded, task, opts)
@@ -221,6 +223,10 @@ class DiffusersBackend:
             "pipeline": loaded.class_name,
             "task_pipeline": type(pipe).__name__,
             "weights": weights.to_json(),
+            # A single checkpoint's configs (and tokenizer) shape the pixels as much as its weights.
+            "config_weights": (
+                weights_digest(opts.config, self.cache_file).to_json() if opts.config else None
+            ),
             "seed": seed,
             "steps": opts.steps,
             "guidance": opts.guidance,

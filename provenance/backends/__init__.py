@@ -7,7 +7,7 @@ from typing import Any
 from provenance.backends.base import Backend
 from provenance.errors import InputError
 
-BACKENDS = ("local", "openai")
+BACKENDS = ("local", "openai", "diffusers")
 
 
 def get_backend(name: str, **kwargs: Any) -> Backend:
@@ -20,4 +20,8 @@ def get_backend(name: str, **kwargs: Any) -> Backend:
         from provenance.backends.openai import OpenAIBackend
 
         return OpenAIBackend(**kwargs)
+    if name == "diffusers":
+        from provenance.backends.diffusers import DiffusersBackend
+
+        return DiffusersBackend(**kwargs)
     raise InputError(f"backend {name!r}: unknown backend (choose one of: {', '.join(BACKENDS)})")

@@ -98,6 +98,8 @@ class BackendResult:
     facts: dict[str, Any] = field(
         default_factory=dict
     )  # request-level: request id, usage, params sent, created
+    # Extra manifest assertions ({"label", "kind", "data"}), e.g. the diffusers weights digest.
+    assertions: tuple[dict[str, Any], ...] = ()
 
 
 class Backend(Protocol):

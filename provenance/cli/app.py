@@ -72,6 +72,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "report_cmd",
         "Audit report: every ledger entry in the window, with reviews and a covering checkpoint.",
     ),
+    "reproduce": CommandSpec(
+        _CLI + "reproduce_cmds",
+        "reproduce_cmd",
+        "Re-run the recorded diffusers call that made FILE; exit 0 if the pixels are identical.",
+    ),
     "review": CommandSpec(
         _CLI + "compliance_cmds",
         "review_cmd",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,7 +125,8 @@ def _backend_options(f: Any) -> Any:
             type=click.Choice(BACKENDS),
             default="local",
             show_default=True,
-            help="Where pixels come from: the offline local engine or OpenAI's API.",
+            help="Where pixels come from: the offline local engine, OpenAI's API, or a local "
+            "diffusers model (--model FOLDER).",
         ),
         click.option("--model", help="Backend model (openai: e.g. gpt-image-1.5; passed through)."),
         click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
@@ -141,6 +143,14 @@ def _backend_options(f: Any) -> Any:
             help="openai: output compression 0-100 for jpeg/webp.",
         ),
         click.option("--moderation", help="openai: auto or low."),
+        click.option(
+            "-O",
+            "--option",
+            "extra",
+            multiple=True,
+            help="Backend option KEY=VALUE, repeatable (diffusers: steps, guidance, strength, "
+            "scheduler, device, dtype, config).",
+        ),
         click.option(
             "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
         ),
@@ -166,7 +176,16 @@ def _backend_options(f: Any) -> Any:
 
 
 def _options(kw: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {n: kw.pop(n) for n in names if kw.get(n) not in (None, False)}
+    opts = {n: kw.pop(n) for n in names if kw.get(n) not in (None, False)}
+    for item in kw.pop("extra", ()):
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--option {item!r}: expected KEY=VALUE, e.g. steps=30")
+        try:  # numbers and true/false as JSON; anything else stays text
+            opts[key] = json.loads(raw)
+        except ValueError:
+            opts[key] = raw
+    return opts
 
 
 def _backend(name: str, timeout: float | None, retries: int | None) -> Any:

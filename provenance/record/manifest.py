@@ -70,6 +70,7 @@ def build_manifest(
                 "data": {"origin": facts.origin, "entry": facts.entry_id},
             },
             {"label": REQUEST_ASSERTION, "kind": "Json", "data": _request(facts, result)},
+            *result.assertions,  # the backend's own (e.g. the diffusers weights digest)
         ],
     )
 

@@ -261,11 +261,21 @@ class Ledger:
         req = AppendRequest(kind, body, entry_id, outputs, inputs, parents, fingerprints, secret)
         return self.append_many([req])[0]
 
-    def append_many(self, items: Sequence[AppendRequest]) -> list[Entry]:
-        """Append several entries in ONE transaction (all or nothing)."""
+    def append_many(
+        self, items: Sequence[AppendRequest], *, checkpoint: bool = True
+    ) -> list[Entry]:
+        """Append several entries in ONE transaction (all or nothing), then sign a checkpoint if
+        one is due. ``checkpoint=False`` leaves that to :meth:`maybe_checkpoint`, for a caller
+        that must finish its own work on the committed entries first (the recorder moves the
+        files into place), so that a refused checkpoint cannot strand them."""
         entries = self.appender.append_many(items)
-        self.checkpointer.maybe(entries[-1].index + 1 if entries else 0)
+        if checkpoint:
+            self.checkpointer.maybe(entries[-1].index + 1 if entries else 0)
         return entries
+
+    def maybe_checkpoint(self) -> None:
+        """Sign a checkpoint of the current tree if one is due (``checkpoint_every``/interval)."""
+        self.checkpointer.maybe(self.size)
 
     def erase_secret(self, entry_id: str, *, reason: str, actor: str) -> Entry:
         """Delete an entry's secret text and log the erasure; the tree is untouched."""

@@ -67,6 +67,11 @@ COMMANDS: dict[str, CommandSpec] = {
     "log": CommandSpec(
         _CLI + "verify_cmds", "log_cmd", "List the most recent ledger entries, newest first."
     ),
+    "logs": CommandSpec(
+        _CLI + "logs_cmds",
+        "logs_group",
+        "Pin the keys of the logs you verify against, and compare what you saw with others.",
+    ),
     "report": CommandSpec(
         _CLI + "compliance_cmds",
         "report_cmd",
@@ -102,7 +107,13 @@ COMMANDS: dict[str, CommandSpec] = {
 
 # Subcommands defined in another part's module, added to a group when the group loads.
 EXTRA_SUBCOMMANDS: dict[str, list[tuple[str, str]]] = {
-    "ledger": [(_CLI + "compliance_cmds", "erase_prompt_cmd")],
+    "ledger": [
+        (_CLI + "compliance_cmds", "erase_prompt_cmd"),
+        (_CLI + "ledger_proof_cmds", "check_receipt_cmd"),
+        (_CLI + "ledger_proof_cmds", "checkpoints_cmd"),
+        (_CLI + "ledger_proof_cmds", "consistency_cmd"),
+        (_CLI + "ledger_proof_cmds", "adopt_checkpoint_cmd"),
+    ],
 }
 
 

@@ -58,6 +58,10 @@ def cli_message(e: ProvenanceError) -> str:
     if isinstance(e, CertKeyPairError):
         return "--cert and --key go together"
     message = e.diagnostics()
+    if "(Ledger.adopt_checkpoint)" in message:  # the signer's memory is missing
+        return message.replace(
+            "(Ledger.adopt_checkpoint)", "with `provenance ledger adopt-checkpoint`"
+        )
     if isinstance(e, LedgerMissingError) and "provenance init" not in message:
         return f"{message}; {_INIT}"
     return message

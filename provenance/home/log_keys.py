@@ -198,3 +198,72 @@ def audit_pinned(
     if fork is not None:
         report.problems.append((latest.size, "fork", f"{fork} | {fork_evidence(fork)!r}"))
     return report
+
+
+@dataclass
+class ImportOutcome:
+    """What importing another desk's checkpoints found: one line per note, and the forks."""
+
+    lines: list[str]
+    forks: int = 0
+
+
+def import_checkpoints(text: str, home: Home) -> ImportOutcome:
+    """Gossip: check each signed note against the pinned key and this user's memory; with the
+    home's ledger at hand (same origin), prove consistency where sizes differ."""
+    from ledger.verifier_memory import split_notes
+
+    try:
+        notes = split_notes(text)
+    except LedgerError as e:
+        raise InputError(f"checkpoints: {e.diagnostics()}") from e
+    outcome = ImportOutcome([])
+    ledger = _home_ledger(home)
+    try:
+        for note in notes:
+            outcome.lines.append(_import_one(note, home, ledger, outcome))
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return outcome
+
+
+def _import_one(note: str, home: Home, ledger: Ledger | None, outcome: ImportOutcome) -> str:
+    from ledger.checkpoint import open_checkpoint
+    from ledger.verifier_memory import check_extends, check_same_history
+
+    origin = note.split("\n", 1)[0]
+    pinned = pinned_key(home, origin)
+    if pinned is None or pinned.origin != origin:
+        return f"skipped {origin}: no pinned key for this log"
+    try:
+        cp = open_checkpoint(note, pinned.vkey)
+    except LedgerError as e:
+        return f"rejected {origin}: {e.diagnostics()}"
+    memory = checkpoint_memory()
+    known = memory.last(pinned.vkey)
+    proof = ledger.consistency_proof if ledger is not None and ledger.origin == origin else None
+    try:
+        if known is None:
+            memory.advance(cp, pinned.vkey, lambda old, new: [])
+            return f"remembered {origin} at size {cp.size}"
+        if cp.size == known.size:
+            check_same_history(known, cp)
+            return f"agrees {origin} at size {cp.size}"
+        if proof is None:
+            return f"not checked {origin} at size {cp.size}: the log is not at hand to prove it"
+        if cp.size < known.size:
+            check_extends(cp, known, proof)
+            return f"consistent {origin}: size {cp.size} is part of the {known.size} seen"
+        memory.advance(cp, pinned.vkey, proof)
+        return f"advanced {origin} to size {cp.size}"
+    except ForkDetectedError as e:
+        outcome.forks += 1
+        return f"FORK {e}\n{fork_evidence(e)}"
+
+
+def _home_ledger(home: Home) -> Ledger | None:
+    from provenance.home.ledger import find_ledger, open_ledger
+
+    source = find_ledger(home)
+    return None if source is None else open_ledger(source, read_only=True, checkpoint_every=None)

@@ -141,7 +141,7 @@ def record_call(
             for p in pending
         ]
         progress("appending to the ledger", None)
-        entries = ledger.append_many(requests)
+        entries = ledger.append_many(requests, checkpoint=False)
     except BaseException:
         for p in pending:
             p.tmp.unlink(missing_ok=True)
@@ -151,6 +151,9 @@ def record_call(
         place(p.tmp, p.dest, overwrite)
         recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
     fsync_dir(dests[0].parent)
+    # After the files are in place: a refused checkpoint (a rewritten database) is an error the
+    # caller sees, but the entries and their files stay together.
+    ledger.maybe_checkpoint()
     return recorded
 
 

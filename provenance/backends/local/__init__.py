@@ -16,7 +16,7 @@ Example::
     >>> parent = ImageInput(made.outputs[0].data, role="parent", mime="image/png", name="circle.png")
     >>> edited = backend.edit(EditRequest("crop 0 0 128 128; grayscale", images=(parent,)))
     >>> [a.action for a in edited.outputs[0].actions]
-    ['c2pa.cropped', 'c2pa.color_adjustments']
+    ['c2pa.cropped', 'c2pa.adjustedColor']
 """
 
 from __future__ import annotations

@@ -70,3 +70,20 @@ def test_unrecognisable_action_names_are_refused(
     assert files_in(workdir) == [*before, "in.png"]  # nothing written but the test's input
     with open_ledger(home, read_only=True) as ledger:
         assert ledger.recent(5) == []
+
+
+def test_a_step_that_creates_says_how(home: Home, workdir: Path) -> None:
+    """A step without inputs that names its own c2pa.created gets no second, default one."""
+    out = workdir / "made.png"
+    created = Action("c2pa.created", digital_source_type="trainedAlgorithmicMedia")
+    with Recorder(home) as rec, rec.step([], out, actions=[created], software_agent="gen 2") as s:
+        s.image = Image.new("RGB", (32, 32), "olive")
+    ca = load_identity(home).ca_pem
+    ctx = make_context(trust_anchors=ca.decode() if ca else None, thumbnail=False)
+    crjson = read_crjson(out.read_bytes(), "image/png", ctx)
+    [only] = _actions(crjson)
+    assert (only["action"], only["digitalSourceType"]) == (
+        "c2pa.created",
+        IPTC + "trainedAlgorithmicMedia",
+    )
+    assert all(r.passed for r in SPEC_22.check(crjson).values())

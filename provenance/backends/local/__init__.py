@@ -2,8 +2,8 @@
 
 ``generate`` draws what it understands of a prompt (colours, shapes, quoted text, layouts, sizes);
 ``edit`` runs a small instruction language (``"grayscale; brightness 1.1"``). The full vocabulary is
-in docs/local-backend.md. Output is labelled ``algorithmicMedia``: made by an algorithm, not a
-camera and not a trained model.
+in docs/local-backend.md. Renderings are labelled ``algorithmicMedia`` (made by an algorithm, not
+a camera and not a trained model); each edit action ``humanEdits`` (docs/conformance.md).
 
 Example::
 

@@ -8,7 +8,6 @@ chain, OpenAI generate and a masked two-image OpenAI edit through the stand-in s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from provenance.home.ledger import create_ledger
 from provenance.home.paths import Home
 from provenance.media.imaging import sniff_mime
 from provenance.record.recorder import Recorder
+from provenance.vocab import ENV_ACTOR, ENV_LEDGER_URL, ENV_TSA_URL
 from tests.openai_server import OpenAIServer
 
 KEY = "sk-proj-CONFORMANCEsecret0123456789ab"
@@ -127,14 +127,18 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outputs]:
     create_ledger(home)
     d = root / "work"
     d.mkdir()
-    with Recorder(home) as rec:
-        files = _local(rec, d)
-    files.update(_openai(home, d))
+    with pytest.MonkeyPatch.context() as mp:
+        # Session-scoped, so made before the per-test isolation: no TSA, actor or ledger URL
+        # of the developer's own environment reaches these files.
+        for var in (ENV_TSA_URL, ENV_ACTOR, ENV_LEDGER_URL, "PROVENANCE_KEY_PASSPHRASE"):
+            mp.delenv(var, raising=False)
+        with Recorder(home) as rec:
+            files = _local(rec, d)
+        files.update(_openai(home, d))
     ca = load_identity(home).ca_pem
     ctx = make_context(trust_anchors=ca.decode() if ca else None, thumbnail=False)
     crjson = {}
     for kind, path in files.items():
         data = path.read_bytes()
         crjson[kind] = read_crjson(data, sniff_mime(data) or "image/png", ctx)
-    os.environ.pop("OPENAI_API_KEY", None)
     yield Outputs(home, files, crjson)

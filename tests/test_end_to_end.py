@@ -88,7 +88,7 @@ def test_generate_edit_mask_edit_verify_lineage(
 
     last = read_manifest(final, home)
     names = [a["action"] for a in actions_of(last["manifests"][last["active_manifest"]])]
-    assert names[0] == "c2pa.opened" and "c2pa.color_adjustments" in names
+    assert names[0] == "c2pa.opened" and "c2pa.adjustedColor" in names
 
     code, out, _ = run(capsys, "lineage", "--json", str(final))
     assert code == 0

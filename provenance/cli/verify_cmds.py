@@ -37,6 +37,14 @@ def _log_key(value: str | None) -> str | None:
     "--json", "as_json", is_flag=True, help="One JSON object per file per line on stdout."
 )
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "crjson"]),
+    default=None,
+    help="text (default), json (as --json), or crjson: c2pa-rs's crJSON report of each file, "
+    "one per line, as C2PA conformance tooling reads it ({} for a file without credentials).",
+)
+@click.option(
     "--html",
     "html_out",
     type=click.Path(dir_okay=False, writable=True),
@@ -95,6 +103,7 @@ def _log_key(value: str | None) -> str | None:
 def verify_cmd(
     files: tuple[str, ...],
     as_json: bool,
+    fmt: str | None,
     html_out: str | None,
     trust: tuple[str, ...],
     signers: tuple[str, ...],
@@ -140,8 +149,9 @@ def verify_cmd(
     )
     source = None if no_ledger else find_ledger(home, _log_key(log_key))
     items = list(expand_inputs(files))
-    reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
-    print_summary(reports, err=as_json)
+    fmt = fmt or ("json" if as_json else "text")
+    reports = _verify_and_print(items, policy, source, fmt, html_out is not None, jobs)
+    print_summary(reports, err=fmt != "text")
     if html_out:
         from provenance.verify.html import write_html
 
@@ -156,11 +166,11 @@ def _verify_and_print(
     items: list[tuple[str, str | None]],
     policy: TrustPolicy,
     source: LedgerSource | None,
-    as_json: bool,
+    fmt: str,
     thumbnails: bool,
     jobs: int | None,
 ) -> list[VerificationReport]:
-    """Each report printed as it comes (JSON line or text block), in input order."""
+    """Each report printed as it comes (JSON line, crJSON line or text block), in input order."""
     from provenance.verify.batch import verify_many
     from provenance.verify.text import print_report
 
@@ -168,12 +178,31 @@ def _verify_and_print(
     with _progress(len(items)) as advance:
         for report in verify_many(items, policy, source, thumbnails=thumbnails, workers=jobs):
             reports.append(_in_cli_words(report))
-            if as_json:
+            if fmt == "json":
                 echo_json(report.to_json())
+            elif fmt == "crjson":
+                echo_json(_crjson(report, policy))
             else:
                 print_report(report)
             advance()
     return reports
+
+
+def _crjson(report: VerificationReport, policy: TrustPolicy) -> dict[str, object]:
+    """c2pa-rs's own report of the file, read under the same trust anchors as ours."""
+    from provenance.credentials import make_context
+    from provenance.credentials.read import read_crjson
+
+    if report.verdict == Verdict.ERROR or not report.mime:
+        return {}
+    try:
+        data = Path(report.path).read_bytes()
+    except OSError:
+        return {}
+    ctx = make_context(
+        trust_anchors=policy.anchors_pem, allow_network=policy.allow_network, thumbnail=False
+    )
+    return read_crjson(data, report.mime, ctx)
 
 
 @contextmanager

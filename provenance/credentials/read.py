@@ -91,6 +91,24 @@ def read_store(
     )
 
 
+def read_crjson(data: bytes, mime: str, context: c2pa.Context) -> dict[str, Any]:
+    """c2pa-rs's crJSON report of ``data`` (the format conformance tooling reads); ``{}`` when
+    the file has no credentials or c2pa cannot read them (the reason is in our own report)."""
+    try:
+        reader = c2pa.Reader.try_create(mime, io.BytesIO(data), context=context)
+    except c2pa.C2paError:
+        return {}
+    if reader is None:
+        return {}
+    try:
+        report = json.loads(reader.crjson())
+    except (c2pa.C2paError, ValueError):
+        return {}
+    finally:
+        reader.close()
+    return report if isinstance(report, dict) else {}
+
+
 _URL = re.compile(r"https?://[^\s)]+")
 _MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024  # a hostile store could claim a huge "thumbnail"
 

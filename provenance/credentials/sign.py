@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # an annotation only; the identity module loads cryptography'
 from provenance.vocab import ENV_TSA_URL as ENV_TSA_URL  # defined in vocab; re-exported
 from provenance.vocab import LEDGER_ASSERTION as LEDGER_ASSERTION
 
+# The C2PA specification version our claims are written to, declared in claim_generator_info
+# (the conformance program reads it there; see docs/conformance.md for why 2.2).
+C2PA_SPEC_VERSION = "2.2"
+
 _ALGS = {
     "es256": c2pa.C2paSigningAlg.ES256,
     "es384": c2pa.C2paSigningAlg.ES384,
@@ -52,11 +56,19 @@ class ManifestSpec:
     assertions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The c2pa Builder's manifest definition.
+
+        ``created: true`` files the actions under the claim's created assertions (c2pa-rs files an
+        assertion it is given as gathered otherwise, and the inception action must sit in the
+        first created actions assertion); the actions listed are all that was done.
+        """
+        info = {"name": "provenance", "version": __version__, "specVersion": C2PA_SPEC_VERSION}
+        actions = {"actions": self.actions, "allActionsIncluded": True}
         return {
-            "claim_generator_info": [{"name": "provenance", "version": __version__}],
+            "claim_generator_info": [info],
             "title": self.title,
             "assertions": [
-                {"label": "c2pa.actions.v2", "data": {"actions": self.actions}},
+                {"label": "c2pa.actions.v2", "created": True, "data": actions},
                 *self.assertions,
             ],
         }

@@ -3,6 +3,11 @@
 Our own assertions (a contract, see ``docs/architecture.md``): ``org.provenance.ledger``
 ``{origin, entry}`` and ``org.provenance.request`` ``{backend, model, operation, time, id,
 provider, prompt_hash[, prompt]}``.
+
+Whatever a backend returns, the actions written here follow the C2PA conformance program's rules
+(docs/conformance.md): current action names, a digital source type on every perceptible
+transformation, and action parameters that are standard or under our ``org.provenance.``
+namespace.
 """
 
 from __future__ import annotations
@@ -12,10 +17,40 @@ from typing import Any, Literal
 
 from provenance.backends.base import Action, BackendOutput, BackendResult
 from provenance.credentials import LEDGER_ASSERTION, IngredientSpec, ManifestSpec
-from provenance.errors import ProvenanceError
+from provenance.errors import InputError, ProvenanceError
 from provenance.record.body import PromptRecord
 from provenance.record.inputs import RecordInput
 from provenance.vocab import REQUEST_ASSERTION as REQUEST_ASSERTION
+
+# Action parameters C2PA defines that we use as C2PA means them; c2pa turns ``ingredientIds``
+# into the standard ``ingredients`` list of hashed links.
+_STANDARD_PARAMETERS = frozenset({"ingredientIds", "ingredients"})
+PARAMETER_NAMESPACE = "org.provenance."
+_INCEPTION = frozenset({"c2pa.created", "c2pa.opened"})
+# Not perceptible (C2PA's non-editorial actions), or exempt (a placed ingredient has its own).
+_NO_SOURCE_TYPE = frozenset(
+    {
+        "c2pa.converted", "c2pa.published", "c2pa.repackaged", "c2pa.transcoded",
+        "c2pa.resized.proportional", "c2pa.enhanced", "c2pa.edited.metadata", "c2pa.watermarked",
+        "c2pa.watermarked.bound", "c2pa.watermarked.unbound", "c2pa.redacted", "c2pa.placed",
+    }
+)  # fmt: skip
+# Deprecated action names (spec 2.2 §18.14.11) and what replaced them; the others have no successor.
+_CURRENT_NAMES = {"c2pa.color_adjustments": "c2pa.adjustedColor"}
+_DEPRECATED = frozenset(
+    {
+        "c2pa.copied", "c2pa.formatted", "c2pa.version_updated", "c2pa.printed",
+        "c2pa.managed", "c2pa.produced", "c2pa.saved",
+    }
+)  # fmt: skip
+# A perceptible transformation whose backend did not say how it was made: IPTC's "composite"
+# ("any of which may or may not be generative AI"), which validators show as possibly AI.
+UNKNOWN_EDIT_SOURCE_TYPE = "composite"
+_RELATIONSHIPS: dict[str, Literal["parentOf", "inputTo", "componentOf"]] = {
+    "parent": "parentOf",
+    "reference": "componentOf",  # placed into (or composed into) the picture
+    "mask": "inputTo",
+}
 
 
 @dataclass(frozen=True)
@@ -45,18 +80,20 @@ def build_manifest(
     actions = _source_actions(facts, result, output, agent, ingredients)
     for inp in inputs:
         label = f"{inp.role}{len(ingredients)}" if inp.role != "parent" else "parent"
-        relationship: Literal["parentOf", "inputTo"] = (
-            "parentOf" if inp.role == "parent" and not facts.provider_signed else "inputTo"
-        )
+        relationship = _RELATIONSHIPS[inp.role]
+        if facts.provider_signed and inp.role == "parent":
+            relationship = "inputTo"  # the provider's signed output is the parent
         ingredients.append(IngredientSpec(inp.data, inp.mime, inp.name, relationship, label))
         if relationship == "parentOf":
             actions.insert(0, _action("c2pa.opened", agent, [label], None, None))
     references = [i.label for i in ingredients if i.label.startswith("reference")]
     for a in output.actions:
         ids = _placed_ids(a, references) if a.action == "c2pa.placed" else []
-        actions.append(
-            _action(a.action, agent, ids, a.digital_source_type, a.description, a.parameters)
-        )
+        name = _current_name(a.action)
+        dst = a.digital_source_type
+        if not dst and name.startswith("c2pa.") and name not in _NO_SOURCE_TYPE | _INCEPTION:
+            dst = UNKNOWN_EDIT_SOURCE_TYPE
+        actions.append(_action(name, agent, ids, dst, a.description, a.parameters))
     if not actions:
         raise ProvenanceError(f"{facts.title}: nothing to record (no action)")
     return ManifestSpec(
@@ -67,9 +104,15 @@ def build_manifest(
             {
                 "label": LEDGER_ASSERTION,
                 "kind": "Json",
+                "created": True,  # ours, not gathered from elsewhere
                 "data": {"origin": facts.origin, "entry": facts.entry_id},
             },
-            {"label": REQUEST_ASSERTION, "kind": "Json", "data": _request(facts, result)},
+            {
+                "label": REQUEST_ASSERTION,
+                "kind": "Json",
+                "created": True,
+                "data": _request(facts, result),
+            },
             *result.assertions,  # the backend's own (e.g. the diffusers weights digest)
         ],
     )
@@ -91,8 +134,10 @@ def _source_actions(
             )
         )
         why = f"{facts.op} by {result.model}; the provider's signed file is the parent"
-        return [_action("c2pa.opened", agent, ["provider"], dst, why)]
-    if facts.op == "generate":
+        # No source type on c2pa.opened (conformance 0.2): the provider's manifest declares it.
+        return [_action("c2pa.opened", agent, ["provider"], None, why)]
+    own_inception = bool(output.actions) and output.actions[0].action in _INCEPTION
+    if facts.op == "generate" and not own_inception:  # a step may say how it created the image
         created = f"generated by {result.model}"
         return [_action("c2pa.created", agent, [], dst or "algorithmicMedia", created)]
     return []
@@ -124,7 +169,7 @@ def _action(
     parameters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     action: dict[str, Any] = {"action": name, "softwareAgent": agent}
-    params = dict(parameters or {})
+    params = {_parameter_name(k): v for k, v in (parameters or {}).items()}
     if ingredient_ids:
         params["ingredientIds"] = ingredient_ids
     if params:
@@ -134,6 +179,22 @@ def _action(
     if description:
         action["description"] = description
     return action
+
+
+def _parameter_name(key: str) -> str:
+    """Standard C2PA parameter names stay; a name of ours goes under our namespace."""
+    return key if key in _STANDARD_PARAMETERS or "." in key else PARAMETER_NAMESPACE + key
+
+
+def _current_name(name: str) -> str:
+    """The current C2PA name of an action; a name C2PA would not recognise is bad input."""
+    if name in _DEPRECATED:
+        raise InputError(f"action {name!r}: deprecated by C2PA 2.2 with no successor; use another")
+    if not name.startswith("c2pa.") and "." not in name:
+        raise InputError(
+            f"action {name!r}: a custom action needs a namespace of yours, e.g. 'com.example.{name}'"
+        )
+    return _CURRENT_NAMES.get(name, name)
 
 
 def _placed_ids(action: Action, references: list[str]) -> list[str]:

@@ -190,6 +190,17 @@ def all_source_types(node: ChainNode) -> list[str]:
     return found
 
 
+def disclosed_source_type(node: ChainNode) -> str | None:
+    """The source type a file discloses: an AI one anywhere in its chain, else the origin's.
+
+    Edits declare their own source type (e.g. ``humanEdits``, C2PA conformance); the origin's,
+    deepest in the chain, says what the content is, as before edits declared one.
+    """
+    found = all_source_types(node)
+    ai = [d for d in found if is_ai_source_type(d)]
+    return ai[0] if ai else (found[-1] if found else None)
+
+
 def broken_ancestors(node: ChainNode) -> list[ChainNode]:
     out = [c for c in node.ingredients if not c.ok]
     for c in node.ingredients:

@@ -327,7 +327,7 @@ def _read_manifest(report: VerificationReport, reading: StoreReading, policy: Tr
     report.signer = report.chain.signer
     report.actions = report.chain.actions
     dsts = _chain.all_source_types(report.chain)
-    report.digital_source_type = dsts[0] if dsts else None
+    report.digital_source_type = _chain.disclosed_source_type(report.chain)
     report.ai_generated = any(is_ai_source_type(d) for d in dsts)
     report.assertions = _chain.assertions(active)
     req = report.assertions.get(REQUEST_ASSERTION)

@@ -58,7 +58,7 @@ def test_grayscale() -> None:
     px = _px(result)
     assert (px[..., 0] == px[..., 1]).all() and (px[..., 1] == px[..., 2]).all()
     (action,) = result.outputs[0].actions
-    assert action.action == "c2pa.color_adjustments"
+    assert action.action == "c2pa.adjustedColor"
     assert action.parameters == {"grayscale": True}
     assert result.model == "local-editor-1"
     assert result.digital_source_type == "algorithmicMedia"
@@ -68,7 +68,7 @@ def test_brightness() -> None:
     result = _edit("brightness 1.1")
     assert _px(result).mean() > PARENT.mean() * 1.05
     (action,) = result.outputs[0].actions
-    assert (action.action, action.parameters) == ("c2pa.color_adjustments", {"brightness": 1.1})
+    assert (action.action, action.parameters) == ("c2pa.adjustedColor", {"brightness": 1.1})
 
 
 def test_contrast_saturation_exposure() -> None:
@@ -148,7 +148,7 @@ def test_two_operations_in_order() -> None:
     result = _edit("grayscale; brightness 1.1")
     px = _px(result)
     assert (px[..., 0] == px[..., 2]).all()
-    assert [a.action for a in result.outputs[0].actions] == ["c2pa.color_adjustments"] * 2
+    assert [a.action for a in result.outputs[0].actions] == ["c2pa.adjustedColor"] * 2
     assert [a.parameters for a in result.outputs[0].actions] == [
         {"grayscale": True},
         {"brightness": 1.1},
@@ -268,7 +268,7 @@ def test_request_size_resizes_at_the_end() -> None:
     result = _edit("grayscale", size="64x48")
     assert _px(result).shape == (48, 64, 3)
     assert [a.action for a in result.outputs[0].actions] == [
-        "c2pa.color_adjustments",
+        "c2pa.adjustedColor",
         "c2pa.resized",
     ]
 

@@ -2,8 +2,8 @@
 
 ``generate`` draws what it understands of a prompt (colours, shapes, quoted text, layouts, sizes);
 ``edit`` runs a small instruction language (``"grayscale; brightness 1.1"``). The full vocabulary is
-in docs/local-backend.md. Output is labelled ``algorithmicMedia``: made by an algorithm, not a
-camera and not a trained model.
+in docs/local-backend.md. Renderings are labelled ``algorithmicMedia`` (made by an algorithm, not
+a camera and not a trained model); each edit action ``humanEdits`` (docs/conformance.md).
 
 Example::
 
@@ -16,7 +16,7 @@ Example::
     >>> parent = ImageInput(made.outputs[0].data, role="parent", mime="image/png", name="circle.png")
     >>> edited = backend.edit(EditRequest("crop 0 0 128 128; grayscale", images=(parent,)))
     >>> [a.action for a in edited.outputs[0].actions]
-    ['c2pa.cropped', 'c2pa.color_adjustments']
+    ['c2pa.cropped', 'c2pa.adjustedColor']
 """
 
 from __future__ import annotations

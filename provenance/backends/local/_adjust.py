@@ -50,7 +50,7 @@ class _Enhance(Op):
 
     def action(self, size: Size, ctx: Context) -> Action:
         return Action(
-            "c2pa.color_adjustments",
+            "c2pa.adjustedColor",
             {self.name: self.factor},
             description=f"{self.name} x{self.factor:g}",
         )
@@ -98,7 +98,7 @@ class Exposure(Op):
 
     def action(self, size: Size, ctx: Context) -> Action:
         return Action(
-            "c2pa.color_adjustments",
+            "c2pa.adjustedColor",
             {"exposure_ev": self.ev},
             description=f"exposure {self.ev:+g} EV",
         )
@@ -120,7 +120,7 @@ class Grayscale(Op):
 
     def action(self, size: Size, ctx: Context) -> Action:
         return Action(
-            "c2pa.color_adjustments", {"grayscale": True}, description="converted to grayscale"
+            "c2pa.adjustedColor", {"grayscale": True}, description="converted to grayscale"
         )
 
 

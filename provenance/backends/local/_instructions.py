@@ -22,7 +22,7 @@ from provenance.backends.local._adjust import (
     Sharpen,
 )
 from provenance.backends.local._geometry import Crop, Flip, Resize, Rotate
-from provenance.backends.local._op import Context, Op, Size, with_region
+from provenance.backends.local._op import Context, Op, Size, with_region, with_source_type
 from provenance.backends.local._overlay import Caption, Inpaint, Redact, Text
 from provenance.backends.local._place import Place
 from provenance.errors import InputError, MaskRequiredError
@@ -109,6 +109,7 @@ def plan(ops: list[Op], size: Size, mask: Image.Image | None, ctx: Context) -> l
 def run(image: Image.Image, steps: list[Step], ctx: Context) -> tuple[Image.Image, list[Action]]:
     actions: list[Action] = []
     for step in steps:
-        actions.append(with_region(step.op.action(step.size, ctx), step.mask))
+        action = with_region(step.op.action(step.size, ctx), step.mask)
+        actions.append(with_source_type(action))
         image = step.op.apply(image, ctx, step.mask)
     return image, actions

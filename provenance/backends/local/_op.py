@@ -76,6 +76,20 @@ def arity(op: str, args: list[str], low: int, high: int, usage: str) -> None:
         raise fail(op, args, f"expected {usage}")
 
 
+# What every edit of this engine is, in IPTC's digital source type vocabulary: a person's
+# instruction carried out by non-generative code (no trained model anywhere in the engine).
+EDIT_SOURCE_TYPE = "humanEdits"
+# C2PA exempts placing an ingredient: the placed image's own credentials say where it came from.
+_NO_SOURCE_TYPE = frozenset({"c2pa.placed"})
+
+
+def with_source_type(action: Action) -> Action:
+    """The action with this engine's source type, which every perceptible edit must declare."""
+    if action.digital_source_type or action.action in _NO_SOURCE_TYPE:
+        return action
+    return Action(action.action, action.parameters, EDIT_SOURCE_TYPE, action.description)
+
+
 def with_region(action: Action, mask: Image.Image | None) -> Action:
     """The action, saying in its parameters when it was limited to the mask."""
     if mask is None:

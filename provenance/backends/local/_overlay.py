@@ -98,7 +98,7 @@ class Text(Op):
     def action(self, size: Size, ctx: Context) -> Action:
         params = {"text": self.text, "position": self.position}
         return Action(
-            "c2pa.edited", params, description=f"text overlay {self.text!r} at {self.position}"
+            "c2pa.addedText", params, description=f"text overlay {self.text!r} at {self.position}"
         )
 
 
@@ -130,7 +130,7 @@ class Caption(Op):
 
     def action(self, size: Size, ctx: Context) -> Action:
         return Action(
-            "c2pa.edited", {"caption": self.text}, description=f"caption {self.text!r} added"
+            "c2pa.addedText", {"caption": self.text}, description=f"caption {self.text!r} added"
         )
 
 

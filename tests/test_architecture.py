@@ -7,6 +7,7 @@ The package contracts (who may import whom) are import-linter's, in pyproject.to
 from __future__ import annotations
 
 import ast
+import fnmatch
 import os
 import subprocess
 import sys
@@ -103,6 +104,66 @@ def _oversized() -> list[str]:
 
 def test_no_module_over_400_lines_and_no_function_over_60() -> None:
     assert _oversized() == []
+
+
+def _package_map() -> dict[str, str]:
+    """docs/architecture.md's package map: each entry (``ledger/audit/bulk.py``, ``ledger/audit/``,
+    ``ledger/migrations/versions/*.py``) with the line it is on."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## Packages", 1)[1]
+    block = section.split("```", 2)[1]
+    entries: dict[str, str] = {}
+    root = ""
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        name = line.split()[0]
+        if not line.startswith(" "):
+            root = name
+            entries[root] = line
+        else:
+            entries[root + name] = line
+    return entries
+
+
+def _map_problems(entries: dict[str, str], tree: Path) -> list[str]:
+    files = sorted(
+        str(p.relative_to(tree)) for package in PACKAGES for p in (tree / package).rglob("*.py")
+    )
+    patterns = [e for e in entries if "*" in e]
+    problems = []
+    for file in files:
+        # A package is its directory's line; a module its own (or a pattern's, for migrations).
+        name = file.removesuffix("__init__.py") if file.endswith("/__init__.py") else file
+        if name not in entries and not any(fnmatch.fnmatch(file, p) for p in patterns):
+            problems.append(f"{name}: not in docs/architecture.md")
+    for entry in entries:
+        matched = (
+            any(fnmatch.fnmatch(f, entry) for f in files)
+            if "*" in entry
+            else (tree / entry).is_dir()
+            if entry.endswith("/")
+            else (tree / entry).is_file()
+        )
+        if not matched or (entry.endswith("/") and not (tree / entry / "__init__.py").is_file()):
+            problems.append(f"{entry}: in docs/architecture.md but not in the tree")
+    return problems
+
+
+def test_architecture_map_matches_the_tree() -> None:
+    """One line per module in docs/architecture.md, and no line for a module that is gone."""
+    assert _map_problems(_package_map(), ROOT) == []
+
+
+def test_map_check_names_missing_and_stale_modules(tmp_path: Path) -> None:
+    for rel in ("provenance/__init__.py", "provenance/a.py", "ledger/__init__.py", "ledger/b.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    entries = {"provenance/": "", "provenance/a.py": "", "ledger/": "", "ledger/gone.py": ""}
+    assert _map_problems(entries, tmp_path) == [
+        "ledger/b.py: not in docs/architecture.md",
+        "ledger/gone.py: in docs/architecture.md but not in the tree",
+    ]
 
 
 def test_help_lists_each_command_with_its_own_summary() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from provenance.errors import (
     IdentityExistsError,
+    LedgerFailure,
     LedgerMissingError,
     MaskRequiredError,
     MissingAPIKeyError,
@@ -60,4 +61,8 @@ def cli_message(e: ProvenanceError) -> str:
     message = e.diagnostics()
     if isinstance(e, LedgerMissingError) and "provenance init" not in message:
         return f"{message}; {_INIT}"
+    if isinstance(e, LedgerFailure):  # the ledger names its own calls; say our commands
+        from ledger.witness.home import NOT_INITIALISED
+
+        message = message.replace(NOT_INITIALISED, "run `provenance witness init` first")
     return message

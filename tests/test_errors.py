@@ -100,6 +100,21 @@ def test_the_audit_names_the_tsa_anchors_parameter() -> None:
     assert text.endswith("(TSA certificate not checked: no tsa_anchors given)") and "--" not in text
 
 
+def test_ledger_remedies_name_calls_and_the_cli_names_commands() -> None:
+    from ledger import errors
+    from provenance.cli.messages import cli_message
+    from provenance.errors import LedgerFailure
+
+    for remedy, command in [
+        (errors.AUDIT_REMEDY, "run `provenance ledger audit`"),
+        (errors.CHECKPOINT_REMEDY, "run `provenance ledger checkpoint`"),
+    ]:
+        assert "provenance" not in remedy and "Ledger." in remedy
+        cause = errors.LedgerIntegrityError(f"entry 3 is missing; {remedy}")
+        failure = LedgerFailure(str(cause), exit_code=1, ledger_error=cause)
+        assert cli_message(failure) == f"entry 3 is missing; {command}"
+
+
 def test_init_home_makes_an_identity_and_a_ledger(tmp_path: Path) -> None:
     home = Home(tmp_path / "desk")
     made = init_home(home, actor="desk@example.org")

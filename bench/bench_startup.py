@@ -8,6 +8,7 @@ startup.verify_no_ledger_ms `provenance verify FILE --no-ledger` vs a bare scrip
 Each is the wall time of a fresh process (what a person or a script waits for), and as
 `<name>_cpu_ms` its CPU time (user + system), which other work on the machine disturbs less;
 medians of n runs, the runs of a figure and its baseline interleaved so that load hits both.
+Bytecode is cached (in a temp dir) as for an installed package, whatever PYTHONDONTWRITEBYTECODE says.
 
     python bench/bench_startup.py           # n = 15
     python bench/bench_startup.py --full    # n = 50
@@ -89,6 +90,10 @@ def main() -> int:
         # This tree's code, and an empty home: no identity, no ledger, nothing of the user's.
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PROVENANCE_HOME": str(Path(tmp) / "home")}
         env.pop("PROVENANCE_LEDGER_URL", None)
+        # Compiled bytecode, as an installed package has: without it (PYTHONDONTWRITEBYTECODE)
+        # every run would compile our sources again. Kept in the temp dir, out of the tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         cli = [py, "-m", "provenance"]
         for bench, ours, bare in [
             ("startup.version_ms", [*cli, "--version"], [py, "-c", "pass"]),

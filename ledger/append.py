@@ -26,7 +26,7 @@ from ledger.entry import (
     signed64,
     to_micros,
 )
-from ledger.errors import InvalidEntryError, LedgerIntegrityError, UnknownEntryError
+from ledger.errors import AUDIT_REMEDY, InvalidEntryError, LedgerIntegrityError, UnknownEntryError
 from ledger.schema import db_error
 from ledger.storage import Storage
 
@@ -109,7 +109,7 @@ class Appender:
         size, blob = int(size), bytes(blob)
         if len(blob) != 32 * size.bit_count():  # one hash per perfect subtree covering [0, size)
             raise LedgerIntegrityError(
-                "head row's subtree hashes do not fit its size; run `provenance ledger audit`"
+                f"head row's subtree hashes do not fit its size; {AUDIT_REMEDY}"
             )
         self._check_parents(cur, items)
         now = datetime.now(UTC)

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, insert, select
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint, verifier_key
 from ledger.errors import (
+    AUDIT_REMEDY,
+    CHECKPOINT_REMEDY,
     LedgerError,
     LedgerIntegrityError,
     NoLogKeyError,
@@ -125,7 +127,7 @@ class Checkpointer:
         if not merkle.verify_consistency(prev.size, size, prev.root, root, proof):
             raise LedgerIntegrityError(
                 f"tree at size {size} is not consistent with the checkpoint at size "
-                f"{prev.size}; refusing to sign (run `provenance ledger audit`)"
+                f"{prev.size}; refusing to sign ({AUDIT_REMEDY})"
             )
         return prev, int(last[3])
 
@@ -208,8 +210,7 @@ class Checkpointer:
         if cp is None or cp.size <= entry.index:
             if self.key is None:
                 raise LedgerError(
-                    f"no checkpoint covers entry {entry.index} yet; "
-                    "run `provenance ledger checkpoint`"
+                    f"no checkpoint covers entry {entry.index} yet; {CHECKPOINT_REMEDY}"
                 )
             cp = self.sign()
         return build_receipt(entry, self.proofs.inclusion(entry.index, cp.size), cp.note)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# Remedies named as the library's calls (the ledger knows no CLI); the CLI words them as its
+# commands (provenance/cli/messages.py).
+AUDIT_REMEDY = "run Ledger.audit()"
+CHECKPOINT_REMEDY = "sign one with Ledger.checkpoint() (opened with the log key)"
+
 
 class LedgerError(Exception):
     """The ledger cannot do what was asked (cannot open, not a ledger, unknown entry, ...)."""

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.entry import Entry, entry_from_leaf, to_micros
-from ledger.errors import LedgerIntegrityError, UnknownEntryError
+from ledger.errors import AUDIT_REMEDY, LedgerIntegrityError, UnknownEntryError
 from ledger.models import ENTRY as E
 from ledger.models import FINGERPRINT as F
 from ledger.models import HEAD as H
@@ -142,7 +142,7 @@ def _first_at(conn: Connection, lo: int, hi: int, ts: int) -> int:
         mid = (lo + hi) // 2
         got = conn.execute(stmt, {"i": mid}).scalar()
         if got is None:
-            raise LedgerIntegrityError(f"entry {mid} is missing; run `provenance ledger audit`")
+            raise LedgerIntegrityError(f"entry {mid} is missing; {AUDIT_REMEDY}")
         if int(got) < ts:
             lo = mid + 1
         else:

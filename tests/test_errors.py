@@ -79,6 +79,42 @@ def test_library_messages_name_parameters_and_the_cli_names_flags(
     assert "already exists; use --force to overwrite it" in capsys.readouterr().err
 
 
+def test_witness_errors_name_the_library_call_and_the_cli_names_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ledger.witness.errors import WitnessConfigError
+    from ledger.witness.home import load_witness
+
+    with pytest.raises(WitnessConfigError) as info:
+        load_witness(tmp_path / "missing")
+    assert "init_witness()" in str(info.value) and "provenance" not in str(info.value)
+    assert main(["witness", "vkey", "--dir", str(tmp_path / "missing")]) == 2
+    assert "missing; run `provenance witness init` first" in capsys.readouterr().err
+
+
+def test_the_audit_names_the_tsa_anchors_parameter() -> None:
+    from ledger.audit.timestamps import LatestTimestamp, TimestampSummary
+
+    latest = LatestTimestamp(checkpoint=1, size=3, gen_time="2026-01-01T00:00:00Z", tsa="CN=t")
+    text = TimestampSummary(timestamped=1, latest=latest).describe()
+    assert text.endswith("(TSA certificate not checked: no tsa_anchors given)") and "--" not in text
+
+
+def test_ledger_remedies_name_calls_and_the_cli_names_commands() -> None:
+    from ledger import errors
+    from provenance.cli.messages import cli_message
+    from provenance.errors import LedgerFailure
+
+    for remedy, command in [
+        (errors.AUDIT_REMEDY, "run `provenance ledger audit`"),
+        (errors.CHECKPOINT_REMEDY, "run `provenance ledger checkpoint`"),
+    ]:
+        assert "provenance" not in remedy and "Ledger." in remedy
+        cause = errors.LedgerIntegrityError(f"entry 3 is missing; {remedy}")
+        failure = LedgerFailure(str(cause), exit_code=1, ledger_error=cause)
+        assert cli_message(failure) == f"entry 3 is missing; {command}"
+
+
 def test_init_home_makes_an_identity_and_a_ledger(tmp_path: Path) -> None:
     home = Home(tmp_path / "desk")
     made = init_home(home, actor="desk@example.org")

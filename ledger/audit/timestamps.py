@@ -54,8 +54,12 @@ class TimestampSummary:
                 f"; latest: size {self.latest['size']} at {self.latest['gen_time']} by "
                 f"{self.latest['tsa']}"
             )
-            text += "" if self.anchored else " (TSA certificate not checked: no --tsa-anchors)"
+            text += "" if self.anchored else f" ({UNANCHORED})"
         return text
+
+
+# Names the parameter; the CLI words it as its flag (cli/ledger_cmds.py).
+UNANCHORED = "TSA certificate not checked: no tsa_anchors given"
 
 
 def audit_timestamps(

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.errors import LedgerError, LedgerIntegrityError
+from ledger.errors import AUDIT_REMEDY, LedgerError, LedgerIntegrityError
 from ledger.tiles._files import Writer, locked
 from ledger.tiles.layout import (
     WIDTH,
@@ -157,7 +157,7 @@ def _mismatch(led: Ledger, root: Path, old: int, cp: Checkpoint, got: bytes) -> 
         )
     return LedgerIntegrityError(
         f"the ledger's entries give root {_b64(got)} at size {cp.size} but its checkpoint says "
-        f"{_b64(cp.root)}: checkpoint not published (run `provenance ledger audit`)"
+        f"{_b64(cp.root)}: checkpoint not published ({AUDIT_REMEDY})"
     )
 
 

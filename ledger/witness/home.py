@@ -42,6 +42,10 @@ KEY_FILE, VKEY_FILE, LOGS_FILE, STATE_FILE = (
 _LOGS_HEADER = "# Logs this witness cosigns: `log <vkey> [<url>]` (C2SP tlog-policy syntax).\n"
 
 
+# The remedy, named as the library call; the CLI words it as its command (cli/messages.py).
+NOT_INITIALISED = "make the witness directory with init_witness() first"
+
+
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -76,7 +80,7 @@ def _read(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except FileNotFoundError as e:
-        raise WitnessConfigError(f"{path}: missing; run `provenance witness init` first") from e
+        raise WitnessConfigError(f"{path}: missing; {NOT_INITIALISED}") from e
     except (OSError, UnicodeDecodeError) as e:
         raise WitnessConfigError(f"{path}: unreadable ({e})") from e
 
@@ -126,9 +130,7 @@ def load_witness(directory: Path) -> Witness:
     try:
         key = key_from_pem((directory / KEY_FILE).read_bytes())
     except FileNotFoundError as e:
-        raise WitnessConfigError(
-            f"{directory / KEY_FILE}: missing; run `provenance witness init` first"
-        ) from e
+        raise WitnessConfigError(f"{directory / KEY_FILE}: missing; {NOT_INITIALISED}") from e
     except LedgerError as e:
         raise WitnessConfigError(f"{directory / KEY_FILE}: {e}") from e
     public = read_vkey(directory)

@@ -10,6 +10,8 @@ Example::
 
 from __future__ import annotations
 
+import sys
+
 from provenance.errors import (
     IdentityExistsError,
     LedgerMissingError,
@@ -64,4 +66,21 @@ def cli_message(e: ProvenanceError) -> str:
         )
     if isinstance(e, LedgerMissingError) and "provenance init" not in message:
         return f"{message}; {_INIT}"
+    return _ledger_words(message)
+
+
+def _ledger_words(message: str) -> str:
+    """The ledger names its own calls as remedies (it knows no CLI): say our commands instead."""
+    errors = sys.modules.get("ledger.errors")
+    if errors is None:  # never loaded (nor SQLAlchemy loaded for it): no ledger words in here
+        return message
+    words = {
+        errors.AUDIT_REMEDY: "run `provenance ledger audit`",
+        errors.CHECKPOINT_REMEDY: "run `provenance ledger checkpoint`",
+    }
+    witness = sys.modules.get("ledger.witness.home")
+    if witness is not None:
+        words[witness.NOT_INITIALISED] = "run `provenance witness init` first"
+    for library, cli in words.items():
+        message = message.replace(library, cli)
     return message

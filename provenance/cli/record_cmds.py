@@ -188,6 +188,28 @@ def _options(kw: dict[str, Any], *names: str) -> dict[str, Any]:
     return opts
 
 
+# The provider options generate and edit pass through when given (openai's; edit adds its own).
+_PROVIDER_OPTIONS = (
+    "quality",
+    "background",
+    "output_compression",
+    "moderation",
+    "stream",
+    "partial_images",
+)
+
+
+def _recording(kw: dict[str, Any], *more_options: str) -> tuple[Any, bool, bool, dict[str, Any]]:
+    """What generate and edit share, from their options: the backend, embed_prompt, as_json, and
+    the keyword arguments of the Recorder call."""
+    as_json, force = kw.pop("as_json"), kw.pop("force")
+    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
+    embed = kw.pop("embed_prompt")
+    options = _options(kw, *_PROVIDER_OPTIONS, *more_options)
+    call = {k: kw[k] for k in ("n", "size", "model", "seed", "actor")}
+    return backend, embed, as_json, {**call, "options": options, "overwrite": force}
+
+
 def _backend(name: str, timeout: float | None, retries: int | None) -> Any:
     """A backend name, or an instance when a backend-specific client setting was given."""
     from provenance.backends import get_backend
@@ -249,24 +271,9 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
     With OpenAI (needs OPENAI_API_KEY):
       provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-1.5 -o l.png
     """
-    as_json, force = kw.pop("as_json"), kw.pop("force")
-    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
-    embed = kw.pop("embed_prompt")
-    options = _options(
-        kw, "quality", "background", "output_compression", "moderation", "stream", "partial_images"
-    )
+    backend, embed, as_json, call = _recording(kw)
     with _recorder(backend, embed) as rec:
-        outputs = rec.generate(
-            prompt,
-            out,
-            n=kw["n"],
-            size=kw["size"],
-            model=kw["model"],
-            seed=kw["seed"],
-            options=options,
-            overwrite=force,
-            actor=kw["actor"],
-        )
+        outputs = rec.generate(prompt, out, **call)
     _report(outputs, as_json)
 
 
@@ -301,33 +308,9 @@ def edit_cmd(
       provenance edit photo.png -i redact --mask faces.png -o redacted.png
       provenance edit photo.png -i inpaint --mask scratch.png -o clean.png
     """
-    as_json, force = kw.pop("as_json"), kw.pop("force")
-    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
-    embed = kw.pop("embed_prompt")
-    options = _options(
-        kw,
-        "quality",
-        "background",
-        "output_compression",
-        "moderation",
-        "stream",
-        "partial_images",
-        "input_fidelity",
-    )
+    backend, embed, as_json, call = _recording(kw, "input_fidelity")
     with _recorder(backend, embed) as rec:
-        outputs = rec.edit(
-            list(inputs),
-            instruction,
-            out,
-            mask=mask,
-            n=kw["n"],
-            size=kw["size"],
-            model=kw["model"],
-            seed=kw["seed"],
-            options=options,
-            overwrite=force,
-            actor=kw["actor"],
-        )
+        outputs = rec.edit(list(inputs), instruction, out, mask=mask, **call)
     _report(outputs, as_json)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +34,8 @@ if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a ledger is opened 
 
 def log_origin(public_raw: bytes) -> str:
     """A checkpoint origin unique to this log: host name plus a short hash of its key."""
+    import socket  # only a new ledger needs it (~3 ms of every command's start-up)
+
     host = "".join(c for c in socket.gethostname().lower() if c.isalnum() or c in "-.") or "host"
     return f"provenance.local/{host}/{hashlib.sha256(public_raw).hexdigest()[:12]}"
 

@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from provenance.vocab import ENV_ACTOR as ENV_ACTOR  # the names live in vocab; re-exported
 from provenance.vocab import ENV_HOME as ENV_HOME
 from provenance.vocab import ENV_KEY_PASSPHRASE as ENV_KEY_PASSPHRASE
@@ -91,4 +89,6 @@ def home_from_env() -> Home:
     root = os.environ.get(ENV_HOME)
     if root:
         return Home(Path(root).expanduser())
+    import platformdirs  # here: ~7 ms of start-up that a set $PROVENANCE_HOME does not need
+
     return Home(Path(platformdirs.user_data_dir("provenance", appauthor=False)))

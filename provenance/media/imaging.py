@@ -33,6 +33,7 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 
 from provenance import vocab
 from provenance.errors import InputError
+from provenance.media.sniff import sniff_mime as sniff_mime  # PIL-free; re-exported
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 
@@ -68,19 +69,6 @@ for _plugin in ("WebPImagePlugin", "TiffImagePlugin", "AvifImagePlugin", "MpoIma
 if not set(_PIL_FORMATS) <= set(Image.OPEN):
     raise ImportError(f"Pillow lacks a plugin for one of {_PIL_FORMATS}")
 
-_ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
-    b"avif": "image/avif",
-    b"avis": "image/avif",
-    b"heic": "image/heic",
-    b"heix": "image/heic",
-    b"hevc": "image/heic",
-    b"hevx": "image/heic",
-    b"heim": "image/heic",
-    b"heis": "image/heic",
-    b"mif1": "image/heif",
-    b"msf1": "image/heif",
-}
-
 
 def max_pixels() -> int:
     """The pixel limit in force: ``$PROVENANCE_MAX_PIXELS`` if set, else :data:`MAX_PIXELS`."""
@@ -94,28 +82,6 @@ def max_pixels() -> int:
     if value <= 0:
         raise InputError(f"{ENV_MAX_PIXELS}={raw!r}: must be a positive number of pixels")
     return value
-
-
-def sniff_mime(data: bytes) -> str | None:
-    """The image MIME type from the magic bytes, or None when they match no image format we know."""
-    head = data[:32]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if head[4:8] == b"ftyp":
-        return _ISO_BMFF_BRANDS.get(head[8:12])
-    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
-        return "image/jxl"
-    if head[:2] == b"BM" and len(data) >= 26:
-        return "image/bmp"
-    return None
 
 
 def open_image(data: bytes, *, name: str) -> Image.Image:

@@ -196,14 +196,9 @@ def sign_output(
     """Sign ``output`` into a fsynced temp file beside ``dest``."""
     result = call.result
     image = imaging.open_image(output.data, name=f"{result.backend} output")
-    output_facts, private = split_private(output.facts)
-    if output.revised_prompt is not None:
-        private["revised_prompt"] = output.revised_prompt
+    output_facts, private, provider_signed = output_facts_of(result.backend, output)
     fps = fingerprint.compute(image)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    provider_signed = has_manifest(output.data, output.mime)
-    if result.backend != "local":  # a remote provider may sign its outputs: say whether it did
-        output_facts = {**output_facts, "provider_manifest": provider_signed}
     facts = ManifestFacts(
         op=call.op,
         title=dest.name,
@@ -246,6 +241,19 @@ def sign_output(
     )
     ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()]
     return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private)
+
+
+def output_facts_of(
+    backend: str, output: BackendOutput
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """An output's public facts, its private ones (secret) and whether its provider signed it."""
+    public, private = split_private(output.facts)
+    if output.revised_prompt is not None:
+        private["revised_prompt"] = output.revised_prompt
+    provider_signed = has_manifest(output.data, output.mime)
+    if backend != "local":  # a remote provider may sign its outputs: say whether it did
+        public = {**public, "provider_manifest": provider_signed}
+    return public, private, provider_signed
 
 
 def jsonable(value: Any) -> Any:

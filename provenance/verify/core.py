@@ -18,19 +18,16 @@ Offline by default: a remote manifest is fetched only when the policy allows the
 from __future__ import annotations
 
 import io
-import mimetypes
 import stat
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
-from provenance.credentials import make_context
+from provenance.credentials.context import make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError, ledger_failures
-from provenance.media import imaging
 from provenance.media.hashing import sha256_bytes
+from provenance.media.sniff import mime_for
 from provenance.verify import chain as _chain
 from provenance.verify import container as _container
 from provenance.verify import ledger_check as _ledger_check
@@ -38,7 +35,9 @@ from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
 from provenance.vocab import LEDGER_ASSERTION, REQUEST_ASSERTION, Verdict, is_ai_source_type
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Pillow loads only for files that need decoding (~15 ms of start-up)
+    from PIL import Image
+
     from ledger import Ledger
 
 __all__ = [
@@ -135,16 +134,6 @@ def _error(name: str, reason: str) -> VerificationReport:
     )
 
 
-def _mime_for(data: bytes, name: str) -> str | None:
-    sniffed = imaging.sniff_mime(data)
-    if sniffed:
-        return sniffed
-    if data.startswith(b"%PDF"):
-        return "application/pdf"
-    guessed, _ = mimetypes.guess_type(name)
-    return guessed
-
-
 _contexts = threading.local()
 
 
@@ -175,7 +164,7 @@ def _verify(
 ) -> VerificationReport:
     if not data:
         return _error(name, "empty file (0 bytes)")
-    mime = _mime_for(data, name)
+    mime = mime_for(data, name)
     if mime is None:
         return _error(name, "not an image or document format that can carry content credentials")
     damaged = _container.problem(data, mime)
@@ -246,6 +235,8 @@ def _no_manifest(
     log_verifier: str | None,
     thumbnails: bool,
 ) -> VerificationReport:
+    from provenance.media import imaging
+
     image: Image.Image | None = None
     if mime.startswith("image/"):
         try:
@@ -259,14 +250,10 @@ def _no_manifest(
     )
     if thumbnails and image is not None:
         _self_thumbnail(report, data, image)
-    proven = report.ledger.proof is not None and report.ledger.proof.verified is True
-    if report.ledger.match is not None and not proven:
+    unproven = _ledger_check.unproven_match(report.ledger)
+    if unproven:  # "recovered" needs a verified inclusion proof under a pinned key
         report.verdict = Verdict.NO_CREDENTIALS
-        why = report.ledger.proof.reason if report.ledger.proof else report.ledger.reason
-        report.reasons.append(
-            "no content credentials in the file; it looks like a recorded output "
-            f"({report.ledger.match} match), but the ledger could not prove it ({why})"
-        )
+        report.reasons.append(unproven)
     elif report.ledger.match is not None:
         report.verdict = Verdict.RECOVERED
         report.reasons.append(
@@ -294,6 +281,8 @@ def _self_thumbnail(
     report: VerificationReport, data: bytes, image: Image.Image | None = None
 ) -> None:
     """The file itself, downscaled, as the root picture of the HTML report."""
+    from provenance.media import imaging
+
     try:
         img = image if image is not None else imaging.open_image(data, name=report.path)
         small = img.convert("RGB")

@@ -58,6 +58,17 @@ def check(
     return result
 
 
+def unproven_match(check: LedgerCheck) -> str:
+    """Why a ledger match of a file without credentials is no proof ("" when it is one)."""
+    if check.match is None or (check.proof is not None and check.proof.verified is True):
+        return ""
+    why = check.proof.reason if check.proof else check.reason
+    return (
+        "no content credentials in the file; it looks like a recorded output "
+        f"({check.match} match), but the ledger could not prove it ({why})"
+    )
+
+
 def _confirmed(entry: Entry | None, digest: str, result: LedgerCheck) -> Entry | None:
     """The index's hit, if the entry's own leaf (what the tree commits to) lists ``digest``:
     one row inserted into the artifact index must not make an unrelated file a match."""

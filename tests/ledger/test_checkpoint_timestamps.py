@@ -230,4 +230,6 @@ def test_cli_checkpoint_and_audit_report_timestamps(
     assert main(["ledger", "audit", "--json", "--tsa-anchors", str(anchors)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] and doc["timestamps"]["timestamped"] == 1 and doc["timestamps"]["anchored"]
+    assert main(["ledger", "audit"]) == 0  # the library names the parameter, the CLI its flag
+    assert "(TSA certificate not checked: no --tsa-anchors)" in capsys.readouterr().out
     assert main(["ledger", "audit", "--tsa-anchors", str(tmp_path / "missing.pem")]) == 2

@@ -72,3 +72,4 @@ ENV_ACTOR: Final = "PROVENANCE_ACTOR"
 ENV_KEY_PASSPHRASE: Final = "PROVENANCE_KEY_PASSPHRASE"
 ENV_TSA_URL: Final = "PROVENANCE_TSA_URL"  # the ledger reads the same name (ledger.timestamp)
 ENV_MAX_PIXELS: Final = "PROVENANCE_MAX_PIXELS"
+ENV_OPENAI_MODEL: Final = "PROVENANCE_OPENAI_MODEL"  # the OpenAI backend's default model

@@ -5,7 +5,7 @@ Example (needs ``OPENAI_API_KEY``; ``OPENAI_BASE_URL`` may point at a compatible
     from provenance.backends.base import GenerateRequest
     from provenance.backends.openai import OpenAIBackend
 
-    backend = OpenAIBackend(model="gpt-image-1.5", timeout=60.0, max_retries=2)
+    backend = OpenAIBackend(model="gpt-image-2", timeout=60.0, max_retries=2)
     result = backend.generate(GenerateRequest(prompt="a lighthouse at dusk", size="1024x1024",
                                               options={"quality": "low"}))
     print(result.facts["request_id"], result.facts["usage"]["total_tokens"])
@@ -24,6 +24,7 @@ import binascii
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -38,13 +39,13 @@ from provenance.backends.base import (
     EditRequest,
     GenerateRequest,
 )
+from provenance.backends.openai_models import check_model, default_model, retirement_notice
 from provenance.backends.openai_params import (
-    DEFAULT_MODEL,
     EDIT_OPTIONS,
     GENERATE_OPTIONS,
+    MAX_INPUT_IMAGES,
     MIME_BY_FORMAT,
     api_params,
-    check_model,
     check_seed,
     image_file,
     mask_file_for,
@@ -62,7 +63,13 @@ from provenance.media.imaging import sniff_mime
 
 log = logging.getLogger(__name__)
 
-MAX_EDIT_IMAGES = 16
+MAX_EDIT_IMAGES = MAX_INPUT_IMAGES
+
+
+class RetiredModelWarning(UserWarning):
+    """Issued before a request names a model OpenAI has shut down (the request still goes)."""
+
+
 # Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
 _KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
 
@@ -77,7 +84,7 @@ class OpenAIBackend:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 2,
     ) -> None:
@@ -88,6 +95,7 @@ class OpenAIBackend:
             raise InputError(f"timeout {timeout!r}: must be a positive number of seconds")
         if max_retries < 0:
             raise InputError(f"max_retries {max_retries!r}: must be 0 or more")
+        model = model or default_model()
         check_model(model)
         self.model = model
         self.timeout = timeout
@@ -103,8 +111,7 @@ class OpenAIBackend:
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
 
     def generate(self, request: GenerateRequest) -> BackendResult:
-        model = request.model or self.model
-        check_model(model)
+        model = self._model(request.model)
         check_seed(request.seed)
         params = api_params(
             model,
@@ -124,8 +131,7 @@ class OpenAIBackend:
         return self._result(model, TRAINED_ALGORITHMIC_MEDIA, facts, images, ())
 
     def edit(self, request: EditRequest) -> BackendResult:
-        model = request.model or self.model
-        check_model(model)
+        model = self._model(request.model)
         check_seed(request.seed)
         if not request.images:
             raise InputError("edit: at least one input image is needed")
@@ -137,6 +143,8 @@ class OpenAIBackend:
         params = api_params(
             model, request.n, request.size, request.output_format, request.options, EDIT_OPTIONS
         )
+        if request.mask is not None and request.output_format == "gif":
+            raise InputError("mask: OpenAI takes no mask with gif output")
         files = [image_file(img, i) for i, img in enumerate(request.images)]
         mask_file = mask_file_for(request.mask, request.images[0]) if request.mask else None
         sent = {**params, "image_count": len(files), "mask": mask_file is not None}
@@ -165,6 +173,16 @@ class OpenAIBackend:
         return self._result(model, COMPOSITE_WITH_TRAINED, facts, images, (action,))
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _model(self, requested: str | None) -> str:
+        """The model to send: checked, and a warning issued (once per call) when it is retired."""
+        model = requested or self.model
+        check_model(model)
+        notice = retirement_notice(model)
+        if notice:
+            log.warning("%s", notice)
+            warnings.warn(notice, RetiredModelWarning, stacklevel=3)
+        return model
 
     def _call(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,7 +114,21 @@ def _passphrase() -> bytes:
 
 
 _OUTPUT_HELP = (
-    "Output file (.png, .jpg/.jpeg or .webp); with -n N, files stem-1.ext ... stem-N.ext."
+    "Output file (.png, .jpg/.jpeg or .webp; openai also .gif, .svg); with -n N, files "
+    "stem-1.ext ... stem-N.ext."
+)
+# The options each command passes to its backend, as the library names them.
+_OPTION_NAMES = (
+    "quality",
+    "jpeg_quality",
+    "background",
+    "output_compression",
+    "moderation",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "stream",
+    "partial_images",
 )
 
 
@@ -126,13 +141,27 @@ def _backend_options(f: Any) -> Any:
             show_default=True,
             help="Where pixels come from: the offline local engine or OpenAI's API.",
         ),
-        click.option("--model", help="Backend model (openai: e.g. gpt-image-1.5; passed through)."),
+        click.option(
+            "--model",
+            help="Backend model (openai: default gpt-image-2 or $PROVENANCE_OPENAI_MODEL; "
+            "unknown names are passed through).",
+        ),
         click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
         click.option(
             "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
         ),
         click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
-        click.option("--quality", help="openai: auto, low, medium, high."),
+        click.option(
+            "--quality", help="openai: auto, low, medium, high (xhigh, max: gpt-image-2.5+)."
+        ),
+        click.option(
+            "--jpeg-quality", type=int, help="local: JPEG/WebP encoder quality 0-100 (default 90)."
+        ),
+        click.option("--complexity", help="openai: planning effort low, medium, high."),
+        click.option("--frame-count", type=int, help="openai: frames of a .gif output (2-16)."),
+        click.option(
+            "--frame-duration-ms", type=int, help="openai: delay per .gif frame in milliseconds."
+        ),
         click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
         click.option(
             "--compression",
@@ -194,8 +223,14 @@ def _recorder(backend: Any, embed_prompt: bool) -> Iterator[Recorder]:
         from provenance.record.recorder import Recorder
 
         rec = Recorder(backend=backend, embed_prompt=embed_prompt, on_progress=progress)
-        with rec:
+        with rec, warnings.catch_warnings():
+            # A retired model is worth one plain line before the request goes, not a traceback.
+            warnings.showwarning = _show_warning
             yield rec
+
+
+def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
 
 
 def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
@@ -228,14 +263,12 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
       provenance generate "A red circle on a white background" -o circle.png
       provenance generate "poster 1200x630, dark blue, title 'Election night'" -o poster.jpg
     With OpenAI (needs OPENAI_API_KEY):
-      provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-1.5 -o l.png
+      provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-2 -o l.png
     """
     as_json, force = kw.pop("as_json"), kw.pop("force")
     backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
     embed = kw.pop("embed_prompt")
-    options = _options(
-        kw, "quality", "background", "output_compression", "moderation", "stream", "partial_images"
-    )
+    options = _options(kw, *_OPTION_NAMES)
     with _recorder(backend, embed) as rec:
         outputs = rec.generate(
             prompt,
@@ -285,16 +318,7 @@ def edit_cmd(
     as_json, force = kw.pop("as_json"), kw.pop("force")
     backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
     embed = kw.pop("embed_prompt")
-    options = _options(
-        kw,
-        "quality",
-        "background",
-        "output_compression",
-        "moderation",
-        "stream",
-        "partial_images",
-        "input_fidelity",
-    )
+    options = _options(kw, *_OPTION_NAMES, "input_fidelity")
     with _recorder(backend, embed) as rec:
         outputs = rec.edit(
             list(inputs),

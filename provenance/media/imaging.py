@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Final, Literal
@@ -34,7 +35,10 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 from provenance import vocab
 from provenance.errors import InputError
 
-ImageFormat = Literal["png", "jpeg", "webp"]
+ImageFormat = Literal["png", "jpeg", "webp"]  # what we encode ourselves
+# What an output file may be: a remote model also returns GIF and SVG, which we sign as they come.
+FileFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
+SVG_MIME: Final = "image/svg+xml"
 
 MAX_PIXELS: Final = 64_000_000
 ENV_MAX_PIXELS: Final = vocab.ENV_MAX_PIXELS
@@ -52,6 +56,14 @@ _FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
     ".jpeg": "jpeg",
     ".jpe": "jpeg",
     ".webp": "webp",
+}
+_FILE_FORMAT_BY_EXT: Final[dict[str, FileFormat]] = {**_FORMAT_BY_EXT, ".gif": "gif", ".svg": "svg"}
+MIME_BY_FILE_FORMAT: Final[dict[FileFormat, str]] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": SVG_MIME,
 }
 
 # Pillow plugins we let parse untrusted bytes. Others (EPS runs Ghostscript, and many rarely
@@ -115,7 +127,41 @@ def sniff_mime(data: bytes) -> str | None:
         return "image/jxl"
     if head[:2] == b"BM" and len(data) >= 26:
         return "image/bmp"
+    if _SVG_START.match(data[:1024]):
+        return SVG_MIME
     return None
+
+
+# An XML declaration, comments or a doctype may come before the root <svg> element.
+_SVG_START = re.compile(
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.S
+)
+_SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.S)
+_SVG_ATTR = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
+
+
+def svg_size(data: bytes) -> tuple[int, int]:
+    """An SVG's width and height from its root element (viewBox else width/height); 0 if unsaid.
+
+    SVG has no pixels of its own: this is the size it declares, read without an XML parser
+    (no entity expansion, nothing fetched).
+
+    >>> svg_size(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 480"></svg>')
+    (640, 480)
+    """
+    root = _SVG_ROOT.search(data[:65536])
+    attrs = dict(_SVG_ATTR.findall(root.group(0))) if root else {}
+    box = attrs.get(b"viewBox", b"").replace(b",", b" ").split()
+    if len(box) == 4:
+        try:
+            return round(float(box[2])), round(float(box[3]))
+        except ValueError:
+            pass
+    sizes = []
+    for key in (b"width", b"height"):
+        m = re.match(rb"\s*(\d+(?:\.\d+)?)(px)?\s*$", attrs.get(key, b""))
+        sizes.append(round(float(m.group(1))) if m else 0)
+    return sizes[0], sizes[1]
 
 
 def open_image(data: bytes, *, name: str) -> Image.Image:
@@ -247,13 +293,13 @@ def _encodable(image: Image.Image, fmt: ImageFormat) -> Image.Image:
     return out
 
 
-def format_from_path(path: str | Path) -> ImageFormat:
-    """``png``, ``jpeg`` or ``webp`` from the file extension, or :class:`InputError`."""
+def format_from_path(path: str | Path) -> FileFormat:
+    """``png``, ``jpeg``, ``webp``, ``gif`` or ``svg`` from the extension, or :class:`InputError`."""
     suffix = Path(path).suffix.lower()
-    fmt = _FORMAT_BY_EXT.get(suffix)
+    fmt = _FILE_FORMAT_BY_EXT.get(suffix)
     if fmt is None:
         raise InputError(
             f"{Path(path).name}: cannot tell the output format from the extension "
-            f"{suffix or '(none)'!r} (use .png, .jpg, .jpeg or .webp)"
+            f"{suffix or '(none)'!r} (use .png, .jpg, .jpeg, .webp, .gif or .svg)"
         )
     return fmt

@@ -192,11 +192,10 @@ def sign_output(
 ) -> Pending:
     """Sign ``output`` into a fsynced temp file beside ``dest``."""
     result = call.result
-    image = imaging.open_image(output.data, name=f"{result.backend} output")
+    width, height, fps = _measure(output, result.backend)
     output_facts, private = split_private(output.facts)
     if output.revised_prompt is not None:
         private["revised_prompt"] = output.revised_prompt
-    fps = fingerprint.compute(image)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     provider_signed = has_manifest(output.data, output.mime)
     if result.backend != "local":  # a remote provider may sign its outputs: say whether it did
@@ -220,9 +219,9 @@ def sign_output(
         digest,
         output.mime,
         dest.name,
-        image.width,
-        image.height,
-        fps.to_json(),
+        width,
+        height,
+        fps.to_json() if fps else {},
         output_facts,
         provider_signed,
     )
@@ -241,8 +240,19 @@ def sign_output(
         signer=call.signer,
         signed_at=now,
     )
-    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()]
+    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
     return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private)
+
+
+def _measure(
+    output: BackendOutput, backend: str
+) -> tuple[int, int, fingerprint.Fingerprints | None]:
+    """Size and fingerprints of an output; an SVG has no pixels: its declared size, none."""
+    if output.mime == imaging.SVG_MIME:
+        width, height = imaging.svg_size(output.data)
+        return width, height, None
+    image = imaging.open_image(output.data, name=f"{backend} output")  # a GIF: its first frame
+    return image.width, image.height, fingerprint.compute(image)
 
 
 def jsonable(value: Any) -> Any:

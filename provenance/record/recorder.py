@@ -283,7 +283,7 @@ class Recorder:
         if step.data is None and step.image is None:
             raise InputError("step: the block produced no image (set step.image or step.data)")
         data = step.data if step.data is not None else imaging.encode(step.image, fmt)  # type: ignore[arg-type]
-        mime = imaging.sniff_mime(data) or imaging.MIME_BY_FORMAT[fmt]
+        mime = imaging.sniff_mime(data) or imaging.MIME_BY_FILE_FORMAT[fmt]
         result = BackendResult(
             outputs=(BackendOutput(data, mime, tuple(step.actions), facts=step.facts),),
             backend="custom",

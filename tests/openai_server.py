@@ -139,6 +139,8 @@ class OpenAIServer:
         self.stream_error: Failure | None = None  # sent as an SSE error event after the partials
         self.revised_prompt: str | None = None  # sent with each image when set (older models did)
         self.today = _dt.datetime.now(_dt.UTC).date().isoformat()  # for SHUT_DOWN
+        self.responses: dict[str, Image.Image | None] = {}  # Responses API: id -> its image
+        self.issued: dict[str, tuple[str, int]] = {}  # pixel hash -> (model, time) of our images
         self.requests: list[ReceivedRequest] = []
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
@@ -242,6 +244,15 @@ class OpenAIServer:
                 status, out_headers, payload = self._generate(
                     rec, params, images, mask, "image_edit"
                 )
+            elif path == "/v1/responses":
+                from tests.openai_responses import respond
+
+                status, out_headers, payload = respond(self, rec, body)
+            elif path == "/v1/content_provenance_checks":
+                from tests.openai_responses import provenance_check
+
+                self._parse_multipart(rec, headers, body)
+                status, out_headers, payload = provenance_check(self, rec)
             else:
                 raise ApiError(Failure(404, "unknown_url", f"Invalid URL (POST {path})"))
         except ApiError as e:
@@ -296,15 +307,7 @@ class OpenAIServer:
     def _parse_edit(
         self, rec: ReceivedRequest, headers: dict[str, str], body: bytes
     ) -> tuple[dict[str, Any], list[Image.Image], Image.Image | None]:
-        ctype = headers.get("content-type", "")
-        m = re.search(r'boundary="?([^";]+)"?', ctype)
-        if not ctype.startswith("multipart/form-data") or not m:
-            raise ApiError(Failure(400, None, "Expected a multipart/form-data body."))
-        for part in _split_multipart(body, m.group(1).encode()):
-            if part.filename is None:
-                rec.fields[part.name] = part.data.decode()
-            else:
-                rec.files.append(part)
+        self._parse_multipart(rec, headers, body)
         names = set(rec.fields) | {p.name for p in rec.files}
         unknown = sorted(names - _EDIT_FIELDS - {"image", "image[]", "mask"})
         if unknown:
@@ -361,6 +364,18 @@ class OpenAIServer:
         if "stream" in params:
             params["stream"] = params["stream"] == "true"
         return params, images, mask
+
+    @staticmethod
+    def _parse_multipart(rec: ReceivedRequest, headers: dict[str, str], body: bytes) -> None:
+        ctype = headers.get("content-type", "")
+        m = re.search(r'boundary="?([^";]+)"?', ctype)
+        if not ctype.startswith("multipart/form-data") or not m:
+            raise ApiError(Failure(400, None, "Expected a multipart/form-data body."))
+        for part in _split_multipart(body, m.group(1).encode()):
+            if part.filename is None:
+                rec.fields[part.name] = part.data.decode()
+            else:
+                rec.files.append(part)
 
     def _generate(
         self,
@@ -432,6 +447,10 @@ class OpenAIServer:
             for i in range(n)
         ]
         rec.sent_images = outputs
+        from tests.openai_responses import _pixels
+
+        for data in outputs:  # what a content provenance check will recognise later
+            self.issued[_pixels(data)] = (model, int(time.time()))
         usage = {
             "input_tokens": len(prompt.split()) + 272 * len(images),
             "input_tokens_details": {

@@ -23,10 +23,9 @@ import base64
 import binascii
 import logging
 import os
-import re
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -39,6 +38,7 @@ from provenance.backends.base import (
     EditRequest,
     GenerateRequest,
 )
+from provenance.backends.openai_errors import translate
 from provenance.backends.openai_models import check_model, default_model, retirement_notice
 from provenance.backends.openai_params import (
     EDIT_OPTIONS,
@@ -51,15 +51,14 @@ from provenance.backends.openai_params import (
     mask_file_for,
 )
 from provenance.errors import (
-    BackendAuthError,
     BackendError,
-    BackendRateLimitError,
-    BackendRefusedError,
-    BackendUnavailableError,
     InputError,
     MissingAPIKeyError,
 )
 from provenance.media.imaging import sniff_mime
+
+if TYPE_CHECKING:
+    from provenance.backends.openai_chat import OpenAIConversation
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +67,6 @@ MAX_EDIT_IMAGES = MAX_INPUT_IMAGES
 
 class RetiredModelWarning(UserWarning):
     """Issued before a request names a model OpenAI has shut down (the request still goes)."""
-
-
-# Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
 
 
 class OpenAIBackend:
@@ -172,6 +167,12 @@ class OpenAIBackend:
         )
         return self._result(model, COMPOSITE_WITH_TRAINED, facts, images, (action,))
 
+    def conversation(self, *, chat_model: str | None = None) -> OpenAIConversation:
+        """A multi-turn session through the Responses API, sharing this client and model."""
+        from provenance.backends.openai_chat import OpenAIConversation
+
+        return OpenAIConversation(self, chat_model=chat_model)
+
     # -- internals ---------------------------------------------------------------------------
 
     def _model(self, requested: str | None) -> str:
@@ -207,7 +208,7 @@ class OpenAIBackend:
             else:
                 body, partials = parsed.model_dump(mode="json", exclude_none=True), 0
         except openai.OpenAIError as e:
-            raise _translate(e, self._key, endpoint, self.timeout, request_id) from None
+            raise translate(e, self._key, endpoint, self.timeout, request_id) from None
         # (bytes, revised prompt): GPT Image models return no revised prompt, but keep one if sent.
         images = [
             (_decode(item.get("b64_json"), i), item.get("revised_prompt"))
@@ -301,61 +302,3 @@ def _decode(b64: Any, index: int) -> bytes:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as e:
         raise BackendError(f"OpenAI response image {index + 1}: invalid base64 ({e})") from None
-
-
-def _redact(text: str, key: str) -> str:
-    if key:
-        text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("sk-[redacted]", text)
-
-
-def _translate(
-    e: openai.OpenAIError,
-    key: str,
-    endpoint: str,
-    timeout: float,
-    stream_request_id: str | None = None,
-) -> BackendError:
-    """One clear line per failure; the key (even masked) never survives into the text."""
-    if isinstance(e, openai.APITimeoutError):
-        err: BackendError = BackendUnavailableError(
-            f"OpenAI {endpoint}: no answer within {timeout:g}s (timeout; raise it or retry)"
-        )
-        return err
-    if isinstance(e, openai.APIConnectionError):
-        return BackendUnavailableError(f"OpenAI {endpoint}: could not connect ({e})")
-    raw_body = getattr(e, "body", None)
-    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
-    if isinstance(body.get("error"), dict):
-        body = body["error"]
-    message = str(body.get("message") or getattr(e, "message", "") or e).strip()
-    code = body.get("code") or getattr(e, "code", None)
-    status = getattr(e, "status_code", None)
-    # An error event inside a stream has no response of its own: use the stream's request id.
-    request_id = getattr(e, "request_id", None) or stream_request_id
-    retry_after: str | None = None
-    if isinstance(e, openai.APIStatusError):
-        retry_after = e.response.headers.get("retry-after")
-    where = f" (request {request_id})" if request_id else ""
-    label = " ".join(str(x) for x in (status, code) if x) or "error"
-    text = _redact(f"OpenAI {endpoint} {label}: {message}{where}", key).replace("\n", " ")
-    cls: type[BackendError]
-    if code == "moderation_blocked":
-        cls = BackendRefusedError
-    elif status in (401, 403):
-        cls = BackendAuthError
-    elif status == 429:
-        cls = BackendRateLimitError
-        if retry_after:
-            text += f"; retry after {retry_after}s"
-    elif status is None or status >= 500:
-        cls = BackendUnavailableError if status else BackendError
-    else:
-        cls = BackendError
-    return cls(
-        text,
-        code=str(code) if code else None,
-        request_id=request_id,
-        status=status,
-        retry_after=retry_after,
-    )

@@ -9,11 +9,9 @@ Example::
     [gray] = rec.edit(["circle.png"], "grayscale; brightness 1.1", "gray.png")
     print(gray.entry_id, gray.sha256)
 
-One recorded call (DESIGN.md): hash every input -> run the backend -> allocate the ledger entry
-ids -> build and sign the manifest into a temporary file beside the destination (fsynced) -> hash
-the signed file -> append the ledger entries in one transaction -> rename into place. A failure at
-any step leaves no file at the destination and no ledger entry; an existing destination is never
-overwritten unless ``overwrite=True``.
+One recorded call (DESIGN.md, provenance.record.call): inputs hashed, backend, manifests signed
+into fsynced temp files, ledger entries appended in one transaction, files moved into place. A
+failure leaves no file and no entry; a destination is overwritten only with ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -62,6 +60,9 @@ from provenance.record.call import (
     request_params,
 )
 from provenance.record.inputs import RecordInput, plan_outputs, read_input, read_inputs, read_mask
+
+if TYPE_CHECKING:
+    from provenance.record.session import Session
 
 
 @dataclass
@@ -122,8 +123,6 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- public calls -------------------------------------------------------------------------
 
     @ledger_failures()
     def generate(
@@ -231,6 +230,12 @@ class Recorder:
             overwrite=overwrite,
         )
 
+    def session(self, **kwargs: Any) -> Session:
+        """A conversational editing session: see :class:`provenance.record.session.Session`."""
+        from provenance.record.session import Session
+
+        return Session(self, **kwargs)
+
     @ledger_failures()
     def import_asset(
         self, path: str | os.PathLike[str], *, actor: str | None = None
@@ -331,8 +336,6 @@ class Recorder:
 
     def _sign(self, spec: ManifestSpec, data: bytes, mime: str) -> bytes:
         return sign_bytes(spec, data, mime, self._signer, self._context)
-
-    # -- helpers --------------------------------------------------------------------------------
 
     def _call_backend(
         self,

@@ -147,3 +147,47 @@ def test_local_session_works_offline(
     assert code == 0, err
     assert [r["verdict"] for r in reports(out)] == ["trusted"] * 4
     assert len(_lineage(capsys, outs[3])) == 4
+
+
+def test_chat_command_reads_turns_and_records_each(
+    home: Home, workdir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("OPENAI_API_KEY", server.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    mask = _mask(workdir / "mask.png", (64, 64))
+    turns = workdir / "turns.txt"
+    lines = [
+        "a lighthouse",
+        "# a comment",
+        "make it dusk",
+        json.dumps({"instruction": "add a kite", "mask": str(mask)}),
+        "[[blocked]] nope",
+        "[[words]] describe it",
+        "warmer",
+    ]
+    turns.write_text("\n".join(lines) + "\n")
+    out = workdir / "t.png"
+    code, stdout, err = run(
+        capsys, "chat", "-o", str(out), "--turns", str(turns), "--backend", "openai",
+        "--size", "64x64", "--json",
+    )  # fmt: skip
+    assert code == 3, err  # one turn was refused (and recorded); the others went on
+    assert "turn 4: refused by the backend (recorded)" in err
+    rows = reports(stdout)
+    assert [r["turn"] for r in rows] == [1, 2, 3, 5, 6]
+    assert rows[3]["path"] is None and rows[3]["text"] == "I could not make that image."
+    assert Path(rows[4]["path"]).name == "t-6.png"
+    assert len(_lineage(capsys, workdir / "t-6.png")) == 4
+    code, _, err = run(capsys, "chat", "-o", str(out), "--turns", str(mask))
+    assert code == 2
+
+
+def test_chat_command_bad_json_turn_is_one_line(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    turns = workdir / "turns.txt"
+    turns.write_text('a red circle\n{"instruction": "grayscale", "colour": 1}\n')
+    code, _, err = run(capsys, "chat", "-o", str(workdir / "c.png"), "--turns", str(turns))
+    assert code == 2 and "turn 2: unknown key 'colour'" in err
+    assert (workdir / "c-1.png").exists() and not (workdir / "c-2.png").exists()

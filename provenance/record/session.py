@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance.backends.base import Backend, BackendResult, EditRequest, GenerateRequest
-from provenance.errors import BackendError, InputError
+from provenance.errors import BackendError, BackendRefusedError, InputError
 
 if TYPE_CHECKING:
     from provenance.record.call import RecordedOutput
@@ -47,6 +47,7 @@ class Turn:
     output: RecordedOutput | None
     text: str | None = None  # what the model said, when it said anything
     response_id: str | None = None
+    refused: str | None = None  # the backend's refusal (recorded as a refusal entry), re-raised
 
 
 class _Tagged:
@@ -126,6 +127,9 @@ class Session:
         saved, self._rec.backend = self._rec.backend, _Tagged(self.backend, tag)
         try:
             outputs = self._record(instruction, out, mask, references, size, options)
+        except BackendRefusedError as e:
+            self.turns.append(Turn(number, instruction, None, refused=str(e)))
+            raise
         except BackendError as e:
             text = getattr(e, "text", None)  # a words-only answer (openai_chat.NoImageError)
             if not isinstance(text, str):

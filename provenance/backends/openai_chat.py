@@ -175,29 +175,8 @@ class OpenAIConversation:
         inputs: int,
         masked: bool,
     ) -> BackendResult:
-        items = [o for o in body.get("output") or [] if o.get("type") == "image_generation_call"]
+        call = _image_call(body, request_id)
         said = " ".join(_texts(body)).strip()
-        where = f" (response {body.get('id')}, request {request_id})"
-        for item in items:
-            error = item.get("error") or {}
-            if item.get("status") == "failed" and error.get("code") == "moderation_blocked":
-                raise BackendRefusedError(
-                    f"OpenAI responses moderation_blocked: {error.get('message', '')}{where}",
-                    code="moderation_blocked",
-                    request_id=request_id,
-                    status=200,
-                )
-        done = [o for o in items if o.get("status") == "completed" and o.get("result")]
-        if not done:
-            failed = next((o.get("error") for o in items if o.get("error")), None)
-            if failed:
-                raise BackendError(f"OpenAI responses: the image failed ({failed}){where}")
-            raise NoImageError(
-                f"OpenAI responses: the turn yielded no image{where}",
-                text=said,
-                response_id=body.get("id"),
-            )
-        call = done[-1]
         data = _decode(call["result"])
         fmt = str(call.get("output_format") or sent["tool"].get("output_format") or "png")
         facts: dict[str, Any] = {
@@ -233,6 +212,32 @@ class OpenAIConversation:
             f"via openai-python {openai.__version__}",
             facts={k: v for k, v in facts.items() if v is not None or k == "previous_response_id"},
         )
+
+
+def _image_call(body: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+    """The completed image_generation_call of a response; a refusal or no image raises."""
+    items = [o for o in body.get("output") or [] if o.get("type") == "image_generation_call"]
+    where = f" (response {body.get('id')}, request {request_id})"
+    for item in items:
+        error = item.get("error") or {}
+        if item.get("status") == "failed" and error.get("code") == "moderation_blocked":
+            raise BackendRefusedError(
+                f"OpenAI responses moderation_blocked: {error.get('message', '')}{where}",
+                code="moderation_blocked",
+                request_id=request_id,
+                status=200,
+            )
+    done = [o for o in items if o.get("status") == "completed" and o.get("result")]
+    if done:
+        return dict(done[-1])
+    failed = next((o.get("error") for o in items if o.get("error")), None)
+    if failed:
+        raise BackendError(f"OpenAI responses: the image failed ({failed}){where}")
+    raise NoImageError(
+        f"OpenAI responses: the turn yielded no image{where}",
+        text=" ".join(_texts(body)).strip(),
+        response_id=body.get("id"),
+    )
 
 
 def _collect(events: Any, on_progress: Callable[[str, float | None], None] | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -72,6 +72,12 @@ if TYPE_CHECKING:
 )
 @click.option("--no-ledger", is_flag=True, help="Skip the ledger cross-check.")
 @click.option(
+    "--ask-openai",
+    is_flag=True,
+    help="Send files with no credentials and no ledger match to OpenAI's provenance check "
+    "(network, OPENAI_API_KEY); shown as a separate signal, never a verdict.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 256),
@@ -89,6 +95,7 @@ def verify_cmd(
     accept: tuple[str, ...],
     allow_network: bool,
     no_ledger: bool,
+    ask_openai: bool,
     jobs: int | None,
 ) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
@@ -124,8 +131,9 @@ def verify_cmd(
         signer_certs=signer_certs,
     )
     source = None if no_ledger else find_ledger(home)
+    ask = _openai_asker() if ask_openai else None
     items = list(expand_inputs(files))
-    reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
+    reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs, ask)
     print_summary(reports, err=as_json)
     if html_out:
         from provenance.verify.html import write_html
@@ -144,6 +152,7 @@ def _verify_and_print(
     as_json: bool,
     thumbnails: bool,
     jobs: int | None,
+    ask: Callable[[VerificationReport], dict[str, Any] | None] | None = None,
 ) -> list[VerificationReport]:
     """Each report printed as it comes (JSON line or text block), in input order."""
     from provenance.verify.batch import verify_many
@@ -153,12 +162,33 @@ def _verify_and_print(
     with _progress(len(items)) as advance:
         for report in verify_many(items, policy, source, thumbnails=thumbnails, workers=jobs):
             reports.append(_in_cli_words(report))
+            extra = ask(report) if ask is not None else None
             if as_json:
-                echo_json(report.to_json())
+                echo_json({**report.to_json(), **({"openai_check": extra} if extra else {})})
             else:
                 print_report(report)
+                if extra:
+                    click.echo(f"  {extra['attribution']}:\n    {extra['summary']}")
             advance()
     return reports
+
+
+def _openai_asker() -> Callable[[VerificationReport], dict[str, Any] | None]:
+    """OpenAI's check, only for files with no credentials and no ledger match (opt-in)."""
+    from provenance.backends.openai_check import OpenAIProvenanceCheck
+
+    checker = OpenAIProvenanceCheck()
+
+    def ask(report: VerificationReport) -> dict[str, Any] | None:
+        if report.verdict != Verdict.NO_CREDENTIALS or report.ledger_entry:
+            return None
+        try:
+            data = Path(report.path).read_bytes()
+        except OSError:
+            return None
+        return checker.check(data, report.path, report.mime).to_json()
+
+    return ask
 
 
 @contextmanager

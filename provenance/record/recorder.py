@@ -7,11 +7,9 @@ Example::
     rec = Recorder()                      # identity and ledger from PROVENANCE_HOME
     [card] = rec.generate("A red circle on a white background", "circle.png")
     [gray] = rec.edit(["circle.png"], "grayscale; brightness 1.1", "gray.png")
-    print(gray.entry_id, gray.sha256)
 
-One recorded call (DESIGN.md, provenance.record.call): inputs hashed, backend, manifests signed
-into fsynced temp files, ledger entries appended in one transaction, files moved into place. A
-failure leaves no file and no entry; a destination is overwritten only with ``overwrite=True``.
+One recorded call (provenance.record.call): inputs hashed, backend, manifests signed into fsynced
+temp files, entries appended in one transaction, files moved into place; a failure leaves none.
 """
 
 from __future__ import annotations

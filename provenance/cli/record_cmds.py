@@ -132,64 +132,67 @@ _OPTION_NAMES = (
 )
 
 
+# Shared by generate and edit, in --help order.
+_BACKEND_OPTIONS = [
+    click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="local",
+        show_default=True,
+        help="Where pixels come from: the offline local engine or OpenAI's API.",
+    ),
+    click.option(
+        "--model",
+        help="Backend model (openai: default gpt-image-2 or $PROVENANCE_OPENAI_MODEL; "
+        "unknown names are passed through).",
+    ),
+    click.option(
+        "--size",
+        help="WxH or auto (local: also an aspect W:H like 16:9, or square, portrait, "
+        "landscape, banner, wide, tall).",
+    ),
+    click.option(
+        "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
+    ),
+    click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
+    click.option("--quality", help="openai: auto, low, medium, high (xhigh, max: gpt-image-2.5+)."),
+    click.option(
+        "--jpeg-quality", type=int, help="local: JPEG/WebP encoder quality 0-100 (default 90)."
+    ),
+    click.option("--complexity", help="openai: planning effort low, medium, high."),
+    click.option("--frame-count", type=int, help="openai: frames of a .gif output (2-16)."),
+    click.option(
+        "--frame-duration-ms", type=int, help="openai: delay per .gif frame in milliseconds."
+    ),
+    click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
+    click.option(
+        "--compression",
+        "output_compression",
+        type=int,
+        help="openai: output compression 0-100 for jpeg/webp.",
+    ),
+    click.option("--moderation", help="openai: auto or low."),
+    click.option(
+        "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
+    ),
+    click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
+    click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
+    click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
+    click.option(
+        "--embed-prompt",
+        is_flag=True,
+        help="Put the prompt text itself into the manifest (default: a salted hash only).",
+    ),
+    click.option("--actor", help="Who is acting, for this call (default: the configured actor)."),
+    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."
+    ),
+]
+
+
 def _backend_options(f: Any) -> Any:
-    options = [
-        click.option(
-            "--backend",
-            type=click.Choice(BACKENDS),
-            default="local",
-            show_default=True,
-            help="Where pixels come from: the offline local engine or OpenAI's API.",
-        ),
-        click.option(
-            "--model",
-            help="Backend model (openai: default gpt-image-2 or $PROVENANCE_OPENAI_MODEL; "
-            "unknown names are passed through).",
-        ),
-        click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
-        click.option(
-            "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
-        ),
-        click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
-        click.option(
-            "--quality", help="openai: auto, low, medium, high (xhigh, max: gpt-image-2.5+)."
-        ),
-        click.option(
-            "--jpeg-quality", type=int, help="local: JPEG/WebP encoder quality 0-100 (default 90)."
-        ),
-        click.option("--complexity", help="openai: planning effort low, medium, high."),
-        click.option("--frame-count", type=int, help="openai: frames of a .gif output (2-16)."),
-        click.option(
-            "--frame-duration-ms", type=int, help="openai: delay per .gif frame in milliseconds."
-        ),
-        click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
-        click.option(
-            "--compression",
-            "output_compression",
-            type=int,
-            help="openai: output compression 0-100 for jpeg/webp.",
-        ),
-        click.option("--moderation", help="openai: auto or low."),
-        click.option(
-            "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
-        ),
-        click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
-        click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
-        click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
-        click.option(
-            "--embed-prompt",
-            is_flag=True,
-            help="Put the prompt text itself into the manifest (default: a salted hash only).",
-        ),
-        click.option(
-            "--actor", help="Who is acting, for this call (default: the configured actor)."
-        ),
-        click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
-        click.option(
-            "--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."
-        ),
-    ]
-    for option in reversed(options):
+    for option in reversed(_BACKEND_OPTIONS):
         f = option(f)
     return f
 
@@ -236,17 +239,30 @@ def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
 def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
     for o in outputs:
         if as_json:
-            echo_json(
-                {
-                    "path": str(o.path),
-                    "entry": o.entry_id,
-                    "index": o.index,
-                    "sha256": o.sha256,
-                    "mime": o.mime,
-                }
-            )
+            row = {
+                "path": str(o.path),
+                "entry": o.entry_id,
+                "index": o.index,
+                "sha256": o.sha256,
+                "mime": o.mime,
+            }
+            # The local engine says how it read the prompt (kept beside it, not in the leaf).
+            row.update({k: o.facts[k] for k in _READING if k in o.facts})
+            echo_json(row)
         else:
             click.echo(f"{o.path}  ledger entry {o.index} ({o.entry_id})  sha256 {o.sha256[:16]}…")
+
+
+_READING = ("understood", "ignored_words")
+
+
+def _say_reading(outputs: list[RecordedOutput]) -> None:
+    """What the engine understood and ignored, once per call, on stderr."""
+    facts = outputs[0].facts if outputs else {}
+    if "understood" in facts:
+        click.echo(f"understood: {'; '.join(facts['understood']) or '(nothing)'}", err=True)
+    if facts.get("ignored_words"):
+        click.echo(f"ignored: {', '.join(facts['ignored_words'])}", err=True)
 
 
 @click.command("generate")
@@ -281,6 +297,7 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
             overwrite=force,
             actor=kw["actor"],
         )
+    _say_reading(outputs)
     _report(outputs, as_json)
 
 

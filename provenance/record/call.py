@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ class RecordedOutput:
     index: int
     sha256: str
     mime: str
+    # What the backend said about the call, incl. how it read the prompt (understood, ignored
+    # words): for the caller, who wrote the prompt; the ledger keeps those beside the prompt.
+    facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,9 @@ def record_call(
     recorded = []
     for p, entry in zip(pending, entries, strict=True):
         place(p.tmp, p.dest, overwrite)
-        recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
+        recorded.append(
+            RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime, dict(result.facts))
+        )
     fsync_dir(dests[0].parent)
     return recorded
 

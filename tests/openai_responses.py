@@ -156,7 +156,12 @@ def respond(server: OpenAIServer, rec: ReceivedRequest, body: bytes) -> Reply:
     server.responses[response_id] = image if image is not None else base
     reply = _response(params, response_id, item, text)
     if stream:
-        return 200, {"content-type": "text/event-stream"}, _events(reply, item, tool)
+        events = _events(reply, item, tool)
+        if server.stream_error is not None:  # the stream breaks after its first event
+            f = server.stream_error
+            error = {"type": "error", "code": f.code, "message": f.message, "param": f.param}
+            events = [events[0], _sse("error", {**error, "sequence_number": 1})]
+        return 200, {"content-type": "text/event-stream"}, events
     return 200, {"content-type": "application/json"}, json.dumps(reply).encode()
 
 

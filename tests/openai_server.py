@@ -2,7 +2,10 @@
 
 It implements ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits`` (multipart,
 ``image`` or repeated ``image[]`` parts, optional ``mask``), with SSE streaming, the usage block,
-the API's error shape, ``x-request-id`` and ``retry-after``. It returns real PNG/JPEG/WebP images
+the API's error shape, ``x-request-id`` and ``retry-after``; the per-model rules of today's GPT
+Image models (custom sizes for gpt-image-2+, xhigh/max, gif with frames, svg, complexity; models
+shut down answer 404 ``model_not_found``); and, in :mod:`tests.openai_responses`, the Responses
+API with the ``image_generation`` tool and ``POST /v1/content_provenance_checks``. It returns real PNG/JPEG/WebP images
 of the requested size (transparent when asked), optionally already signed with C2PA by a test
 "provider" CA, checks what it receives and records every request.
 

@@ -191,3 +191,26 @@ def test_chat_command_bad_json_turn_is_one_line(
     code, _, err = run(capsys, "chat", "-o", str(workdir / "c.png"), "--turns", str(turns))
     assert code == 2 and "turn 2: unknown key 'colour'" in err
     assert (workdir / "c-1.png").exists() and not (workdir / "c-2.png").exists()
+
+
+def test_stream_error_event_and_http_errors_of_a_turn(
+    home: Home, workdir: Path, server: OpenAIServer
+) -> None:
+    from provenance.errors import BackendError, BackendRateLimitError
+    from tests.openai_server import Failure
+
+    with _recorder(server) as rec:
+        chat = rec.session(options={"stream": True})
+        server.stream_error = Failure(400, "moderation_blocked", "Blocked by the safety system.")
+        with pytest.raises(BackendRefusedError, match="moderation_blocked"):
+            chat.turn("a kite", workdir / "a.png", size="64x64")
+        server.stream_error = Failure(500, "server_error", "The stream broke.")
+        with pytest.raises(BackendError, match="stream error server_error"):
+            chat.turn("a kite", workdir / "a.png", size="64x64")
+        server.stream_error = None
+        server.fail_next(429, retry_after="7")
+        with pytest.raises(BackendRateLimitError, match="retry after 7s"):
+            rec.session().turn("a kite", workdir / "a.png", size="64x64")
+        assert not (workdir / "a.png").exists()
+        with open_ledger(home, read_only=True) as ledger:
+            assert [e.kind for e in ledger.iter_entries()] == ["refusal"]

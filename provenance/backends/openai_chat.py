@@ -250,7 +250,12 @@ def _collect(events: Any, on_progress: Callable[[str, float | None], None] | Non
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             final = event.response.model_dump(mode="json")
         elif kind == "error":
-            raise BackendError(f"OpenAI responses stream error: {getattr(event, 'message', '')}")
+            code = getattr(event, "code", None)
+            cls = BackendRefusedError if code == "moderation_blocked" else BackendError
+            raise cls(
+                f"OpenAI responses stream error {code or ''}: {getattr(event, 'message', '')}",
+                code=code,
+            )
     if final is None:
         raise BackendError("OpenAI responses: the stream ended without a response")
     return final

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +216,18 @@ def test_stream_error_event_and_http_errors_of_a_turn(
         assert not (workdir / "a.png").exists()
         with open_ledger(home, read_only=True) as ledger:
             assert [e.kind for e in ledger.iter_entries()] == ["refusal"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_chat_asks_for_turns_on_a_terminal_until_an_empty_line(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal("a red circle\ngrayscale\n\nnever read\n"))
+    code, out, err = run(capsys, "chat", "-o", str(workdir / "t.png"))
+    assert code == 0, err
+    assert "turn 1" in err and "turn 3" in err  # the prompts
+    assert out.count("ledger entry") == 2 and not (workdir / "t-3.png").exists()

@@ -73,3 +73,4 @@ ENV_KEY_PASSPHRASE: Final = "PROVENANCE_KEY_PASSPHRASE"
 ENV_TSA_URL: Final = "PROVENANCE_TSA_URL"  # the ledger reads the same name (ledger.timestamp)
 ENV_MAX_PIXELS: Final = "PROVENANCE_MAX_PIXELS"
 ENV_STATE_DIR: Final = "PROVENANCE_STATE_DIR"  # the verifier's memory of checkpoints seen
+ENV_OPENAI_MODEL: Final = "PROVENANCE_OPENAI_MODEL"  # the OpenAI backend's default model

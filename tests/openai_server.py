@@ -2,7 +2,10 @@
 
 It implements ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits`` (multipart,
 ``image`` or repeated ``image[]`` parts, optional ``mask``), with SSE streaming, the usage block,
-the API's error shape, ``x-request-id`` and ``retry-after``. It returns real PNG/JPEG/WebP images
+the API's error shape, ``x-request-id`` and ``retry-after``; the per-model rules of today's GPT
+Image models (custom sizes for gpt-image-2+, xhigh/max, gif with frames, svg, complexity; models
+shut down answer 404 ``model_not_found``); and, in :mod:`tests.openai_responses`, the Responses
+API with the ``image_generation`` tool and ``POST /v1/content_provenance_checks``. It returns real PNG/JPEG/WebP images
 of the requested size (transparent when asked), optionally already signed with C2PA by a test
 "provider" CA, checks what it receives and records every request.
 
@@ -46,7 +49,17 @@ _FORMATS = {
     "png": ("PNG", "image/png"),
     "jpeg": ("JPEG", "image/jpeg"),
     "webp": ("WEBP", "image/webp"),
+    "gif": ("GIF", "image/gif"),
+    "svg": ("SVG", "image/svg+xml"),
 }
+# Shut down by OpenAI (model -> date); the real API answers 404 model_not_found from that day.
+SHUT_DOWN = {
+    "gpt-image-1": "2026-10-23",
+    "gpt-image-1.5": "2026-12-01",
+    "gpt-image-1-mini": "2026-12-01",
+    "chatgpt-image-latest": "2026-12-01",
+}
+_STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 _GEN_FIELDS = {
     "prompt",
     "model",
@@ -63,6 +76,10 @@ _GEN_FIELDS = {
     "partial_images",
     "response_format",
     "style",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "svg",
 }
 _EDIT_FIELDS = (_GEN_FIELDS - {"moderation", "style"}) | {"input_fidelity"}
 
@@ -124,6 +141,9 @@ class OpenAIServer:
         self.delay = 0.0
         self.stream_error: Failure | None = None  # sent as an SSE error event after the partials
         self.revised_prompt: str | None = None  # sent with each image when set (older models did)
+        self.today = _dt.datetime.now(_dt.UTC).date().isoformat()  # for SHUT_DOWN
+        self.responses: dict[str, Image.Image | None] = {}  # Responses API: id -> its image
+        self.issued: dict[str, tuple[str, int]] = {}  # pixel hash -> (model, time) of our images
         self.requests: list[ReceivedRequest] = []
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
@@ -227,6 +247,15 @@ class OpenAIServer:
                 status, out_headers, payload = self._generate(
                     rec, params, images, mask, "image_edit"
                 )
+            elif path == "/v1/responses":
+                from tests.openai_responses import respond
+
+                status, out_headers, payload = respond(self, rec, body)
+            elif path == "/v1/content_provenance_checks":
+                from tests.openai_responses import provenance_check
+
+                self._parse_multipart(rec, headers, body)
+                status, out_headers, payload = provenance_check(self, rec)
             else:
                 raise ApiError(Failure(404, "unknown_url", f"Invalid URL (POST {path})"))
         except ApiError as e:
@@ -281,15 +310,7 @@ class OpenAIServer:
     def _parse_edit(
         self, rec: ReceivedRequest, headers: dict[str, str], body: bytes
     ) -> tuple[dict[str, Any], list[Image.Image], Image.Image | None]:
-        ctype = headers.get("content-type", "")
-        m = re.search(r'boundary="?([^";]+)"?', ctype)
-        if not ctype.startswith("multipart/form-data") or not m:
-            raise ApiError(Failure(400, None, "Expected a multipart/form-data body."))
-        for part in _split_multipart(body, m.group(1).encode()):
-            if part.filename is None:
-                rec.fields[part.name] = part.data.decode()
-            else:
-                rec.files.append(part)
+        self._parse_multipart(rec, headers, body)
         names = set(rec.fields) | {p.name for p in rec.files}
         unknown = sorted(names - _EDIT_FIELDS - {"image", "image[]", "mask"})
         if unknown:
@@ -334,12 +355,30 @@ class OpenAIServer:
                     )
                 )
         params: dict[str, Any] = dict(rec.fields)
-        for key in ("n", "output_compression", "partial_images"):
+        for key in (
+            "n",
+            "output_compression",
+            "partial_images",
+            "frame_count",
+            "frame_duration_ms",
+        ):
             if key in params:
                 params[key] = _int_field(params[key], key)
         if "stream" in params:
             params["stream"] = params["stream"] == "true"
         return params, images, mask
+
+    @staticmethod
+    def _parse_multipart(rec: ReceivedRequest, headers: dict[str, str], body: bytes) -> None:
+        ctype = headers.get("content-type", "")
+        m = re.search(r'boundary="?([^";]+)"?', ctype)
+        if not ctype.startswith("multipart/form-data") or not m:
+            raise ApiError(Failure(400, None, "Expected a multipart/form-data body."))
+        for part in _split_multipart(body, m.group(1).encode()):
+            if part.filename is None:
+                rec.fields[part.name] = part.data.decode()
+            else:
+                rec.files.append(part)
 
     def _generate(
         self,
@@ -363,13 +402,8 @@ class OpenAIServer:
                     param=None,
                 )
             )
-        model = str(params.get("model") or "gpt-image-1.5")
-        if model.startswith("dall-e"):
-            raise ApiError(
-                Failure(
-                    400, "model_not_found", f"The model '{model}' has been retired.", param="model"
-                )
-            )
+        model = str(params.get("model") or "gpt-image-2")
+        self._check_model(model)
         n = params.get("n", 1)
         if not isinstance(n, int) or not 1 <= n <= 10:
             raise ApiError(
@@ -383,25 +417,18 @@ class OpenAIServer:
                 Failure(400, None, f"Invalid 'output_format': {fmt}.", param="output_format")
             )
         background = str(params.get("background") or "auto")
-        if background == "transparent" and fmt == "jpeg":
+        if background == "transparent" and fmt not in ("png", "webp"):
             raise ApiError(
                 Failure(
                     400, None, "Transparent background requires png or webp.", param="background"
                 )
             )
+        _check_model_params(model, params, fmt, mask is not None)
         size_text = str(params.get("size") or "auto")
         if size_text == "auto":
             width, height = images[0].size if images else (1024, 1024)
         else:
-            sm = _SIZE.match(size_text)
-            if (
-                not sm
-                or int(sm.group(1)) % 16
-                or int(sm.group(2)) % 16
-                or not (16 <= int(sm.group(1)) <= 3840 and 16 <= int(sm.group(2)) <= 3840)
-            ):
-                raise ApiError(Failure(400, None, f"Invalid 'size': {size_text}.", param="size"))
-            width, height = int(sm.group(1)), int(sm.group(2))
+            width, height = _check_size(model, size_text)
         partials = params.get("partial_images", 0) or 0
         if not isinstance(partials, int) or not 0 <= partials <= 3:
             raise ApiError(
@@ -412,15 +439,21 @@ class OpenAIServer:
         resolved_bg = "transparent" if background == "transparent" else "opaque"
         compression = params.get("output_compression")
         seed = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).digest()
+        frames = (int(params.get("frame_count") or 9), int(params.get("frame_duration_ms") or 200))
         outputs = [
             self._encode(
                 _render(seed + bytes([i]), (width, height), resolved_bg, images, mask),
                 fmt,
                 compression,
+                frames=frames,
             )
             for i in range(n)
         ]
         rec.sent_images = outputs
+        from tests.openai_responses import _pixels
+
+        for data in outputs:  # what a content provenance check will recognise later
+            self.issued[_pixels(data)] = (model, int(time.time()))
         usage = {
             "input_tokens": len(prompt.split()) + 272 * len(images),
             "input_tokens_details": {
@@ -508,10 +541,37 @@ class OpenAIServer:
         }
         return 200, {"content-type": "application/json"}, json.dumps(body).encode()
 
+    def _check_model(self, model: str) -> None:
+        if model.startswith("dall-e"):
+            raise ApiError(
+                Failure(
+                    400, "model_not_found", f"The model '{model}' has been retired.", param="model"
+                )
+            )
+        shut = SHUT_DOWN.get(model)
+        if shut is not None and shut <= self.today:
+            raise ApiError(
+                Failure(
+                    404,
+                    "model_not_found",
+                    f"The model '{model}' was shut down on {shut}.",
+                    param="model",
+                )
+            )
+
     def _encode(
-        self, image: Image.Image, fmt: str, compression: Any, *, sign: bool = True
+        self,
+        image: Image.Image,
+        fmt: str,
+        compression: Any,
+        *,
+        sign: bool = True,
+        frames: tuple[int, int] = (9, 200),
     ) -> bytes:
         pil_format, mime = _FORMATS[fmt]
+        if fmt in ("gif", "svg"):
+            data = _gif(image, *frames) if fmt == "gif" else _svg(image)
+            return self._signer().sign(data, mime) if sign and self.provider_c2pa else data
         if fmt == "jpeg":
             image = image.convert("RGB")
         buf = io.BytesIO()
@@ -523,6 +583,74 @@ class OpenAIServer:
         if sign and self.provider_c2pa:
             data = self._signer().sign(data, mime)
         return data
+
+
+def _check_size(model: str, size: str) -> tuple[int, int]:
+    """The real API's size rules: three standard sizes before gpt-image-2, then any WxH in bounds."""
+    sm = _SIZE.match(size)
+    if not sm:
+        raise ApiError(Failure(400, None, f"Invalid 'size': {size}.", param="size"))
+    w, h = int(sm.group(1)), int(sm.group(2))
+    if model in SHUT_DOWN:  # the gpt-image-1 family
+        ok = size in _STANDARD_SIZES
+    else:
+        ok = min(w, h) >= 16 and not (w % 16 or h % 16) and max(w, h) <= 3 * min(w, h)
+        ok = ok and max(w, h) <= 3840 and min(w, h) <= 2160
+    if not ok:
+        raise ApiError(Failure(400, None, f"Invalid 'size': {size} for {model}.", param="size"))
+    return w, h
+
+
+def _major(model: str) -> float:
+    m = re.match(r"gpt-image-(\d+(?:\.\d+)?)", model)
+    return float(m.group(1)) if m else 2.0
+
+
+def _check_model_params(model: str, params: dict[str, Any], fmt: str, masked: bool) -> None:
+    """What the API refuses for the newer parameters."""
+
+    def refuse(param: str, message: str) -> None:
+        raise ApiError(Failure(400, "invalid_value", message, param=param))
+
+    if params.get("quality") in ("xhigh", "max") and _major(model) < 2.5:
+        refuse("quality", f"Quality '{params['quality']}' is not supported by {model}.")
+    for name in ("frame_count", "frame_duration_ms"):
+        if name in params and fmt != "gif":
+            refuse(name, f"'{name}' is only supported with output_format=gif.")
+    count = params.get("frame_count", 9)
+    if not isinstance(count, int) or not 2 <= count <= 16:
+        refuse("frame_count", f"Invalid 'frame_count': {count}; must be 2 to 16.")
+    if fmt in ("gif", "svg"):
+        for name in ("stream", "partial_images", "output_compression"):
+            if params.get(name):
+                refuse(name, f"'{name}' is not supported with output_format={fmt}.")
+    if fmt == "gif" and masked:
+        refuse("mask", "Masks are not supported with output_format=gif.")
+    if fmt == "svg" and params.get("n", 1) != 1:
+        refuse("n", "SVG generation requires n=1.")
+    if "svg" in params and fmt != "svg":
+        refuse("svg", "'svg' requires output_format=svg.")
+
+
+def _gif(image: Image.Image, count: int, duration: int) -> bytes:
+    """An animated GIF: the picture with its colours rotated a little per frame."""
+    base = image.convert("RGB")
+    frames = [base.point(lambda v, k=k: (v + 16 * k) % 256) for k in range(count)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0)
+    return buf.getvalue()
+
+
+def _svg(image: Image.Image) -> bytes:
+    """An SVG drawing: the picture's corner and centre colours as a rectangle and a disc."""
+    w, h = image.size
+    rgb = image.convert("RGB")
+    bg, fg = rgb.getpixel((0, 0)), rgb.getpixel((w // 2, h // 2))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="rgb{bg}"/>'
+        f'<circle cx="{w // 2}" cy="{h // 2}" r="{min(w, h) // 4}" fill="rgb{fg}"/></svg>'
+    ).encode()
 
 
 def _render(

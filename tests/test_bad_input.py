@@ -106,8 +106,13 @@ CASES = [
     Case("existing output without --force", _existing_output, "already exists"),
     Case(
         "unsupported output format",
+        lambda w: ["generate", "a red circle", "-o", str(w / "o.tiff")],
+        "o.tiff",
+    ),
+    Case(
+        "output format the local engine does not make",
         lambda w: ["generate", "a red circle", "-o", str(w / "o.gif")],
-        "o.gif",
+        "output format 'gif'",
     ),
 ]
 

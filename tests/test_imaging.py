@@ -210,7 +210,7 @@ def test_format_from_path(path: str, fmt: str) -> None:
 
 
 def test_format_from_path_unknown_extension() -> None:
-    with pytest.raises(InputError, match=r"anim\.gif: cannot tell the output format"):
-        imaging.format_from_path("out/anim.gif")
+    with pytest.raises(InputError, match=r"anim\.tiff: cannot tell the output format"):
+        imaging.format_from_path("out/anim.tiff")
     with pytest.raises(InputError, match="'\\(none\\)'"):
         imaging.format_from_path("noext")

@@ -74,7 +74,7 @@ def test_generate_three_records_three_verified_entries(
     assert len(recorded) == 3
     request_id = openai_env.requests[-1].request_id
     for e in recorded:
-        assert e.body["backend"] == "openai" and e.body["model"] == "gpt-image-1.5"
+        assert e.body["backend"] == "openai" and e.body["model"] == "gpt-image-2"
         facts = e.body["request"]["facts"]
         assert facts["request_id"] == request_id
         assert facts["usage"]["output_tokens"] == 3 * 1056
@@ -328,3 +328,59 @@ def test_actor_reaches_openai_only_as_a_pseudonym(home: Home, workdir: Path) -> 
     assert "alice" not in json.dumps(sent[0])
     assert "safety_identifier" not in sent[1] and sent[1]["user"] == "explicit"
     assert actor_pseudonym(home, "bob@example.org") != pseudonym
+
+
+@pytest.mark.parametrize("ext", ["gif", "svg"])
+def test_gif_and_svg_outputs_are_signed_recorded_and_trusted(
+    home: Home,
+    workdir: Path,
+    openai_env: OpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    ext: str,
+) -> None:
+    out_path = workdir / f"anim.{ext}"
+    extra = ["--frame-count", "3", "--frame-duration-ms", "150"] if ext == "gif" else []
+    code, _, err = run(
+        capsys, "generate", "a kite", "-o", str(out_path), "--backend", "openai",
+        "--size", "64x48", *extra,
+    )  # fmt: skip
+    assert code == 0, err
+    sent = openai_env.requests[-1].json or {}
+    assert sent["output_format"] == ext
+    (entry,) = entries(home)
+    output = entry.body["output"]
+    assert output["mime"] == ("image/gif" if ext == "gif" else "image/svg+xml")
+    assert (output["width"], output["height"]) == (64, 48)
+    # A GIF is fingerprinted on its first frame; an SVG has no pixels, so no fingerprints.
+    assert bool(output["fingerprints"]) is (ext == "gif")
+    if ext == "gif":
+        assert entry.body["request"]["facts"]["params"]["frame_count"] == 3
+    code, out, err = run(capsys, "verify", "--json", str(out_path))
+    assert code == 0, err
+    assert reports(out)[0]["verdict"] == "trusted"
+
+
+def test_retired_model_is_a_warning_on_stderr_and_the_refusal_one_line(
+    home: Home, workdir: Path, openai_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "generate", "a kite", "-o", str(workdir / "k.png"), "--backend", "openai",
+        "--model", "gpt-image-1-mini", "--size", "1024x1024",
+    )  # fmt: skip
+    assert code == EXIT_BACKEND
+    assert "warning: model 'gpt-image-1-mini': OpenAI shut it down on 2026-12-01" in err
+    assert "gpt-image-2.5-flare" in err and "model_not_found" in err
+    assert entries(home) == [] and len(openai_env.requests) == 1
+
+
+def test_quality_means_openai_quality_and_jpeg_quality_is_local(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "generate", "a red circle", "-o", str(workdir / "c.jpg"), "--jpeg-quality", "40"
+    )
+    assert code == 0, err
+    code, _, err = run(
+        capsys, "generate", "a red circle", "-o", str(workdir / "d.jpg"), "--quality", "high"
+    )
+    assert code == 2 and "takes jpeg_quality" in err and "--jpeg-quality" in err

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Role = Literal["parent", "mask", "reference"]
-OutputFormat = Literal["png", "jpeg", "webp"]
+OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]  # gif, svg: remote models only
 
 # Fact keys whose values echo the prompt (what was understood of it, words ignored, a revised
 # prompt). The recorder keeps them beside the prompt text, outside the ledger's tree, so that

@@ -5,7 +5,7 @@ Example (needs ``OPENAI_API_KEY``; ``OPENAI_BASE_URL`` may point at a compatible
     from provenance.backends.base import GenerateRequest
     from provenance.backends.openai import OpenAIBackend
 
-    backend = OpenAIBackend(model="gpt-image-1.5", timeout=60.0, max_retries=2)
+    backend = OpenAIBackend(model="gpt-image-2", timeout=60.0, max_retries=2)
     result = backend.generate(GenerateRequest(prompt="a lighthouse at dusk", size="1024x1024",
                                               options={"quality": "low"}))
     print(result.facts["request_id"], result.facts["usage"]["total_tokens"])
@@ -23,9 +23,9 @@ import base64
 import binascii
 import logging
 import os
-import re
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 
@@ -38,33 +38,35 @@ from provenance.backends.base import (
     EditRequest,
     GenerateRequest,
 )
+from provenance.backends.openai_errors import translate
+from provenance.backends.openai_models import check_model, default_model, retirement_notice
 from provenance.backends.openai_params import (
-    DEFAULT_MODEL,
     EDIT_OPTIONS,
     GENERATE_OPTIONS,
+    MAX_INPUT_IMAGES,
     MIME_BY_FORMAT,
     api_params,
-    check_model,
     check_seed,
     image_file,
     mask_file_for,
 )
 from provenance.errors import (
-    BackendAuthError,
     BackendError,
-    BackendRateLimitError,
-    BackendRefusedError,
-    BackendUnavailableError,
     InputError,
     MissingAPIKeyError,
 )
 from provenance.media.imaging import sniff_mime
 
+if TYPE_CHECKING:
+    from provenance.backends.openai_chat import OpenAIConversation
+
 log = logging.getLogger(__name__)
 
-MAX_EDIT_IMAGES = 16
-# Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
+MAX_EDIT_IMAGES = MAX_INPUT_IMAGES
+
+
+class RetiredModelWarning(UserWarning):
+    """Issued before a request names a model OpenAI has shut down (the request still goes)."""
 
 
 class OpenAIBackend:
@@ -77,7 +79,7 @@ class OpenAIBackend:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 2,
     ) -> None:
@@ -88,6 +90,7 @@ class OpenAIBackend:
             raise InputError(f"timeout {timeout!r}: must be a positive number of seconds")
         if max_retries < 0:
             raise InputError(f"max_retries {max_retries!r}: must be 0 or more")
+        model = model or default_model()
         check_model(model)
         self.model = model
         self.timeout = timeout
@@ -103,8 +106,7 @@ class OpenAIBackend:
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
 
     def generate(self, request: GenerateRequest) -> BackendResult:
-        model = request.model or self.model
-        check_model(model)
+        model = self._model(request.model)
         check_seed(request.seed)
         params = api_params(
             model,
@@ -124,8 +126,7 @@ class OpenAIBackend:
         return self._result(model, TRAINED_ALGORITHMIC_MEDIA, facts, images, ())
 
     def edit(self, request: EditRequest) -> BackendResult:
-        model = request.model or self.model
-        check_model(model)
+        model = self._model(request.model)
         check_seed(request.seed)
         if not request.images:
             raise InputError("edit: at least one input image is needed")
@@ -137,6 +138,8 @@ class OpenAIBackend:
         params = api_params(
             model, request.n, request.size, request.output_format, request.options, EDIT_OPTIONS
         )
+        if request.mask is not None and request.output_format == "gif":
+            raise InputError("mask: OpenAI takes no mask with gif output")
         files = [image_file(img, i) for i, img in enumerate(request.images)]
         mask_file = mask_file_for(request.mask, request.images[0]) if request.mask else None
         sent = {**params, "image_count": len(files), "mask": mask_file is not None}
@@ -164,7 +167,23 @@ class OpenAIBackend:
         )
         return self._result(model, COMPOSITE_WITH_TRAINED, facts, images, (action,))
 
+    def conversation(self, *, chat_model: str | None = None) -> OpenAIConversation:
+        """A multi-turn session through the Responses API, sharing this client and model."""
+        from provenance.backends.openai_chat import OpenAIConversation
+
+        return OpenAIConversation(self, chat_model=chat_model)
+
     # -- internals ---------------------------------------------------------------------------
+
+    def _model(self, requested: str | None) -> str:
+        """The model to send: checked, and a warning issued (once per call) when it is retired."""
+        model = requested or self.model
+        check_model(model)
+        notice = retirement_notice(model)
+        if notice:
+            log.warning("%s", notice)
+            warnings.warn(notice, RetiredModelWarning, stacklevel=3)
+        return model
 
     def _call(
         self,
@@ -189,7 +208,7 @@ class OpenAIBackend:
             else:
                 body, partials = parsed.model_dump(mode="json", exclude_none=True), 0
         except openai.OpenAIError as e:
-            raise _translate(e, self._key, endpoint, self.timeout, request_id) from None
+            raise translate(e, self._key, endpoint, self.timeout, request_id) from None
         # (bytes, revised prompt): GPT Image models return no revised prompt, but keep one if sent.
         images = [
             (_decode(item.get("b64_json"), i), item.get("revised_prompt"))
@@ -283,61 +302,3 @@ def _decode(b64: Any, index: int) -> bytes:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError) as e:
         raise BackendError(f"OpenAI response image {index + 1}: invalid base64 ({e})") from None
-
-
-def _redact(text: str, key: str) -> str:
-    if key:
-        text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("sk-[redacted]", text)
-
-
-def _translate(
-    e: openai.OpenAIError,
-    key: str,
-    endpoint: str,
-    timeout: float,
-    stream_request_id: str | None = None,
-) -> BackendError:
-    """One clear line per failure; the key (even masked) never survives into the text."""
-    if isinstance(e, openai.APITimeoutError):
-        err: BackendError = BackendUnavailableError(
-            f"OpenAI {endpoint}: no answer within {timeout:g}s (timeout; raise it or retry)"
-        )
-        return err
-    if isinstance(e, openai.APIConnectionError):
-        return BackendUnavailableError(f"OpenAI {endpoint}: could not connect ({e})")
-    raw_body = getattr(e, "body", None)
-    body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
-    if isinstance(body.get("error"), dict):
-        body = body["error"]
-    message = str(body.get("message") or getattr(e, "message", "") or e).strip()
-    code = body.get("code") or getattr(e, "code", None)
-    status = getattr(e, "status_code", None)
-    # An error event inside a stream has no response of its own: use the stream's request id.
-    request_id = getattr(e, "request_id", None) or stream_request_id
-    retry_after: str | None = None
-    if isinstance(e, openai.APIStatusError):
-        retry_after = e.response.headers.get("retry-after")
-    where = f" (request {request_id})" if request_id else ""
-    label = " ".join(str(x) for x in (status, code) if x) or "error"
-    text = _redact(f"OpenAI {endpoint} {label}: {message}{where}", key).replace("\n", " ")
-    cls: type[BackendError]
-    if code == "moderation_blocked":
-        cls = BackendRefusedError
-    elif status in (401, 403):
-        cls = BackendAuthError
-    elif status == 429:
-        cls = BackendRateLimitError
-        if retry_after:
-            text += f"; retry after {retry_after}s"
-    elif status is None or status >= 500:
-        cls = BackendUnavailableError if status else BackendError
-    else:
-        cls = BackendError
-    return cls(
-        text,
-        code=str(code) if code else None,
-        request_id=request_id,
-        status=status,
-        retry_after=retry_after,
-    )

@@ -26,6 +26,11 @@ class CommandSpec(NamedTuple):
 _CLI = "provenance.cli."
 
 COMMANDS: dict[str, CommandSpec] = {
+    "chat": CommandSpec(
+        _CLI + "chat_cmds",
+        "chat_cmd",
+        "Edit an image over several turns; each turn's image is signed and recorded as an edit.",
+    ),
     "check": CommandSpec(
         _CLI + "compliance_cmds",
         "check_cmd",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,63 +115,94 @@ def _passphrase() -> bytes:
 
 
 _OUTPUT_HELP = (
-    "Output file (.png, .jpg/.jpeg or .webp); with -n N, files stem-1.ext ... stem-N.ext."
+    "Output file (.png, .jpg/.jpeg or .webp; openai also .gif, .svg); with -n N, files "
+    "stem-1.ext ... stem-N.ext."
+)
+# The options each command passes to its backend, as the library names them.
+_OPTION_NAMES = (
+    "quality",
+    "jpeg_quality",
+    "background",
+    "output_compression",
+    "moderation",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "stream",
+    "partial_images",
 )
 
 
+# Shared by generate and edit, in --help order.
+_BACKEND_OPTIONS = [
+    click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="local",
+        show_default=True,
+        help="Where pixels come from: the offline local engine, OpenAI's API, or a local "
+        "diffusers model (--model FOLDER).",
+    ),
+    click.option(
+        "--model",
+        help="Backend model (openai: default gpt-image-2 or $PROVENANCE_OPENAI_MODEL; "
+        "unknown names are passed through).",
+    ),
+    click.option(
+        "--size",
+        help="WxH or auto (local: also an aspect W:H like 16:9, or square, portrait, "
+        "landscape, banner, wide, tall).",
+    ),
+    click.option(
+        "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
+    ),
+    click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
+    click.option("--quality", help="openai: auto, low, medium, high (xhigh, max: gpt-image-2.5+)."),
+    click.option(
+        "--jpeg-quality", type=int, help="local: JPEG/WebP encoder quality 0-100 (default 90)."
+    ),
+    click.option("--complexity", help="openai: planning effort low, medium, high."),
+    click.option("--frame-count", type=int, help="openai: frames of a .gif output (2-16)."),
+    click.option(
+        "--frame-duration-ms", type=int, help="openai: delay per .gif frame in milliseconds."
+    ),
+    click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
+    click.option(
+        "--compression",
+        "output_compression",
+        type=int,
+        help="openai: output compression 0-100 for jpeg/webp.",
+    ),
+    click.option("--moderation", help="openai: auto or low."),
+    click.option(
+        "-O",
+        "--option",
+        "extra",
+        multiple=True,
+        help="Backend option KEY=VALUE, repeatable (diffusers: steps, guidance, strength, "
+        "scheduler, device, dtype, config).",
+    ),
+    click.option(
+        "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
+    ),
+    click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
+    click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
+    click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
+    click.option(
+        "--embed-prompt",
+        is_flag=True,
+        help="Put the prompt text itself into the manifest (default: a salted hash only).",
+    ),
+    click.option("--actor", help="Who is acting, for this call (default: the configured actor)."),
+    click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."
+    ),
+]
+
+
 def _backend_options(f: Any) -> Any:
-    options = [
-        click.option(
-            "--backend",
-            type=click.Choice(BACKENDS),
-            default="local",
-            show_default=True,
-            help="Where pixels come from: the offline local engine, OpenAI's API, or a local "
-            "diffusers model (--model FOLDER).",
-        ),
-        click.option("--model", help="Backend model (openai: e.g. gpt-image-1.5; passed through)."),
-        click.option("--size", help="WxH or auto (local: also e.g. 16:9, square, banner)."),
-        click.option(
-            "-n", "n", type=int, default=1, show_default=True, help="Number of images (1-10)."
-        ),
-        click.option("--seed", type=int, help="Seed (local backend; same seed, same pixels)."),
-        click.option("--quality", help="openai: auto, low, medium, high."),
-        click.option("--background", help="openai: auto, opaque, transparent (png/webp only)."),
-        click.option(
-            "--compression",
-            "output_compression",
-            type=int,
-            help="openai: output compression 0-100 for jpeg/webp.",
-        ),
-        click.option("--moderation", help="openai: auto or low."),
-        click.option(
-            "-O",
-            "--option",
-            "extra",
-            multiple=True,
-            help="Backend option KEY=VALUE, repeatable (diffusers: steps, guidance, strength, "
-            "scheduler, device, dtype, config).",
-        ),
-        click.option(
-            "--timeout", type=float, help="openai: seconds to wait for the API (default 120)."
-        ),
-        click.option("--retries", type=int, help="openai: retries on 408/409/429/5xx (default 2)."),
-        click.option("--stream", is_flag=True, help="openai: stream partial images as progress."),
-        click.option("--partial-images", type=int, help="openai: partial images to stream (0-3)."),
-        click.option(
-            "--embed-prompt",
-            is_flag=True,
-            help="Put the prompt text itself into the manifest (default: a salted hash only).",
-        ),
-        click.option(
-            "--actor", help="Who is acting, for this call (default: the configured actor)."
-        ),
-        click.option("-f", "--force", is_flag=True, help="Overwrite existing output files."),
-        click.option(
-            "--json", "as_json", is_flag=True, help="Print the recorded outputs as JSON lines."
-        ),
-    ]
-    for option in reversed(options):
+    for option in reversed(_BACKEND_OPTIONS):
         f = option(f)
     return f
 
@@ -181,33 +213,11 @@ def _options(kw: dict[str, Any], *names: str) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise InputError(f"--option {item!r}: expected KEY=VALUE, e.g. steps=30")
-        try:  # numbers and true/false as JSON; anything else stays text
+        try:  # numbers, booleans and JSON objects as such; anything else as text
             opts[key] = json.loads(raw)
         except ValueError:
             opts[key] = raw
     return opts
-
-
-# The provider options generate and edit pass through when given (openai's; edit adds its own).
-_PROVIDER_OPTIONS = (
-    "quality",
-    "background",
-    "output_compression",
-    "moderation",
-    "stream",
-    "partial_images",
-)
-
-
-def _recording(kw: dict[str, Any], *more_options: str) -> tuple[Any, bool, bool, dict[str, Any]]:
-    """What generate and edit share, from their options: the backend, embed_prompt, as_json, and
-    the keyword arguments of the Recorder call."""
-    as_json, force = kw.pop("as_json"), kw.pop("force")
-    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
-    embed = kw.pop("embed_prompt")
-    options = _options(kw, *_PROVIDER_OPTIONS, *more_options)
-    call = {k: kw[k] for k in ("n", "size", "model", "seed", "actor")}
-    return backend, embed, as_json, {**call, "options": options, "overwrite": force}
 
 
 def _backend(name: str, timeout: float | None, retries: int | None) -> Any:
@@ -235,24 +245,43 @@ def _recorder(backend: Any, embed_prompt: bool) -> Iterator[Recorder]:
         from provenance.record.recorder import Recorder
 
         rec = Recorder(backend=backend, embed_prompt=embed_prompt, on_progress=progress)
-        with rec:
+        with rec, warnings.catch_warnings():
+            # A retired model is worth one plain line before the request goes, not a traceback.
+            warnings.showwarning = _show_warning
             yield rec
+
+
+def _show_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
 
 
 def _report(outputs: list[RecordedOutput], as_json: bool) -> None:
     for o in outputs:
         if as_json:
-            echo_json(
-                {
-                    "path": str(o.path),
-                    "entry": o.entry_id,
-                    "index": o.index,
-                    "sha256": o.sha256,
-                    "mime": o.mime,
-                }
-            )
+            row = {
+                "path": str(o.path),
+                "entry": o.entry_id,
+                "index": o.index,
+                "sha256": o.sha256,
+                "mime": o.mime,
+            }
+            # The local engine says how it read the prompt (kept beside it, not in the leaf).
+            row.update({k: o.facts[k] for k in _READING if k in o.facts})
+            echo_json(row)
         else:
             click.echo(f"{o.path}  ledger entry {o.index} ({o.entry_id})  sha256 {o.sha256[:16]}…")
+
+
+_READING = ("understood", "ignored_words")
+
+
+def _say_reading(outputs: list[RecordedOutput]) -> None:
+    """What the engine understood and ignored, once per call, on stderr."""
+    facts = outputs[0].facts if outputs else {}
+    if "understood" in facts:
+        click.echo(f"understood: {'; '.join(facts['understood']) or '(nothing)'}", err=True)
+    if facts.get("ignored_words"):
+        click.echo(f"ignored: {', '.join(facts['ignored_words'])}", err=True)
 
 
 @click.command("generate")
@@ -269,11 +298,25 @@ def generate_cmd(prompt: str, out: Path, **kw: Any) -> None:
       provenance generate "A red circle on a white background" -o circle.png
       provenance generate "poster 1200x630, dark blue, title 'Election night'" -o poster.jpg
     With OpenAI (needs OPENAI_API_KEY):
-      provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-1.5 -o l.png
+      provenance generate "a lighthouse at dawn" --backend openai --model gpt-image-2 -o l.png
     """
-    backend, embed, as_json, call = _recording(kw)
+    as_json, force = kw.pop("as_json"), kw.pop("force")
+    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
+    embed = kw.pop("embed_prompt")
+    options = _options(kw, *_OPTION_NAMES)
     with _recorder(backend, embed) as rec:
-        outputs = rec.generate(prompt, out, **call)
+        outputs = rec.generate(
+            prompt,
+            out,
+            n=kw["n"],
+            size=kw["size"],
+            model=kw["model"],
+            seed=kw["seed"],
+            options=options,
+            overwrite=force,
+            actor=kw["actor"],
+        )
+    _say_reading(outputs)
     _report(outputs, as_json)
 
 
@@ -308,9 +351,24 @@ def edit_cmd(
       provenance edit photo.png -i redact --mask faces.png -o redacted.png
       provenance edit photo.png -i inpaint --mask scratch.png -o clean.png
     """
-    backend, embed, as_json, call = _recording(kw, "input_fidelity")
+    as_json, force = kw.pop("as_json"), kw.pop("force")
+    backend = _backend(kw.pop("backend"), kw.pop("timeout"), kw.pop("retries"))
+    embed = kw.pop("embed_prompt")
+    options = _options(kw, *_OPTION_NAMES, "input_fidelity")
     with _recorder(backend, embed) as rec:
-        outputs = rec.edit(list(inputs), instruction, out, mask=mask, **call)
+        outputs = rec.edit(
+            list(inputs),
+            instruction,
+            out,
+            mask=mask,
+            n=kw["n"],
+            size=kw["size"],
+            model=kw["model"],
+            seed=kw["seed"],
+            options=options,
+            overwrite=force,
+            actor=kw["actor"],
+        )
     _report(outputs, as_json)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -94,6 +94,12 @@ def _log_key(value: str | None) -> str | None:
     "known log (provenance logs add); never the key the database names.",
 )
 @click.option(
+    "--ask-openai",
+    is_flag=True,
+    help="Send files with no credentials and no ledger match to OpenAI's provenance check "
+    "(network, OPENAI_API_KEY); shown as a separate signal, never a verdict.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 256),
@@ -113,6 +119,7 @@ def verify_cmd(
     allow_network: bool,
     no_ledger: bool,
     log_key: str | None,
+    ask_openai: bool,
     jobs: int | None,
 ) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
@@ -148,18 +155,23 @@ def verify_cmd(
         signer_certs=signer_certs,
     )
     source = None if no_ledger else find_ledger(home, _log_key(log_key))
+    ask = _openai_asker() if ask_openai else None
     items = list(expand_inputs(files))
     fmt = fmt or ("json" if as_json else "text")
-    reports = _verify_and_print(items, policy, source, fmt, html_out is not None, jobs)
+    reports = _verify_and_print(items, policy, source, fmt, html_out is not None, jobs, ask)
     print_summary(reports, err=fmt != "text")
     if html_out:
-        from provenance.verify.html import write_html
-
-        write_html(Path(html_out), reports)
-        click.echo(f"HTML report written to {html_out}", err=True)
+        _write_html(Path(html_out), reports)
     if not reports or all(r.verdict == Verdict.ERROR for r in reports):
         return EXIT_USAGE
     return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
+
+
+def _write_html(path: Path, reports: list[VerificationReport]) -> None:
+    from provenance.verify.html import write_html
+
+    write_html(path, reports)
+    click.echo(f"HTML report written to {path}", err=True)
 
 
 def _verify_and_print(
@@ -169,6 +181,7 @@ def _verify_and_print(
     fmt: str,
     thumbnails: bool,
     jobs: int | None,
+    ask: Callable[[VerificationReport], dict[str, Any] | None] | None = None,
 ) -> list[VerificationReport]:
     """Each report printed as it comes (JSON line, crJSON line or text block), in input order."""
     from provenance.verify.batch import verify_many
@@ -178,12 +191,15 @@ def _verify_and_print(
     with _progress(len(items)) as advance:
         for report in verify_many(items, policy, source, thumbnails=thumbnails, workers=jobs):
             reports.append(_in_cli_words(report))
+            extra = ask(report) if ask is not None else None
             if fmt == "json":
-                echo_json(report.to_json())
+                echo_json({**report.to_json(), **({"openai_check": extra} if extra else {})})
             elif fmt == "crjson":
                 echo_json(_crjson(report, policy))
             else:
                 print_report(report)
+                if extra:
+                    click.echo(f"  {extra['attribution']}:\n    {extra['summary']}")
             advance()
     return reports
 
@@ -203,6 +219,24 @@ def _crjson(report: VerificationReport, policy: TrustPolicy) -> dict[str, object
         trust_anchors=policy.anchors_pem, allow_network=policy.allow_network, thumbnail=False
     )
     return read_crjson(data, report.mime, ctx)
+
+
+def _openai_asker() -> Callable[[VerificationReport], dict[str, Any] | None]:
+    """OpenAI's check, only for files with no credentials and no ledger match (opt-in)."""
+    from provenance.backends.openai_check import OpenAIProvenanceCheck
+
+    checker = OpenAIProvenanceCheck()
+
+    def ask(report: VerificationReport) -> dict[str, Any] | None:
+        if report.verdict != Verdict.NO_CREDENTIALS or report.ledger_entry:
+            return None
+        try:
+            data = Path(report.path).read_bytes()
+        except OSError:
+            return None
+        return checker.check(data, report.path, report.mime).to_json()
+
+    return ask
 
 
 @contextmanager

@@ -104,14 +104,27 @@ def sign_bytes(
         finally:
             builder.close()
     except c2pa.C2paError as e:
-        raise SigningError(f"signing the {mime} output failed: {_one_line(e)}") from e
+        raise SigningError(f"signing the {mime} output failed: {_explain(e)}") from e
     return out.getvalue()
 
 
-def _one_line(e: Exception, limit: int = 300) -> str:
-    """c2pa's validation errors span lines; an error here is always one line (fuzz finding)."""
-    text = " ".join(str(e).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# c2pa's words -> ours, first match wins; the raw reason always follows.
+_C2PA_REASONS = (
+    ("ingredientMismatch", "an action names an ingredient the manifest lacks or relates wrongly"),
+    ("assertion.action", "an action in the manifest breaks the C2PA rules"),
+    ("assertion", "an assertion in the manifest breaks the C2PA rules"),
+    ("Unsupported", "c2pa cannot sign this format"),
+)
+
+
+def _explain(e: Exception, limit: int = 300) -> str:
+    """One line: what went wrong in our words, then c2pa's reason, cut only between words."""
+    text = " ".join(str(e).split())  # c2pa's validation errors span lines (fuzz finding)
+    ours = next((why for key, why in _C2PA_REASONS if key in text), "c2pa refused the manifest")
+    if len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        text = text[: cut if cut > limit // 2 else limit].rstrip(" ,;:") + " …"
+    return f"{ours} (c2pa: {text})"
 
 
 @functools.cache

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Final, Literal
@@ -33,9 +34,12 @@ from PIL import Image, ImageChops, UnidentifiedImageError
 
 from provenance import vocab
 from provenance.errors import InputError
-from provenance.media.sniff import sniff_mime as sniff_mime  # PIL-free; re-exported
+from provenance.media.sniff import SVG_MIME as SVG_MIME  # PIL-free; re-exported
+from provenance.media.sniff import sniff_mime as sniff_mime
 
-ImageFormat = Literal["png", "jpeg", "webp"]
+ImageFormat = Literal["png", "jpeg", "webp"]  # what we encode ourselves
+# What an output file may be: a remote model also returns GIF and SVG, which we sign as they come.
+FileFormat = Literal["png", "jpeg", "webp", "gif", "svg"]
 
 MAX_PIXELS: Final = 64_000_000
 ENV_MAX_PIXELS: Final = vocab.ENV_MAX_PIXELS
@@ -53,6 +57,14 @@ _FORMAT_BY_EXT: Final[dict[str, ImageFormat]] = {
     ".jpeg": "jpeg",
     ".jpe": "jpeg",
     ".webp": "webp",
+}
+_FILE_FORMAT_BY_EXT: Final[dict[str, FileFormat]] = {**_FORMAT_BY_EXT, ".gif": "gif", ".svg": "svg"}
+MIME_BY_FILE_FORMAT: Final[dict[FileFormat, str]] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": SVG_MIME,
 }
 
 # Pillow plugins we let parse untrusted bytes. Others (EPS runs Ghostscript, and many rarely
@@ -82,6 +94,34 @@ def max_pixels() -> int:
     if value <= 0:
         raise InputError(f"{ENV_MAX_PIXELS}={raw!r}: must be a positive number of pixels")
     return value
+
+
+_SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.S)
+_SVG_ATTR = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
+
+
+def svg_size(data: bytes) -> tuple[int, int]:
+    """An SVG's width and height from its root element (viewBox else width/height); 0 if unsaid.
+
+    SVG has no pixels of its own: this is the size it declares, read without an XML parser
+    (no entity expansion, nothing fetched).
+
+    >>> svg_size(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 480"></svg>')
+    (640, 480)
+    """
+    root = _SVG_ROOT.search(data[:65536])
+    attrs = dict(_SVG_ATTR.findall(root.group(0))) if root else {}
+    box = attrs.get(b"viewBox", b"").replace(b",", b" ").split()
+    if len(box) == 4:
+        try:
+            return round(float(box[2])), round(float(box[3]))
+        except ValueError:
+            pass
+    sizes = []
+    for key in (b"width", b"height"):
+        m = re.match(rb"\s*(\d+(?:\.\d+)?)(px)?\s*$", attrs.get(key, b""))
+        sizes.append(round(float(m.group(1))) if m else 0)
+    return sizes[0], sizes[1]
 
 
 def open_image(data: bytes, *, name: str) -> Image.Image:
@@ -213,13 +253,13 @@ def _encodable(image: Image.Image, fmt: ImageFormat) -> Image.Image:
     return out
 
 
-def format_from_path(path: str | Path) -> ImageFormat:
-    """``png``, ``jpeg`` or ``webp`` from the file extension, or :class:`InputError`."""
+def format_from_path(path: str | Path) -> FileFormat:
+    """``png``, ``jpeg``, ``webp``, ``gif`` or ``svg`` from the extension, or :class:`InputError`."""
     suffix = Path(path).suffix.lower()
-    fmt = _FORMAT_BY_EXT.get(suffix)
+    fmt = _FILE_FORMAT_BY_EXT.get(suffix)
     if fmt is None:
         raise InputError(
             f"{Path(path).name}: cannot tell the output format from the extension "
-            f"{suffix or '(none)'!r} (use .png, .jpg, .jpeg or .webp)"
+            f"{suffix or '(none)'!r} (use .png, .jpg, .jpeg, .webp, .gif or .svg)"
         )
     return fmt

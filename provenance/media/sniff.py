@@ -9,7 +9,14 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from typing import Final
+
+SVG_MIME: Final = "image/svg+xml"
+# An XML declaration, comments or a doctype may come before the root <svg> element.
+_SVG_START = re.compile(
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.S
+)
 
 _ISO_BMFF_BRANDS: Final[dict[bytes, str]] = {
     b"avif": "image/avif",
@@ -44,6 +51,8 @@ def sniff_mime(data: bytes) -> str | None:
         return "image/jxl"
     if head[:2] == b"BM" and len(data) >= 26:
         return "image/bmp"
+    if _SVG_START.match(data[:1024]):
+        return SVG_MIME
     return None
 
 

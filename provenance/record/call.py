@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ class RecordedOutput:
     index: int
     sha256: str
     mime: str
+    # What the backend said about the call, incl. how it read the prompt (understood, ignored
+    # words): for the caller, who wrote the prompt; the ledger keeps those beside the prompt.
+    facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,9 @@ def record_call(
     recorded = []
     for p, entry in zip(pending, entries, strict=True):
         place(p.tmp, p.dest, overwrite)
-        recorded.append(RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime))
+        recorded.append(
+            RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime, dict(result.facts))
+        )
     fsync_dir(dests[0].parent)
     # After the files are in place: a refused checkpoint (a rewritten database) is an error the
     # caller sees, but the entries and their files stay together.
@@ -195,9 +200,8 @@ def sign_output(
 ) -> Pending:
     """Sign ``output`` into a fsynced temp file beside ``dest``."""
     result = call.result
-    image = imaging.open_image(output.data, name=f"{result.backend} output")
+    width, height, fps = _measure(output, result.backend)
     output_facts, private, provider_signed = output_facts_of(result.backend, output)
-    fps = fingerprint.compute(image)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     facts = ManifestFacts(
         op=call.op,
@@ -218,9 +222,9 @@ def sign_output(
         digest,
         output.mime,
         dest.name,
-        image.width,
-        image.height,
-        fps.to_json(),
+        width,
+        height,
+        fps.to_json() if fps else {},
         output_facts,
         provider_signed,
     )
@@ -239,7 +243,7 @@ def sign_output(
         signer=call.signer,
         signed_at=now,
     )
-    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()]
+    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
     return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private)
 
 
@@ -254,6 +258,17 @@ def output_facts_of(
     if backend != "local":  # a remote provider may sign its outputs: say whether it did
         public = {**public, "provider_manifest": provider_signed}
     return public, private, provider_signed
+
+
+def _measure(
+    output: BackendOutput, backend: str
+) -> tuple[int, int, fingerprint.Fingerprints | None]:
+    """Size and fingerprints of an output; an SVG has no pixels: its declared size, none."""
+    if output.mime == imaging.SVG_MIME:
+        width, height = imaging.svg_size(output.data)
+        return width, height, None
+    image = imaging.open_image(output.data, name=f"{backend} output")  # a GIF: its first frame
+    return image.width, image.height, fingerprint.compute(image)
 
 
 def jsonable(value: Any) -> Any:

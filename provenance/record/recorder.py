@@ -7,13 +7,9 @@ Example::
     rec = Recorder()                      # identity and ledger from PROVENANCE_HOME
     [card] = rec.generate("A red circle on a white background", "circle.png")
     [gray] = rec.edit(["circle.png"], "grayscale; brightness 1.1", "gray.png")
-    print(gray.entry_id, gray.sha256)
 
-One recorded call (DESIGN.md): hash every input -> run the backend -> allocate the ledger entry
-ids -> build and sign the manifest into a temporary file beside the destination (fsynced) -> hash
-the signed file -> append the ledger entries in one transaction -> rename into place. A failure at
-any step leaves no file at the destination and no ledger entry; an existing destination is never
-overwritten unless ``overwrite=True``.
+One recorded call (provenance.record.call): inputs hashed, backend, manifests signed into fsynced
+temp files, entries appended in one transaction, files moved into place; a failure leaves none.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -62,6 +58,9 @@ from provenance.record.call import (
     request_params,
 )
 from provenance.record.inputs import RecordInput, plan_outputs, read_input, read_inputs, read_mask
+
+if TYPE_CHECKING:
+    from provenance.record.session import Session
 
 
 @dataclass
@@ -122,8 +121,6 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- public calls -------------------------------------------------------------------------
 
     @ledger_failures()
     def generate(
@@ -231,6 +228,12 @@ class Recorder:
             overwrite=overwrite,
         )
 
+    def session(self, **kwargs: Any) -> Session:
+        """A conversational editing session: see :class:`provenance.record.session.Session`."""
+        from provenance.record.session import Session
+
+        return Session(self, **kwargs)
+
     @ledger_failures()
     def import_asset(
         self, path: str | os.PathLike[str], *, actor: str | None = None
@@ -283,7 +286,7 @@ class Recorder:
         if step.data is None and step.image is None:
             raise InputError("step: the block produced no image (set step.image or step.data)")
         data = step.data if step.data is not None else imaging.encode(step.image, fmt)  # type: ignore[arg-type]
-        mime = imaging.sniff_mime(data) or imaging.MIME_BY_FORMAT[fmt]
+        mime = imaging.sniff_mime(data) or imaging.MIME_BY_FILE_FORMAT[fmt]
         result = BackendResult(
             outputs=(BackendOutput(data, mime, tuple(step.actions), facts=step.facts),),
             backend="custom",
@@ -331,8 +334,6 @@ class Recorder:
 
     def _sign(self, spec: ManifestSpec, data: bytes, mime: str) -> bytes:
         return sign_bytes(spec, data, mime, self._signer, self._context)
-
-    # -- helpers --------------------------------------------------------------------------------
 
     def _call_backend(
         self,

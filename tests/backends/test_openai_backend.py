@@ -54,14 +54,14 @@ def test_generate_one_image_records_what_the_api_returned(
     out = result.outputs[0]
     assert out.mime == "image/png"
     assert _image(out.data).size == (64, 48)
-    assert result.backend == "openai" and result.model == "gpt-image-1.5"
+    assert result.backend == "openai" and result.model == "gpt-image-2"
     assert result.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
-    assert "gpt-image-1.5" in result.software_agent
+    assert "gpt-image-2" in result.software_agent
     got = server.requests[-1]
     assert got.path == "/v1/images/generations"
     assert got.json == {
         "prompt": "a red kite over dunes",
-        "model": "gpt-image-1.5",
+        "model": "gpt-image-2",
         "n": 1,
         "output_format": "png",
         "size": "64x48",
@@ -101,17 +101,15 @@ def test_generate_three_images(server: OpenAIServer, backend: OpenAIBackend) -> 
 
 def test_model_override_and_default_model(server: OpenAIServer) -> None:
     backend = OpenAIBackend(
-        api_key=server.api_key, base_url=server.base_url, model="gpt-image-1-mini"
+        api_key=server.api_key, base_url=server.base_url, model="gpt-image-2.6-sunburst"
     )
     result = backend.generate(GenerateRequest(prompt="x", size="16x16"))
-    assert result.model == "gpt-image-1-mini"
-    result = backend.generate(
-        GenerateRequest(prompt="x", size="16x16", model="gpt-image-2.5-flare")
-    )
-    assert result.model == "gpt-image-2.5-flare"  # names are passed through, not checked
+    assert result.model == "gpt-image-2.6-sunburst"
+    result = backend.generate(GenerateRequest(prompt="x", size="16x16", model="acme-image-next"))
+    assert result.model == "acme-image-next"  # unknown names are passed through, not checked
     assert [r.json["model"] for r in server.requests if r.json] == [
-        "gpt-image-1-mini",
-        "gpt-image-2.5-flare",
+        "gpt-image-2.6-sunburst",
+        "acme-image-next",
     ]
 
 

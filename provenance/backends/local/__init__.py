@@ -40,7 +40,7 @@ from provenance.backends.local._op import Context
 from provenance.backends.local._prompt import parse_prompt, parse_size
 from provenance.backends.local._render import render
 from provenance.errors import InputError
-from provenance.media.imaging import MIME_BY_FORMAT, encode, load_mask, open_image
+from provenance.media.imaging import MIME_BY_FORMAT, ImageFormat, encode, load_mask, open_image
 
 __all__ = ["EDIT_MODEL", "GENERATE_MODEL", "SOFTWARE_AGENT", "LocalBackend"]
 
@@ -57,7 +57,7 @@ class LocalBackend:
 
     def generate(self, request: GenerateRequest) -> BackendResult:
         """Render the prompt ``n`` times with seeds ``seed, seed+1, ...`` (default seed 0)."""
-        _check_common(request.n, request.output_format)
+        fmt = _check_common(request.n, request.output_format)
         if not request.prompt.strip():
             raise InputError(
                 "prompt is empty: describe what to draw, e.g. 'A red circle on a white background'"
@@ -71,10 +71,8 @@ class LocalBackend:
         for i in range(request.n):
             _progress(request.on_progress, f"rendering image {i + 1} of {request.n}", i / request.n)
             image = render(scene, seed + i)
-            data = encode(image, request.output_format, quality=quality)
-            outputs.append(
-                BackendOutput(data, MIME_BY_FORMAT[request.output_format], facts={"seed": seed + i})
-            )
+            data = encode(image, fmt, quality=quality)
+            outputs.append(BackendOutput(data, MIME_BY_FORMAT[fmt], facts={"seed": seed + i}))
         facts: dict[str, Any] = {
             "understood": list(scene.understood),
             "ignored_words": list(scene.ignored_words),
@@ -86,7 +84,7 @@ class LocalBackend:
 
     def edit(self, request: EditRequest) -> BackendResult:
         """Apply the instruction to ``images[0]``; ``images[1:]`` are references for ``place``."""
-        _check_common(request.n, request.output_format)
+        fmt = _check_common(request.n, request.output_format)
         if not request.images:
             raise InputError("edit needs a parent image")
         quality = _quality(request.options)
@@ -109,9 +107,9 @@ class LocalBackend:
         steps = _instructions.plan(ops, parent.size, mask, ctx)
         _progress(request.on_progress, "editing", 0.0)
         image, actions = _instructions.run(parent, steps, ctx)
-        data = encode(image, request.output_format, quality=quality)
+        data = encode(image, fmt, quality=quality)
         # The editor is deterministic: n > 1 yields n identical outputs, which the facts say.
-        output = BackendOutput(data, MIME_BY_FORMAT[request.output_format], actions=tuple(actions))
+        output = BackendOutput(data, MIME_BY_FORMAT[fmt], actions=tuple(actions))
         facts: dict[str, Any] = {
             "instruction": request.instruction,
             "operations": [s.op.name for s in steps],
@@ -123,19 +121,27 @@ class LocalBackend:
         return _result([output] * request.n, EDIT_MODEL, facts)
 
 
-def _check_common(n: int, output_format: str) -> None:
+def _check_common(n: int, output_format: str) -> ImageFormat:
     if not 1 <= n <= MAX_N:
         raise InputError(f"n={n}: the local backend makes between 1 and {MAX_N} images per call")
-    if output_format not in MIME_BY_FORMAT:
-        raise InputError(f"output format {output_format!r}: unsupported (choose png, jpeg or webp)")
+    for fmt in MIME_BY_FORMAT:
+        if fmt == output_format:
+            return fmt
+    raise InputError(f"output format {output_format!r}: unsupported (choose png, jpeg or webp)")
 
 
 def _quality(options: dict[str, Any]) -> int | None:
-    quality = options.get("quality")
+    # "quality" is OpenAI's word (low..max); the local engine's JPEG/WebP quality has its own.
+    if "quality" in options:
+        raise InputError(
+            f"option quality={options['quality']!r}: the local engine takes jpeg_quality "
+            "(0-100; --jpeg-quality), not quality"
+        )
+    quality = options.get("jpeg_quality")
     if quality is None:
         return None
     if isinstance(quality, bool) or not isinstance(quality, int):
-        raise InputError(f"option quality={quality!r}: must be a whole number from 0 to 100")
+        raise InputError(f"option jpeg_quality={quality!r}: must be a whole number from 0 to 100")
     return quality
 
 

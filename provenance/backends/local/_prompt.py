@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from PIL import ImageColor
-
+from provenance.backends.local._colors import RGB, color, hex_color, shade
 from provenance.errors import InputError
 
-RGB = tuple[int, int, int]
+__all__ = ["RGB", "Scene", "ShapeSpec", "color", "hex_color", "parse_prompt", "parse_size"]
 
 DEFAULT_SIZE = (1024, 1024)
 MIN_SIDE, MAX_SIDE = 16, 8192
@@ -47,13 +46,23 @@ NAMED_SIZES: dict[str, tuple[int, int]] = {
     "story": (576, 1024),
 }
 BACKGROUND_WORDS = {"background", "backdrop", "backgrounds"}
+TEXT_STYLES = {"bold": "bold", "heavy": "bold", "italic": "italic", "italics": "italic",
+               "slanted": "italic", "oblique": "italic"}  # fmt: skip
+PALETTES = {"pastel": "pastel", "pastels": "pastel", "soft": "pastel", "vivid": "vivid",
+            "vibrant": "vivid", "saturated": "vivid", "neon": "vivid", "muted": "dark",
+            "moody": "dark"}  # fmt: skip
+# A modifier before one of these words sets the palette: "dark colours", "light tones".
+PALETTE_NOUNS = {"palette", "colours", "colors", "tones", "theme", "scheme", "hues", "shades"}
+_MODIFIER_PALETTE = {"dark": "dark", "deep": "dark", "light": "pastel", "pale": "pastel",
+                     "bright": "vivid"}  # fmt: skip
 TEXT_WORDS = {"text", "title", "letters", "lettering", "font", "headline", "caption"}
 SUBTITLE_WORDS = {"subtitle", "caption", "tagline", "subheading", "byline"}
 STOPWORDS = {
     "a", "an", "the", "on", "of", "with", "and", "in", "at", "to", "over", "onto", "into",
     "is", "are", "its", "it", "some", "colored", "coloured", "color", "colour", "shape",
     "shapes", "corner", "side", "saying", "says", "reads", "reading", "that", "which", "by",
-    "plain", "solid", "filled", "image", "picture", "for", "x",
+    "plain", "solid", "filled", "image", "picture", "for", "x", "colors", "colours", "style",
+    "font", "type", "typeface", "written", "lettered",
 }  # fmt: skip
 
 _QUOTE_RE = re.compile(r"""(?<!\w)(?:"([^"]*)"|'([^']*)'|“([^”]*)”|‘([^’]*)’)(?!\w)""", re.UNICODE)
@@ -85,15 +94,31 @@ class Scene:
     text_color: RGB | None = None
     accent: RGB | None = None
     layout: str = "card"
+    bold: bool = False
+    italic: bool = False
+    palette: str | None = None  # "pastel", "dark", "vivid": every colour shaded so
     understood: list[str] = field(default_factory=list)
     ignored_words: list[str] = field(default_factory=list)
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``"1200x630"`` -> (1200, 630), checked against the renderer's limits."""
-    m = _SIZE_RE.fullmatch(text.strip())
+    """``"1200x630"``, an aspect ``"16:9"`` or a name (``"banner"``) -> (width, height).
+
+    >>> parse_size("1200x630"), parse_size("16:9"), parse_size("banner")
+    ((1200, 630), (1024, 576), (1500, 500))
+    """
+    value = text.strip().lower()
+    if value in NAMED_SIZES:
+        return NAMED_SIZES[value]
+    aspect = _ASPECT_RE.fullmatch(value)
+    if aspect:
+        return _aspect_size(int(aspect.group(1)), int(aspect.group(2)))
+    m = _SIZE_RE.fullmatch(value)
     if not m:
-        raise InputError(f"size {text!r}: expected WIDTHxHEIGHT, e.g. 1024x1024")
+        raise InputError(
+            f"size {text!r}: expected WIDTHxHEIGHT (1024x1024), an aspect W:H (16:9) or one of "
+            f"{', '.join(NAMED_SIZES)}"
+        )
     return _checked_size(int(m.group(1)), int(m.group(2)))
 
 
@@ -118,40 +143,6 @@ def _aspect_size(a: int, b: int) -> tuple[int, int]:
     return max(MIN_SIDE, round(long_edge * a / b / 2) * 2), long_edge
 
 
-def color(name: str, modifier: str | None = None) -> RGB | None:
-    """A CSS colour name or #hex, optionally darkened or lightened; None if not a colour."""
-    if modifier:
-        combined = modifier + name
-        if combined in ImageColor.colormap:
-            return _rgb(combined)
-    base = _rgb(name)
-    if base is None or modifier is None:
-        return base
-    if modifier in ("dark", "deep"):
-        return (base[0] * 55 // 100, base[1] * 55 // 100, base[2] * 55 // 100)
-    if modifier in ("light", "pale"):
-        return (
-            (base[0] + 255) // 2,
-            (base[1] + 255) // 2,
-            (base[2] + 255) // 2,
-        )
-    return base  # "bright": the named colour is already the bright one
-
-
-def hex_color(c: RGB) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*c)
-
-
-def _rgb(name: str) -> RGB | None:
-    if not name.startswith("#") and name not in ImageColor.colormap:
-        return None
-    try:
-        r, g, b = ImageColor.getrgb(name)[:3]
-    except ValueError:
-        return None
-    return (r, g, b)
-
-
 def parse_prompt(prompt: str) -> Scene:
     """Read ``prompt`` into a :class:`Scene`. Never fails on words it does not know."""
     scene = Scene()
@@ -165,10 +156,42 @@ def parse_prompt(prompt: str) -> Scene:
     rest = _read_sizes(rest, scene)
     _read_words(_TOKEN_RE.findall(rest), quotes, scene)
     if scene.title is None and not scene.shapes and scene.ignored_words:
-        # Nothing drawable was understood: the prompt itself becomes the card's text.
-        scene.title = prompt.strip()
-        scene.understood.append("text: the prompt itself (nothing else to draw)")
+        # Nothing drawable was understood: the prompt's own words become the card's text,
+        # without the size, layout and style words that were read as instructions.
+        words = _as_text(prompt)
+        if words:
+            scene.title = words
+            scene.understood.append(f"text: the prompt's words {words!r} (nothing else to draw)")
+    shade_scene(scene)
     return scene
+
+
+_INSTRUCTION_WORDS = LAYOUTS | set(NAMED_SIZES) | set(TEXT_STYLES) | set(PALETTES) | {"gradient"}
+
+
+def _as_text(prompt: str) -> str:
+    """The prompt without size, aspect, layout and style words, and no stopwords at its ends."""
+    text = _ASPECT_RE.sub(" ", _SIZE_RE.sub(" ", prompt))
+    words = [w for w in text.split() if w.strip(",.;:!?").lower() not in _INSTRUCTION_WORDS]
+    while words and words[0].strip(",.;:!?").lower() in STOPWORDS:
+        words.pop(0)
+    while words and words[-1].strip(",.;:!?").lower() in STOPWORDS:
+        words.pop()
+    return " ".join(words).strip(" ,.;:")
+
+
+def shade_scene(scene: Scene) -> None:
+    """Apply the scene's palette to every colour the prompt named (the renderer does the rest)."""
+    if scene.palette is None:
+        return
+    p = scene.palette
+    for name in ("background", "background_end", "accent"):
+        value = getattr(scene, name)
+        if value is not None:
+            setattr(scene, name, shade(value, p))
+    for spec in scene.shapes:
+        if spec.color is not None:
+            spec.color = shade(spec.color, p)
 
 
 def _read_sizes(text: str, scene: Scene) -> str:
@@ -219,10 +242,19 @@ class _WordReader:
         elif word in ",.;!?":
             # A phrase boundary: a colour left unattached ("dark blue,") is a free colour.
             self._free_pending()
+            self._dangling_modifier()
             self.modifier, self.count, self.scale = None, 1, 1.0
             self._flush_position()
         elif word in MODIFIERS:
+            self._dangling_modifier()
             self.modifier = word
+        elif word in PALETTE_NOUNS and self.modifier in _MODIFIER_PALETTE:
+            self._palette(_MODIFIER_PALETTE[self.modifier], f"{self.modifier} {word}")
+            self.modifier = None
+        elif word in PALETTES:
+            self._palette(PALETTES[word], word)
+        elif word in TEXT_STYLES:
+            self._text_style(TEXT_STYLES[word], word)
         elif (c := color(word, self.modifier)) is not None:
             self._free_pending()
             self.pending_color = c
@@ -244,9 +276,26 @@ class _WordReader:
             self.scene.ignored_words.append(raw)
 
     def finish(self) -> None:
+        self._dangling_modifier()
         self._flush_position()
         self._free_pending()
         _assign_free_colors(self.free_colors, self.scene)
+
+    def _dangling_modifier(self) -> None:
+        """``dark`` with no colour after it ("... in dark, ...") means a dark palette."""
+        if self.modifier in _MODIFIER_PALETTE:
+            self._palette(_MODIFIER_PALETTE[self.modifier], self.modifier)
+        self.modifier = None
+
+    def _palette(self, palette: str, said: str) -> None:
+        if self.scene.palette is None:
+            self.scene.palette = palette
+            self.scene.understood.append(f"palette: {palette} ({said!r})")
+
+    def _text_style(self, style: str, said: str) -> None:
+        if not getattr(self.scene, style):
+            setattr(self.scene, style, True)
+            self.scene.understood.append(f"text: {style} ({said!r})")
 
     def _quote(self, text: str) -> None:
         if self.scene.title is None:
@@ -292,7 +341,7 @@ class _WordReader:
         scene = self.scene
         if word in POSITIONS:
             self.position.append("center" if word in ("centre", "middle") else word)
-        elif word == "gradient":
+        elif word in ("gradient", "gradients", "graded", "fade", "ombre"):
             scene.gradient = True
             scene.understood.append("background: gradient")
         elif word in NAMED_SIZES and not self.size_named:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from PIL import Image, ImageDraw
 
 from provenance.backends.local import _text
+from provenance.backends.local._colors import shade
 from provenance.backends.local._prompt import RGB, Scene, ShapeSpec
 
 # Colours for shapes the prompt gave no colour; picked by seed.
@@ -16,6 +17,7 @@ _PALETTE: tuple[RGB, ...] = (
     (230, 57, 70), (29, 53, 87), (69, 123, 157), (42, 157, 143),
     (233, 196, 106), (244, 162, 97), (131, 56, 236), (58, 134, 255),
 )  # fmt: skip
+_DEFAULT_BACKGROUND: dict[str, RGB] = {"dark": (22, 24, 33), "pastel": (252, 247, 240)}
 _SUPERSAMPLE_MAX_PIXELS = 4_000_000  # above this, draw at 1x to bound memory
 Box = tuple[int, int, int, int]
 _Drawer = Callable[[ImageDraw.ImageDraw, float, float, float, tuple[int, ...]], None]
@@ -25,14 +27,15 @@ def render(scene: Scene, seed: int) -> Image.Image:
     """The scene as an RGB image of ``scene.size``; same scene and seed give the same pixels."""
     rng = random.Random(seed)
     width, height = scene.size
-    background = scene.background or (255, 255, 255)
+    background = scene.background or _DEFAULT_BACKGROUND.get(scene.palette or "", (255, 255, 255))
     ss = 2 if width * height <= _SUPERSAMPLE_MAX_PIXELS else 1
     canvas = _background(scene, background, (width * ss, height * ss))
     shape_box, text_box = _regions(scene, width, height)
     if scene.shapes:
         draw = ImageDraw.Draw(canvas)
         scaled = (shape_box[0] * ss, shape_box[1] * ss, shape_box[2] * ss, shape_box[3] * ss)
-        _draw_shapes(draw, scene, background, scaled, rng)
+        # A shape with a position ("top right") is placed in the whole picture, not its region.
+        _draw_shapes(draw, scene, background, (scaled, (0, 0, width * ss, height * ss)), rng)
     image = (
         canvas.reduce(ss) if ss > 1 else canvas
     )  # box-average: antialiasing, ~10x cheaper than Lanczos
@@ -91,13 +94,18 @@ def _regions(scene: Scene, width: int, height: int) -> tuple[Box, Box]:
 
 
 def _draw_shapes(
-    draw: ImageDraw.ImageDraw, scene: Scene, background: RGB, box: Box, rng: random.Random
+    draw: ImageDraw.ImageDraw,
+    scene: Scene,
+    background: RGB,
+    boxes: tuple[Box, Box],
+    rng: random.Random,
 ) -> None:
+    box, whole = boxes
     placed = [s for s in scene.shapes if s.position]
     flowing = [(s, i) for s in scene.shapes if not s.position for i in range(s.count)]
     x0, y0, x1, y1 = box
     for spec in placed:
-        cx, cy, cell = _anchor(spec.position or "center", box)
+        cx, cy, cell = _anchor(spec.position or "center", whole)
         for i in range(spec.count):
             offset = (i - (spec.count - 1) / 2) * cell * 0.5
             _draw_one(
@@ -154,7 +162,8 @@ def _draw_one(
     cx += rng.uniform(-jitter, jitter)
     cy += rng.uniform(-jitter, jitter)
     r = radius * min(spec.scale, 1.2)
-    base = spec.color or scene.accent or _contrasting(rng.choice(_PALETTE), background)
+    default = shade(rng.choice(_PALETTE), scene.palette)
+    base = spec.color or scene.accent or _contrasting(default, background)
     fill = tuple(max(0, min(255, c + rng.randint(-6, 6))) for c in base)
     _SHAPE_DRAWERS[spec.kind](draw, cx, cy, r, fill)
 
@@ -247,6 +256,15 @@ def _draw_text(image: Image.Image, scene: Scene, background: RGB, box: Box) -> N
     gap = round(min(width, height) * 0.04)
     total = sum(b.height for b in blocks) + gap * (len(blocks) - 1)
     y = y0 + max(0, (height - total) // 2)
-    for block in blocks:
-        _text.draw_block(draw, block, (x0 + (width - block.width) // 2, y), color)
+    for i, block in enumerate(blocks):
+        origin = (x0 + (width - block.width) // 2, y)
+        # Bold and italic apply to the title; subtitles stay regular.
+        styled = i == 0 and scene.title is not None
+        bold = styled and scene.bold
+        if styled and scene.italic:
+            _text.draw_italic(image, block, origin, color, bold=bold)
+        else:
+            _text.draw_block(
+                draw, block, origin, color, stroke=_text.bold_stroke(block, color) if bold else None
+            )
         y += block.height + gap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -88,3 +88,34 @@ def draw_block(
                 stroke_width=stroke[0],
                 stroke_fill=stroke[1],
             )
+
+
+def bold_stroke(block: TextBlock, fill: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """Bold from the one embedded font: an outline in the text's own colour."""
+    return max(1, block.line_height // 20), fill
+
+
+def draw_italic(
+    image: Image.Image,
+    block: TextBlock,
+    origin: tuple[int, int],
+    fill: tuple[int, ...],
+    *,
+    bold: bool = False,
+) -> None:
+    """Italic from the upright font: the block drawn on its own layer and sheared right."""
+    slant = 0.2
+    pad = max(2, block.line_height // 10)
+    extra = int(block.height * slant) + 2 * pad
+    layer = Image.new("RGBA", (block.width + extra, block.height + 2 * pad), (0, 0, 0, 0))
+    stroke = bold_stroke(block, (*fill[:3], 255)) if bold else None
+    draw_block(
+        ImageDraw.Draw(layer), block, (pad + extra // 2, pad), (*fill[:3], 255), stroke=stroke
+    )
+    h = layer.height
+    # x_src = x + slant * (y - h/2): the top leans right, the baseline left.
+    sheared = layer.transform(
+        layer.size, Image.Transform.AFFINE, (1, slant, -slant * h / 2, 0, 1, 0),
+        resample=Image.Resampling.BICUBIC,
+    )  # fmt: skip
+    image.paste(sheared, (origin[0] - pad - extra // 2, origin[1] - pad), sheared)

@@ -168,6 +168,7 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
       provenance report --since 2026-03-01T00:00:00Z --format json | jq .report.checkpoint
     """
     from provenance.compliance.report import build_report, parse_when, write_report
+    from provenance.fileio import new_text, write_atomic
     from provenance.home.ledger import open_ledger
 
     start = parse_when(since)
@@ -181,15 +182,11 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
     if out is None:
         write_report(trail, fmt, sys.stdout)
         return
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            write_report(trail, fmt, fh)
-        if fmt == "csv":
-            Path(f"{out}.checkpoint").write_text(trail.checkpoint["note"], encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if fmt == "csv":  # the sidecar first: a planted link there must stop the report, not follow
+        sidecar = Path(f"{out}.checkpoint")
+        write_atomic(sidecar, trail.checkpoint["note"].encode(), mode=0o644, overwrite=False)
+    with new_text(out, mode=0o644) as fh:
+        write_report(trail, fmt, fh)
     click.echo(
         f"{out}: {len(trail.rows)} entries, checkpoint size {trail.checkpoint['size']}", err=True
     )

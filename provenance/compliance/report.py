@@ -19,10 +19,10 @@ anyone with the log's public key) can confirm the report matches the ledger.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -264,14 +264,37 @@ def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
     if fmt == "json":
         out.write(json.dumps(trail.to_json(), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        w = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
+        out.write(_csv_line(CSV_COLUMNS))
         for row in trail.rows:
-            w.writerow(_flat(row))
+            flat = _flat(row)
+            out.write(_csv_line([_csv_cell(flat[c]) for c in CSV_COLUMNS]))
     elif fmt == "html":
         out.write(_html(trail))
     else:
         raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """OWASP's CSV-injection defence: a text cell a spreadsheet would run as a formula gets a
+    leading single quote, so it is shown as text (the JSON report keeps the exact value)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_line(values: Sequence[Any]) -> str:
+    """One CSV record, quoted as the csv module's minimal quoting but also around a lone CR
+    (which the csv module leaves bare when lines end in LF, splitting the row for readers)."""
+    cells = []
+    for v in values:
+        text = str(v)
+        if any(c in text for c in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        cells.append(text)
+    return ",".join(cells) + "\n"
 
 
 def _flat(row: AuditRow) -> dict[str, Any]:

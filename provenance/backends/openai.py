@@ -23,7 +23,6 @@ import base64
 import binascii
 import logging
 import os
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,12 +58,11 @@ from provenance.errors import (
     MissingAPIKeyError,
 )
 from provenance.media.imaging import sniff_mime
+from provenance.redaction import redact, register_secret
 
 log = logging.getLogger(__name__)
 
 MAX_EDIT_IMAGES = 16
-# Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
 
 
 class OpenAIBackend:
@@ -93,6 +91,7 @@ class OpenAIBackend:
         self.timeout = timeout
         self.max_retries = max_retries
         self._key = key
+        register_secret(key)  # kept out of every message the process prints
         url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.base_url = url
         self._client = openai.OpenAI(
@@ -286,9 +285,7 @@ def _decode(b64: Any, index: int) -> bytes:
 
 
 def _redact(text: str, key: str) -> str:
-    if key:
-        text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("sk-[redacted]", text)
+    return redact(text, key)  # the key, its masked echoes, auth headers, sk- shapes
 
 
 def _translate(

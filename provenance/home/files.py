@@ -25,3 +25,11 @@ def write_private(path: Path, data: bytes) -> None:
 def write_public(path: Path, data: bytes) -> None:
     """A certificate or public key: not secret, but the home keeps every file 0600 anyway."""
     write_private(path, data)
+
+
+def secure_sqlite_files(db: Path) -> None:
+    """Make an SQLite ledger file (and its -wal/-shm, which SQLite creates with the database's
+    mode) 0600: it holds the prompts."""
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if path.exists():
+            path.chmod(PRIVATE_FILE)

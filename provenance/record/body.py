@@ -173,9 +173,19 @@ class ImportBody:
         }
 
 
+def refusal_reason(backend: str, code: str | None) -> str:
+    """The leaf's reason for a refusal: who refused and the provider's code, never its message
+    (which may echo the prompt); the message is kept with the prompt, erasable."""
+    return f"{backend} refused the request" + (f" ({code})" if code else "")
+
+
 @dataclass(frozen=True)
 class RefusalBody:
-    """The body of a ``refusal`` entry: the backend refused; nothing was written."""
+    """The body of a ``refusal`` entry: the backend refused; nothing was written.
+
+    ``reason`` is :func:`refusal_reason`; the provider's own message is in the entry's secret
+    (``{"prompt", "salt", "refusal"}``) so that an erasure removes whatever it echoed.
+    """
 
     op: str
     actor: str

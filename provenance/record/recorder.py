@@ -53,7 +53,7 @@ from provenance.home.ledger import open_ledger
 from provenance.home.paths import ENV_ACTOR, Home, home_from_env
 from provenance.media import imaging
 from provenance.media.hashing import new_salt, salted_hash
-from provenance.record.body import ImportBody, PromptRecord, RefusalBody
+from provenance.record.body import ImportBody, PromptRecord, RefusalBody, refusal_reason
 from provenance.record.call import (
     CallFacts,
     Progress,
@@ -366,7 +366,7 @@ class Recorder:
             backend=self.backend.name,
             model=model or getattr(self.backend, "model", None),
             prompt=PromptRecord(salted_hash(salt, prompt), False),
-            reason=e.diagnostics(),
+            reason=refusal_reason(self.backend.name, getattr(e, "code", None)),
             code=getattr(e, "code", None),
             request_id=getattr(e, "request_id", None),
             inputs=[i.record() for i in inputs],
@@ -375,7 +375,7 @@ class Recorder:
             "refusal",
             body.to_json(),
             inputs=[i.sha256 for i in inputs],
-            secret=json.dumps({"prompt": prompt, "salt": salt}),
+            secret=json.dumps({"prompt": prompt, "salt": salt, "refusal": e.diagnostics()}),
         )
 
     def _provider_options(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -141,8 +141,13 @@ def build_report(
     since: dt.datetime,
     until: dt.datetime | None = None,
     include_prompts: bool = True,
+    reviewers: Mapping[str, str] | None = None,
 ) -> AuditTrail:
-    """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet."""
+    """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet.
+
+    ``reviewers`` (``enrolled_reviewers(home)``) are the certificates whose signed reviews count
+    for ``review_status``; an unsigned review counts as none.
+    """
     if until is not None and until <= since:
         raise InputError(f"until {until.isoformat()} is not after since {since.isoformat()}")
     entries = list(ledger.iter_entries(since=since, until=until))
@@ -156,7 +161,7 @@ def build_report(
                 f"no signed checkpoint covers entry {last} yet and none can be signed "
                 f"here ({e.diagnostics()})"
             ) from e
-    reviews = _reviews_by_output(ledger)
+    reviews = _reviews_by_output(ledger, reviewers or {})
     erasures = {str(e.body.get("erased")): e for e in ledger.iter_entries(kinds=["erasure"])}
     trail = AuditTrail(
         origin=ledger.origin,
@@ -177,10 +182,10 @@ def build_report(
     return trail
 
 
-def _reviews_by_output(ledger: Ledger) -> dict[str, list[Review]]:
+def _reviews_by_output(ledger: Ledger, enrolled: Mapping[str, str]) -> dict[str, list[Review]]:
     out: dict[str, list[Review]] = {}
     for e in ledger.iter_entries(kinds=[REVIEW_KIND]):
-        r = Review.from_entry(e)
+        r = Review.from_entry(e, enrolled)
         out.setdefault(r.sha256, []).append(r)
     return out
 
@@ -232,7 +237,7 @@ def _row(
         st = status_from(reviews.get(e.outputs[0], []))
         row.review_status = st.state
         if st.deciding is not None:
-            row.reviewer, row.review_entry = st.deciding.reviewer, st.deciding.entry_id
+            row.reviewer, row.review_entry = st.deciding.verified, st.deciding.entry_id
     return row
 
 

@@ -17,6 +17,7 @@ from provenance.compliance.review import record_review
 from provenance.home.ledger import open_ledger
 from provenance.home.paths import Home
 from provenance.record.recorder import Recorder
+from tests.compliance.conftest import make_reviewer
 
 PREFIXES = ["=", "+", "-", "@", "\t", "\r"]
 
@@ -27,14 +28,13 @@ def test_formula_prefixes_are_neutralised(prefix: str, home: Home, workdir: Path
     with Recorder(home, actor=f"{prefix}cmd|' /C calc'!A0") as rec:
         [out] = rec.generate(f"{prefix}SUM(1+1) a red circle", workdir / "a.png", size="64x64")
     with open_ledger(home) as ledger:
-        record_review(ledger, out.path, "approve", reviewer=payload, note=payload)
+        who = make_reviewer(home, payload, workdir / "keys", as_email=False).signer
+        record_review(ledger, out.path, "approve", signer=who, note=payload)
     report = workdir / "audit.csv"  # a file: the terminal's newline translation would eat CR
     assert main(["report", "--since", "2000-01-01", "--format", "csv", "-o", str(report)]) == 0
     rows = list(csv.DictReader(io.StringIO(report.read_bytes().decode("utf-8"), newline="")))
     asset = next(r for r in rows if r["kind"] != "review")
-    cells = {"actor": asset["actor"], "prompt": asset["prompt"]}
-    if prefix.strip():  # reviewer names are stripped of surrounding whitespace
-        cells["reviewer"] = asset["reviewer"]
+    cells = {"actor": asset["actor"], "prompt": asset["prompt"], "reviewer": asset["reviewer"]}
     for column, cell in cells.items():
         assert cell.startswith("'" + prefix), (column, cell)
     for row in rows:

@@ -94,11 +94,9 @@ def review_cmd(
         raise InputError("review: say --approve or --reject")
     if by is not None and not by.strip():  # the library names its parameter; this names the flag
         raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
-    if (cert is None) != (key is None):
-        raise InputError("--cert, --key: give both (the reviewer's certificate and key)")
+    signer = _review_signer(cert, key)
     home = home_from_env()
     policy = _policy(home, policy_path)
-    signer = _review_signer(cert, key)
     allowed = policy.approvers() if decision == "approve" else []
     with open_ledger(home) as ledger:
         try:
@@ -114,12 +112,9 @@ def review_cmd(
                 allowed=allowed,
             )
         except UnsignedReviewError as e:
-            if signer is None:  # worded as flags for the terminal
-                raise InputError(
-                    "review: unsigned; give --cert and --key (the reviewer's own certificate "
-                    "and key; an unsigned review counts as no review)"
-                ) from e
-            raise
+            if signer is not None:
+                raise
+            raise _unsigned(e) from e
     if as_json:
         echo_json(review.__dict__)
         return
@@ -173,9 +168,19 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
     return EXIT_OK if all(r.passed for r in results) else EXIT_NOT_ACCEPTED
 
 
+def _unsigned(e: Exception) -> InputError:
+    """The library's refusal of an unsigned review, worded as flags for the terminal."""
+    return InputError(
+        "review: unsigned; give --cert and --key (the reviewer's own certificate and key; an "
+        "unsigned review counts as no review)"
+    )
+
+
 def _review_signer(cert: Path | None, key: Path | None) -> ReviewSigner | None:
     from provenance.compliance.signing import key_signer
 
+    if (cert is None) != (key is None):
+        raise InputError("--cert, --key: give both (the reviewer's certificate and key)")
     if cert is None or key is None:
         return None
     secret = os.environ.get(ENV_KEY_PASSPHRASE)

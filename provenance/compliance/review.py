@@ -3,12 +3,16 @@
 Example::
 
     from provenance.compliance.review import record_review, review_status
+    from provenance.compliance.signing import enrolled_reviewers, key_signer
     from provenance.home.paths import home_from_env
     from provenance.home.ledger import open_ledger
 
-    with open_ledger(home_from_env()) as ledger:
-        review = record_review(ledger, "banner.png", "approve", reviewer="legal@example.org")
-        print(review_status(ledger, review.sha256).state)      # approved
+    home = home_from_env()
+    legal = key_signer(Path("legal.pem").read_bytes(), Path("legal.key.pem").read_bytes())
+    enrolled = enrolled_reviewers(home)
+    with open_ledger(home) as ledger:
+        review = record_review(ledger, "banner.png", "approve", signer=legal, enrolled=enrolled)
+        print(review_status(ledger, review.sha256, enrolled=enrolled).state)      # approved
 
 A review names the reviewed entry and the exact SHA-256 of the reviewed file, so a later edit
 (new bytes, new hash) is not approved. In the ledger it is an entry of kind ``review`` whose input

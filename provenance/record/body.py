@@ -33,9 +33,12 @@ class InputRecord:
     width: int
     height: int
     fingerprints: Json  # without the detail grid: inputs are never searched for
+    # "perceptual": ``entry`` was found by fingerprints (the bytes differ from what it recorded,
+    # e.g. a stripped or re-encoded copy); absent for an exact hash match or no match
+    link: str | None = None
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "role": self.role,
             "sha256": self.sha256,
             "mime": self.mime,
@@ -45,6 +48,9 @@ class InputRecord:
             "height": self.height,
             "fingerprints": self.fingerprints,
         }
+        if self.link is not None:
+            out["link"] = self.link
+        return out
 
 
 @dataclass(frozen=True)

@@ -248,10 +248,11 @@ class Recorder:
             output=inp.record(role="output"),
             has_manifest=has_manifest(inp.data, inp.mime),
         )
-        entry = self.ledger.append(
+        entry = self.ledger.append(  # a perceptual match is a parent: lineage, AI disclosure
             "import",
             body.to_json(),
             outputs=[inp.sha256],
+            parents=[inp.entry_id] if inp.entry_id else [],
             fingerprints=[(inp.sha256, k, v) for k, v in inp.fingerprints.as_ledger()],
         )
         return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)

@@ -217,7 +217,21 @@ def enroll_reviewer_cmd(cert: Path) -> None:
     help="Write here instead of stdout (csv: the signed checkpoint goes to OUT.checkpoint).",
 )
 @click.option("--no-prompts", is_flag=True, help="Leave prompt texts out (hashes stay).")
-def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_prompts: bool) -> None:
+@click.option(
+    "--thumbnails",
+    "thumb_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="html: show each output found here by its recorded name and hash (repeatable).",
+)
+def report_cmd(
+    since: str,
+    until: str | None,
+    fmt: str,
+    out: Path | None,
+    no_prompts: bool,
+    thumb_dirs: tuple[Path, ...],
+) -> None:
     """Audit report: every ledger entry in the window, with reviews and a covering checkpoint.
 
     \b
@@ -226,6 +240,7 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
       provenance report --since 2026-03-01T00:00:00Z --format json | jq .report.checkpoint
     """
     from provenance.compliance.report import build_report, parse_when, write_report
+    from provenance.compliance.report_html import find_thumbnails
     from provenance.compliance.signing import enrolled_reviewers
     from provenance.fileio import new_text, write_atomic
     from provenance.home.ledger import open_ledger
@@ -245,14 +260,15 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
             include_prompts=not no_prompts,
             reviewers=enrolled_reviewers(home),
         )
+    thumbs = find_thumbnails(trail.rows, thumb_dirs) if fmt == "html" and thumb_dirs else None
     if out is None:
-        write_report(trail, fmt, sys.stdout)
+        write_report(trail, fmt, sys.stdout, thumbs)
         return
     if fmt == "csv":  # the sidecar first: a planted link there must stop the report, not follow
         sidecar = Path(f"{out}.checkpoint")
         write_atomic(sidecar, trail.checkpoint["note"].encode(), mode=0o644, overwrite=False)
     with new_text(out, mode=0o644) as fh:
-        write_report(trail, fmt, fh)
+        write_report(trail, fmt, fh, thumbs)
     click.echo(
         f"{out}: {len(trail.rows)} entries, checkpoint size {trail.checkpoint['size']}", err=True
     )

@@ -20,7 +20,6 @@ anyone with the log's public key) can confirm the report matches the ledger.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,6 +47,7 @@ CSV_COLUMNS = (
     "prompt_status",
     "inputs",
     "outputs",
+    "output_files",
     "review_status",
     "reviewer",
     "review_entry",
@@ -76,6 +76,7 @@ class AuditRow:
     prompt_status: str  # "none", "present", "withheld" or "erased"
     inputs: list[dict[str, Any]]  # {role, sha256}
     outputs: list[str]
+    output_names: list[str] = field(default_factory=list)  # the recorded file names, in order
     review_status: str | None = None
     reviewer: str | None = None
     review_entry: str | None = None
@@ -226,6 +227,7 @@ def _row(
         ]
         or [{"role": "input", "sha256": s} for s in e.inputs],
         outputs=list(e.outputs),
+        output_names=_output_names(b, len(e.outputs)),
         detail=_detail(e),
     )
     if e.id in erasures:
@@ -239,6 +241,12 @@ def _row(
         if st.deciding is not None:
             row.reviewer, row.review_entry = st.deciding.verified, st.deciding.entry_id
     return row
+
+
+def _output_names(body: dict[str, Any], count: int) -> list[str]:
+    out = body.get("output")
+    name = out.get("name") if isinstance(out, dict) else None
+    return [str(name)] * min(count, 1) if name else [""] * count
 
 
 def _prompt_text(secret: str) -> str:
@@ -265,7 +273,10 @@ def _detail(e: Entry) -> str | None:
 # -- output ----------------------------------------------------------------------------------
 
 
-def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
+def write_report(
+    trail: AuditTrail, fmt: str, out: TextIO, thumbnails: Mapping[str, str] | None = None
+) -> None:
+    """Write ``trail`` as csv, json or html (``thumbnails``: see ``report_html.find_thumbnails``)."""
     if fmt == "json":
         out.write(json.dumps(trail.to_json(), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "csv":
@@ -274,7 +285,9 @@ def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
             flat = _flat(row)
             out.write(_csv_line([_csv_cell(flat[c]) for c in CSV_COLUMNS]))
     elif fmt == "html":
-        out.write(_html(trail))
+        from provenance.compliance.report_html import render_html
+
+        out.write(render_html(trail, thumbnails))
     else:
         raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
 
@@ -306,32 +319,9 @@ def _flat(row: AuditRow) -> dict[str, Any]:
     flat = asdict(row)
     flat["inputs"] = " ".join(f"{i['role']}:{i['sha256']}" for i in row.inputs)
     flat["outputs"] = " ".join(row.outputs)
+    flat["output_files"] = " ".join(row.output_names)
     flat["proof"] = " ".join(row.proof)
     return {k: ("" if v is None else v) for k, v in flat.items()}
-
-
-def _html(trail: AuditTrail) -> str:
-    cols = [c for c in CSV_COLUMNS if c not in ("proof", "checkpoint_size", "checkpoint_root")]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(_flat(r)[c]))}</td>" for c in cols) + "</tr>"
-        for r in trail.rows
-    )
-    until = trail.until.isoformat() if trail.until else "now"
-    return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Provenance audit report {html.escape(trail.origin)}</title>"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #999;padding:2px 4px;vertical-align:top}</style></head><body>\n"
-        f"<h1>Audit report: {html.escape(trail.origin)}</h1>\n"
-        f"<p>Window {html.escape(trail.since.isoformat())} to {html.escape(until)}; "
-        f"{len(trail.rows)} entries; generated {html.escape(trail.generated_at)}.</p>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
-        "<h2>Signed checkpoint covering this window</h2>\n"
-        f"<pre>{html.escape(trail.checkpoint['note'])}</pre>\n"
-        f"<p>Log verifier key: <code>{html.escape(trail.verifier_key or '')}</code></p>\n"
-        "</body></html>\n"
-    )
 
 
 # -- checking a report against the log -------------------------------------------------------

@@ -176,5 +176,5 @@ def test_report_formats_and_window(
         == 0
     )
     page = html_out.read_text()
-    assert "<table>" in page and "A green triangle" not in page and "withheld" in page
+    assert "<div class=row>" in page and "A green triangle" not in page and "withheld" in page
     assert "— " in page  # the signed note's signature line

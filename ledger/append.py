@@ -80,12 +80,19 @@ class Appender:
         check_request(request)
 
         def work(cur: Any) -> list[Entry]:
+            if self.storage.sqlite_sql:  # zero the freed cells, whatever SQLite's build default
+                cur.execute("PRAGMA secure_delete=ON")
             cur.execute(self._sql["erase"], (entry_id,))
             if not cur.rowcount:
                 raise UnknownEntryError(f"entry {entry_id} has no secret text to erase")
             return self._append_rows(cur, [request])
 
-        return self._write(work)[0]
+        entry = self._write(work)[0]
+        try:
+            self.storage.scrub_erased()
+        except DatabaseError as e:
+            raise db_error(self.storage.url, e) from e
+        return entry
 
     def _write(self, work: Any) -> list[Entry]:
         dbapi = self.storage.dbapi

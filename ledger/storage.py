@@ -87,6 +87,20 @@ class Storage:
         """The head's size and the stored hashes at ``keys``, read together."""
         raise NotImplementedError
 
+    def scrub_erased(self) -> None:
+        """After an erasure: leave no copy of deleted secret rows in the files we control.
+
+        SQLite: the WAL (which still holds the pages as they were) is checkpointed into the
+        file, whose freed cells ``secure_delete`` zeroed, and truncated. PostgreSQL: the secret
+        table is rewritten (``VACUUM FULL``), so the dead row's heap and TOAST pages are gone.
+        """
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM FULL ledger_secret")
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -163,6 +177,13 @@ class SqliteFileStorage(Storage):
         )
         size = next((int(v) for p, v in rows if p == -1), 0)
         return size, {int(p): bytes(h) for p, h in rows if p != -1}
+
+    def scrub_erased(self) -> None:
+        self.engine.dispose()  # no pooled reader may pin the WAL the checkpoint truncates
+        try:
+            self.raw.read("PRAGMA wal_checkpoint(TRUNCATE)")
+        except self.dbapi.Error as e:
+            raise db_error(self.url, e) from e
 
     def close(self) -> None:
         self.raw.close()

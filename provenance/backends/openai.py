@@ -56,6 +56,7 @@ from provenance.errors import (
     MissingAPIKeyError,
 )
 from provenance.media.imaging import sniff_mime
+from provenance.redaction import register_secret
 
 if TYPE_CHECKING:
     from provenance.backends.openai_chat import OpenAIConversation
@@ -96,6 +97,7 @@ class OpenAIBackend:
         self.timeout = timeout
         self.max_retries = max_retries
         self._key = key
+        register_secret(key)  # kept out of every message the process prints
         url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         self.base_url = url
         self._client = openai.OpenAI(

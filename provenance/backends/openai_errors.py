@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import openai
@@ -15,14 +14,13 @@ from provenance.errors import (
     BackendUnavailableError,
 )
 
-# Real keys look like sk-..., sk-proj-...; the API's 401 message echoes a masked key.
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")
-
 
 def redact(text: str, key: str) -> str:
-    if key:
-        text = text.replace(key, "[redacted]")
-    return _KEYLIKE.sub("sk-[redacted]", text)
+    """The key, its masked echoes, auth header values and sk- shapes removed (one rule:
+    :mod:`provenance.redaction`)."""
+    from provenance.redaction import redact as redact_secrets
+
+    return redact_secrets(text, key)
 
 
 def translate(

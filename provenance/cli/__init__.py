@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with ledger_failures():
             rv = cli.main(args=args, prog_name="provenance", standalone_mode=False)
     except ProvenanceError as e:
-        click.echo(f"provenance: error: {cli_message(e)}", err=True)
+        from provenance.redaction import redact
+
+        click.echo(f"provenance: error: {redact(cli_message(e))}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("provenance: aborted", err=True)

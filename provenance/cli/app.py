@@ -46,6 +46,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "edit_cmd",
         "Edit INPUTS (the first is the parent, the others references); sign and record the result.",
     ),
+    "enroll-reviewer": CommandSpec(
+        _CLI + "compliance_cmds",
+        "enroll_reviewer_cmd",
+        "Enrol a reviewer's certificate (or a CA that issues them) in this home.",
+    ),
     "generate": CommandSpec(
         _CLI + "record_cmds",
         "generate_cmd",

@@ -11,10 +11,11 @@ import click
 
 from provenance.cli.output import echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, InputError
-from provenance.home.paths import ENV_ACTOR, Home, home_from_env
+from provenance.home.paths import ENV_ACTOR, ENV_KEY_PASSPHRASE, Home, home_from_env
 
 if TYPE_CHECKING:
     from provenance.compliance.policy_file import PublishPolicy
+    from provenance.compliance.signing import ReviewSigner
 
 HOME_POLICY = "policy.toml"
 _POLICY_HELP = (
@@ -48,6 +49,16 @@ def _actor(home: Home) -> str:
 )
 @click.option("--note", help="Why: shown in checks and audit reports.")
 @click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The reviewer's certificate (PEM, leaf first), enrolled with `enroll-reviewer`.",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"The reviewer's private key (PEM; passphrase from ${ENV_KEY_PASSPHRASE}).",
+)
+@click.option(
     "--policy",
     "policy_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -59,45 +70,56 @@ def review_cmd(
     decision: str | None,
     by: str | None,
     note: str | None,
+    cert: Path | None,
+    key: Path | None,
     policy_path: Path | None,
     as_json: bool,
 ) -> None:
     """Record an approval or rejection of a recorded FILE or ledger ENTRY.
 
-    The review is its own ledger entry naming the reviewed entry and the file's exact SHA-256:
-    a later edit of an approved file is not approved.
+    The review is its own ledger entry naming the reviewed entry and the file's exact SHA-256,
+    signed with the reviewer's own key: a later edit of an approved file is not approved, and an
+    unsigned review counts as none.
 
     \b
     Examples:
-      provenance review banner.png --approve --by legal@example.org --note "claims checked"
-      provenance review 01a2057d-b51b-788b-91f7-4fb8b39c016d --reject --note "logo too large"
+      provenance review banner.png --approve --cert legal.pem --key legal.key --note "claims checked"
+      provenance review 01a2057d-b51b-788b-91f7-4fb8b39c016d --reject --cert me.pem --key me.key
     """
-    from provenance.compliance.review import record_review
+    from provenance.compliance.review import UnsignedReviewError, record_review
+    from provenance.compliance.signing import enrolled_reviewers
     from provenance.home.ledger import open_ledger
 
     if decision is None:
         raise InputError("review: say --approve or --reject")
     if by is not None and not by.strip():  # the library names its parameter; this names the flag
         raise InputError("reviewer: empty; give a name, e-mail or service account (--by)")
+    signer = _review_signer(cert, key)
     home = home_from_env()
     policy = _policy(home, policy_path)
-    reviewer = by or _actor(home)
     allowed = policy.approvers() if decision == "approve" else []
     with open_ledger(home) as ledger:
-        review = record_review(
-            ledger,
-            target,
-            "approve" if decision == "approve" else "reject",
-            reviewer=reviewer,
-            note=note,
-            recorded_by=_actor(home),
-            allowed=allowed,
-        )
+        try:
+            review = record_review(
+                ledger,
+                target,
+                "approve" if decision == "approve" else "reject",
+                reviewer=by,
+                signer=signer,
+                enrolled=enrolled_reviewers(home),
+                note=note,
+                recorded_by=_actor(home),
+                allowed=allowed,
+            )
+        except UnsignedReviewError as e:
+            if signer is not None:
+                raise
+            raise _unsigned(e) from e
     if as_json:
         echo_json(review.__dict__)
         return
     click.echo(
-        f"{target}: {'approved' if decision == 'approve' else 'rejected'} by {review.reviewer}"
+        f"{target}: {'approved' if decision == 'approve' else 'rejected'} by {review.verified or review.reviewer}"
         f"  review entry {review.index} ({review.entry_id})  sha256 {review.sha256[:16]}…"
     )
 
@@ -146,6 +168,42 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
     return EXIT_OK if all(r.passed for r in results) else EXIT_NOT_ACCEPTED
 
 
+def _unsigned(e: Exception) -> InputError:
+    """The library's refusal of an unsigned review, worded as flags for the terminal."""
+    return InputError(
+        "review: unsigned; give --cert and --key (the reviewer's own certificate and key; an "
+        "unsigned review counts as no review)"
+    )
+
+
+def _review_signer(cert: Path | None, key: Path | None) -> ReviewSigner | None:
+    from provenance.compliance.signing import key_signer
+
+    if (cert is None) != (key is None):
+        raise InputError("--cert, --key: give both (the reviewer's certificate and key)")
+    if cert is None or key is None:
+        return None
+    secret = os.environ.get(ENV_KEY_PASSPHRASE)
+    return key_signer(cert.read_bytes(), key.read_bytes(), secret.encode() if secret else None)
+
+
+@click.command("enroll-reviewer")
+@click.argument("cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def enroll_reviewer_cmd(cert: Path) -> None:
+    """Enrol a reviewer's certificate (or a CA that issues them) in this home.
+
+    Only reviews signed under an enrolled certificate count for `check` and `report`.
+
+    \b
+    Example:
+      provenance enroll-reviewer legal.pem
+    """
+    from provenance.compliance.signing import enroll_reviewer
+
+    who = enroll_reviewer(home_from_env(), cert.read_bytes())
+    click.echo(f"enrolled reviewer {who}")
+
+
 @click.command("report")
 @click.option("--since", required=True, help="Start of the window (ISO 8601 date or date-time).")
 @click.option("--until", help="End of the window, exclusive; a bare date includes that whole day.")
@@ -159,7 +217,21 @@ def check_cmd(files: tuple[Path, ...], policy_path: Path | None, as_json: bool) 
     help="Write here instead of stdout (csv: the signed checkpoint goes to OUT.checkpoint).",
 )
 @click.option("--no-prompts", is_flag=True, help="Leave prompt texts out (hashes stay).")
-def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_prompts: bool) -> None:
+@click.option(
+    "--thumbnails",
+    "thumb_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="html: show each output found here by its recorded name and hash (repeatable).",
+)
+def report_cmd(
+    since: str,
+    until: str | None,
+    fmt: str,
+    out: Path | None,
+    no_prompts: bool,
+    thumb_dirs: tuple[Path, ...],
+) -> None:
     """Audit report: every ledger entry in the window, with reviews and a covering checkpoint.
 
     \b
@@ -168,6 +240,9 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
       provenance report --since 2026-03-01T00:00:00Z --format json | jq .report.checkpoint
     """
     from provenance.compliance.report import build_report, parse_when, write_report
+    from provenance.compliance.report_html import find_thumbnails
+    from provenance.compliance.signing import enrolled_reviewers
+    from provenance.fileio import new_text, write_atomic
     from provenance.home.ledger import open_ledger
 
     start = parse_when(since)
@@ -176,20 +251,24 @@ def report_cmd(since: str, until: str | None, fmt: str, out: Path | None, no_pro
         raise InputError(f"--until {end.isoformat()} is not after --since {start.isoformat()}")
     if out is not None and out.exists():
         raise InputError(f"{out}: already exists; choose another name")
-    with open_ledger(home_from_env()) as ledger:
-        trail = build_report(ledger, since=start, until=end, include_prompts=not no_prompts)
+    home = home_from_env()
+    with open_ledger(home) as ledger:
+        trail = build_report(
+            ledger,
+            since=start,
+            until=end,
+            include_prompts=not no_prompts,
+            reviewers=enrolled_reviewers(home),
+        )
+    thumbs = find_thumbnails(trail.rows, thumb_dirs) if fmt == "html" and thumb_dirs else None
     if out is None:
-        write_report(trail, fmt, sys.stdout)
+        write_report(trail, fmt, sys.stdout, thumbs)
         return
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            write_report(trail, fmt, fh)
-        if fmt == "csv":
-            Path(f"{out}.checkpoint").write_text(trail.checkpoint["note"], encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if fmt == "csv":  # the sidecar first: a planted link there must stop the report, not follow
+        sidecar = Path(f"{out}.checkpoint")
+        write_atomic(sidecar, trail.checkpoint["note"].encode(), mode=0o644, overwrite=False)
+    with new_text(out, mode=0o644) as fh:
+        write_report(trail, fmt, fh, thumbs)
     click.echo(
         f"{out}: {len(trail.rows)} entries, checkpoint size {trail.checkpoint['size']}", err=True
     )

@@ -17,7 +17,16 @@ from provenance.home.paths import ENV_KEY_PASSPHRASE, home_from_env
 @click.option("--dry-run", is_flag=True, help="Only report; change no file.")
 @click.option("--no-audit", is_flag=True, help="Skip the full ledger audit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def doctor_cmd(paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: bool) -> int:
+@click.option(
+    "--min-age",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Leave temp files younger than this many seconds alone.",
+)
+def doctor_cmd(
+    paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: bool, min_age: float
+) -> int:
     """Find what interrupted recordings left in PATHS (default: .) and audit the ledger.
 
     A temp file whose hash the ledger records is moved into place (the recording had committed);
@@ -33,7 +42,13 @@ def doctor_cmd(paths: tuple[Path, ...], dry_run: bool, no_audit: bool, as_json: 
     from provenance.record.doctor import run_doctor
 
     with open_ledger(home_from_env(), read_only=True) as ledger:
-        report = run_doctor(list(paths) or [Path(".")], ledger, fix=not dry_run, audit=not no_audit)
+        report = run_doctor(
+            list(paths) or [Path(".")],
+            ledger,
+            fix=not dry_run,
+            audit=not no_audit,
+            min_age=min_age,
+        )
     if as_json:
         echo_json(report.to_json())
     else:

@@ -76,9 +76,9 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
     else:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(out)
+        from provenance.fileio import write_atomic
+
+        write_atomic(out, text.encode(), mode=0o644)
         click.echo(f"receipt written to {out}", err=True)
 
 
@@ -192,7 +192,9 @@ def export_cmd(out: Path | None) -> None:
         if out is None:
             n = led.export(sys.stdout)
         else:
-            with out.open("w") as f:
+            from provenance.fileio import new_text
+
+            with new_text(out, mode=0o644, overwrite=True) as f:
                 n = led.export(f)
     click.echo(f"{n} entries exported", err=True)
 

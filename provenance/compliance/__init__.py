@@ -3,12 +3,14 @@
 Example::
 
     from provenance.compliance import check_path, default_publish_policy, record_review
+    from provenance.compliance.signing import enrolled_reviewers, key_signer
     from provenance.home.paths import home_from_env
     from provenance.home.ledger import open_ledger
 
     home = home_from_env()
+    legal = key_signer(Path("legal.pem").read_bytes(), Path("legal.key.pem").read_bytes())
     with open_ledger(home) as ledger:
-        record_review(ledger, "banner.png", "approve", reviewer="legal@example.org")
+        record_review(ledger, "banner.png", "approve", signer=legal, enrolled=enrolled_reviewers(home))
         print(check_path("banner.png", default_publish_policy(), home=home, ledger=ledger).passed)
 
 See docs/compliance.md for which field answers which legal requirement.

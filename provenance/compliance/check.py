@@ -28,6 +28,7 @@ from typing import Any
 from ledger import Entry, Ledger
 from provenance.compliance.policy_file import PublishPolicy, RuleConfig
 from provenance.compliance.review import REVIEW_KIND, review_status
+from provenance.compliance.signing import enrolled_reviewers
 from provenance.errors import ledger_failures
 from provenance.home.paths import Home
 from provenance.verify.core import verify_path
@@ -74,6 +75,7 @@ class _Facts:
 
     report: VerificationReport  # the file is read once, by verification
     ledger: Ledger | None
+    enrolled: dict[str, str] = field(default_factory=dict)  # reviewer certificates of the home
     entry: Entry | None = None  # exact hash match among recorded assets
     lineage: list[Entry] = field(default_factory=list)
 
@@ -97,7 +99,7 @@ def check_path(
     """Check one file against ``policy``; ``ledger`` None makes ledger-backed rules fail."""
     trust = trust_policy_for(policy, home)
     report = verify_path(path, trust, ledger)
-    facts = _Facts(report, ledger)
+    facts = _Facts(report, ledger, enrolled_reviewers(home))
     if ledger is not None and report.sha256:
         facts.entry = latest_producer(ledger, report.sha256, ASSET_KINDS)
         anchor = facts.entry.id if facts.entry else report.ledger_entry
@@ -247,34 +249,42 @@ def _approval(f: _Facts, rule: RuleConfig) -> RuleResult:
     if f.ledger is None or sha is None:
         return RuleResult(rule.name, False, "no ledger available to look up reviews")
     allowed = rule.options["reviewers"]
-    status = review_status(f.ledger, sha, allowed)
+    status = review_status(f.ledger, sha, allowed, f.enrolled)
     if status.state == "approved" and status.deciding is not None:
         d = status.deciding
         creator = f.entry.body.get("actor") if f.entry else None
-        if rule.options["four_eyes"] and creator == d.reviewer:
+        maker_cert = (f.entry.body.get("signer") or {}).get("cert_sha256") if f.entry else None
+        if rule.options["four_eyes"] and (creator == d.verified or maker_cert == d.cert_sha256):
             return RuleResult(
                 rule.name,
                 False,
-                f"approved by {d.reviewer}, who also made it "
+                f"approved by {d.verified}, who also made it "
                 "(four_eyes needs a different reviewer)",
             )
         return RuleResult(
             rule.name,
             True,
-            f"approved by {d.reviewer} at {d.time} (review entry {d.index}) for this exact file",
+            f"approved by {d.verified} at {d.time} (review entry {d.index}) for this exact file",
         )
     if status.state == "rejected" and status.deciding is not None:
         d = status.deciding
         note = f": {d.note}" if d.note else ""
         return RuleResult(
-            rule.name, False, f"rejected by {d.reviewer} at {d.time} (review entry {d.index}){note}"
+            rule.name, False, f"rejected by {d.verified} at {d.time} (review entry {d.index}){note}"
         )
     if status.ignored:
-        names = ", ".join(sorted({r.reviewer for r in status.ignored}))
+        names = ", ".join(sorted({str(r.verified) for r in status.ignored}))
         return RuleResult(
             rule.name,
             False,
             f"approved only by {names}, not an allowed reviewer (allowed: {', '.join(allowed)})",
+        )
+    if status.unsigned:
+        return RuleResult(
+            rule.name,
+            False,
+            f"no signed approval of this exact file: {len(status.unsigned)} review(s) not "
+            "signed by an enrolled reviewer count as none",
         )
     hint = _approved_ancestor(f)
     return RuleResult(

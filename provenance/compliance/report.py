@@ -19,10 +19,9 @@ anyone with the log's public key) can confirm the report matches the ledger.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import html
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -48,6 +47,7 @@ CSV_COLUMNS = (
     "prompt_status",
     "inputs",
     "outputs",
+    "output_files",
     "review_status",
     "reviewer",
     "review_entry",
@@ -76,6 +76,7 @@ class AuditRow:
     prompt_status: str  # "none", "present", "withheld" or "erased"
     inputs: list[dict[str, Any]]  # {role, sha256}
     outputs: list[str]
+    output_names: list[str] = field(default_factory=list)  # the recorded file names, in order
     review_status: str | None = None
     reviewer: str | None = None
     review_entry: str | None = None
@@ -141,8 +142,13 @@ def build_report(
     since: dt.datetime,
     until: dt.datetime | None = None,
     include_prompts: bool = True,
+    reviewers: Mapping[str, str] | None = None,
 ) -> AuditTrail:
-    """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet."""
+    """Every entry with ``since <= time < until``; signs a checkpoint if none covers them yet.
+
+    ``reviewers`` (``enrolled_reviewers(home)``) are the certificates whose signed reviews count
+    for ``review_status``; an unsigned review counts as none.
+    """
     if until is not None and until <= since:
         raise InputError(f"until {until.isoformat()} is not after since {since.isoformat()}")
     entries = list(ledger.iter_entries(since=since, until=until))
@@ -156,7 +162,7 @@ def build_report(
                 f"no signed checkpoint covers entry {last} yet and none can be signed "
                 f"here ({e.diagnostics()})"
             ) from e
-    reviews = _reviews_by_output(ledger)
+    reviews = _reviews_by_output(ledger, reviewers or {})
     erasures = {str(e.body.get("erased")): e for e in ledger.iter_entries(kinds=["erasure"])}
     trail = AuditTrail(
         origin=ledger.origin,
@@ -177,10 +183,10 @@ def build_report(
     return trail
 
 
-def _reviews_by_output(ledger: Ledger) -> dict[str, list[Review]]:
+def _reviews_by_output(ledger: Ledger, enrolled: Mapping[str, str]) -> dict[str, list[Review]]:
     out: dict[str, list[Review]] = {}
     for e in ledger.iter_entries(kinds=[REVIEW_KIND]):
-        r = Review.from_entry(e)
+        r = Review.from_entry(e, enrolled)
         out.setdefault(r.sha256, []).append(r)
     return out
 
@@ -221,6 +227,7 @@ def _row(
         ]
         or [{"role": "input", "sha256": s} for s in e.inputs],
         outputs=list(e.outputs),
+        output_names=_output_names(b, len(e.outputs)),
         detail=_detail(e),
     )
     if e.id in erasures:
@@ -232,8 +239,14 @@ def _row(
         st = status_from(reviews.get(e.outputs[0], []))
         row.review_status = st.state
         if st.deciding is not None:
-            row.reviewer, row.review_entry = st.deciding.reviewer, st.deciding.entry_id
+            row.reviewer, row.review_entry = st.deciding.verified, st.deciding.entry_id
     return row
+
+
+def _output_names(body: dict[str, Any], count: int) -> list[str]:
+    out = body.get("output")
+    name = out.get("name") if isinstance(out, dict) else None
+    return [str(name)] * min(count, 1) if name else [""] * count
 
 
 def _prompt_text(secret: str) -> str:
@@ -260,50 +273,55 @@ def _detail(e: Entry) -> str | None:
 # -- output ----------------------------------------------------------------------------------
 
 
-def write_report(trail: AuditTrail, fmt: str, out: TextIO) -> None:
+def write_report(
+    trail: AuditTrail, fmt: str, out: TextIO, thumbnails: Mapping[str, str] | None = None
+) -> None:
+    """Write ``trail`` as csv, json or html (``thumbnails``: see ``report_html.find_thumbnails``)."""
     if fmt == "json":
         out.write(json.dumps(trail.to_json(), indent=2, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        w = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
+        out.write(_csv_line(CSV_COLUMNS))
         for row in trail.rows:
-            w.writerow(_flat(row))
+            flat = _flat(row)
+            out.write(_csv_line([_csv_cell(flat[c]) for c in CSV_COLUMNS]))
     elif fmt == "html":
-        out.write(_html(trail))
+        from provenance.compliance.report_html import render_html
+
+        out.write(render_html(trail, thumbnails))
     else:
         raise InputError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """OWASP's CSV-injection defence: a text cell a spreadsheet would run as a formula gets a
+    leading single quote, so it is shown as text (the JSON report keeps the exact value)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_line(values: Sequence[Any]) -> str:
+    """One CSV record, quoted as the csv module's minimal quoting but also around a lone CR
+    (which the csv module leaves bare when lines end in LF, splitting the row for readers)."""
+    cells = []
+    for v in values:
+        text = str(v)
+        if any(c in text for c in ',"\r\n'):
+            text = '"' + text.replace('"', '""') + '"'
+        cells.append(text)
+    return ",".join(cells) + "\n"
 
 
 def _flat(row: AuditRow) -> dict[str, Any]:
     flat = asdict(row)
     flat["inputs"] = " ".join(f"{i['role']}:{i['sha256']}" for i in row.inputs)
     flat["outputs"] = " ".join(row.outputs)
+    flat["output_files"] = " ".join(row.output_names)
     flat["proof"] = " ".join(row.proof)
     return {k: ("" if v is None else v) for k, v in flat.items()}
-
-
-def _html(trail: AuditTrail) -> str:
-    cols = [c for c in CSV_COLUMNS if c not in ("proof", "checkpoint_size", "checkpoint_root")]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(_flat(r)[c]))}</td>" for c in cols) + "</tr>"
-        for r in trail.rows
-    )
-    until = trail.until.isoformat() if trail.until else "now"
-    return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Provenance audit report {html.escape(trail.origin)}</title>"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #999;padding:2px 4px;vertical-align:top}</style></head><body>\n"
-        f"<h1>Audit report: {html.escape(trail.origin)}</h1>\n"
-        f"<p>Window {html.escape(trail.since.isoformat())} to {html.escape(until)}; "
-        f"{len(trail.rows)} entries; generated {html.escape(trail.generated_at)}.</p>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>\n"
-        "<h2>Signed checkpoint covering this window</h2>\n"
-        f"<pre>{html.escape(trail.checkpoint['note'])}</pre>\n"
-        f"<p>Log verifier key: <code>{html.escape(trail.verifier_key or '')}</code></p>\n"
-        "</body></html>\n"
-    )
 
 
 # -- checking a report against the log -------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from provenance.errors import (
 from provenance.home.actor import default_actor
 from provenance.home.certs import PrivateKey, create_ca, issue_signer, pem_cert, pem_key
 from provenance.home.files import write_private, write_public
+from provenance.home.keyfiles import check_private as _check_private
 from provenance.home.paths import ENV_KEY_PASSPHRASE, Home
 
 __all__ = [
@@ -234,15 +234,6 @@ def rotate_signer(home: Home, *, passphrase: bytes | None = None) -> Identity:
     write_private(home.signer_key, pem_key(key, passphrase if encrypted else None))
     write_public(home.signer_chain, chain)
     return Identity(chain, key, "es256", True, pem_cert(ca_cert))
-
-
-def _check_private(path: Path, what: str) -> None:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise IdentityError(
-            f"{path}: the {what} is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"run `chmod 600 {path}`"
-        )
 
 
 def read_meta(home: Home) -> dict[str, str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.errors import IdentityExistsError, InputError
+from provenance.home.files import ensure_private_dir
 from provenance.home.identity import (
     Identity,
     create_local_identity,
@@ -63,6 +64,7 @@ def init_home(
     if (cert is None) != (key is None):
         raise CertKeyPairError("cert, key: give both or neither")
     secret = passphrase() if callable(passphrase) else passphrase
+    ensure_private_dir(home.root)
     fresh = not home.identity_dir.exists()
     if cert is not None and key is not None:
         ident = import_identity(home, cert, key, actor=actor, passphrase=secret, force=force)
@@ -71,7 +73,7 @@ def init_home(
     origin = None
     if not home.log_key.exists() and not ledger_exists(home):
         try:
-            origin = create_ledger(home)
+            origin = create_ledger(home, passphrase=secret)  # the log key encrypted alike
         except BaseException:
             if fresh:
                 shutil.rmtree(home.identity_dir, ignore_errors=True)

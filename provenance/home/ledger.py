@@ -19,12 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.errors import (
-    IdentityError,
     NoLogKeyError,
     ledger_failures,
 )
-from provenance.home.files import write_private, write_public
-from provenance.home.paths import ENV_LEDGER_URL, Home
+from provenance.home.files import (
+    ensure_private_dir,
+    secure_sqlite_files,
+    write_private,
+    write_public,
+)
+from provenance.home.keyfiles import check_private, load_log_key, log_key_pem
+from provenance.home.paths import ENV_KEY_PASSPHRASE, ENV_LEDGER_URL, Home
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a ledger is opened or made
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,12 +45,15 @@ def log_origin(public_raw: bytes) -> str:
     return f"provenance.local/{host}/{hashlib.sha256(public_raw).hexdigest()[:12]}"
 
 
-def create_ledger(home: Home) -> str:
-    """Make the log key and the ledger for ``home``; return the origin. See ``init_home``."""
+def create_ledger(home: Home, *, passphrase: bytes | None = None) -> str:
+    """Make the log key and the ledger for ``home``; return the origin. See ``init_home``.
+
+    ``passphrase`` encrypts the log key (as ``init --encrypt`` does the signer key).
+    """
     from cryptography.hazmat.primitives import serialization
 
     from ledger import Ledger
-    from ledger.checkpoint import generate_log_key, key_to_pem, verifier_key
+    from ledger.checkpoint import generate_log_key, verifier_key
 
     key = generate_log_key()
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -53,17 +61,18 @@ def create_ledger(home: Home) -> str:
     url = home.ledger_url()
     made_dir = not home.ledger_db.parent.exists()  # holds the key and the signer's memory
     if made_dir:
-        home.ledger_db.parent.mkdir(parents=True)
+        ensure_private_dir(home.ledger_db.parent)
     try:
         with ledger_failures():
             Ledger.create(url, origin=origin, log_key=key, signer_memory=home.log_signed).close()
+        secure_sqlite_files(home.ledger_db)  # it holds the prompts: 0600
     except BaseException:
         if made_dir:  # leave nothing behind, so creating the home can simply be tried again
             shutil.rmtree(home.ledger_db.parent, ignore_errors=True)
         else:
             home.log_signed.unlink(missing_ok=True)
         raise
-    write_private(home.log_key, key_to_pem(key))
+    write_private(home.log_key, log_key_pem(key, passphrase))
     write_public(home.log_pub, (verifier_key(key, origin) + "\n").encode())
     return origin
 
@@ -117,6 +126,8 @@ def open_ledger(
     with ledger_failures():
         if isinstance(where, LedgerSource):
             return Ledger.open(where.url, log_key=None, checkpoint_every=checkpoint_every)
+        if where.ledger_url() == f"sqlite:///{where.ledger_db}" and where.ledger_db.exists():
+            check_private(where.ledger_db, "ledger (it holds the prompts)")
         key = None if read_only else _log_key(where, require_key)
         return Ledger.open(
             where.ledger_url(),
@@ -128,15 +139,13 @@ def open_ledger(
 
 
 def _log_key(home: Home, required: bool) -> Ed25519PrivateKey | None:
-    from ledger.checkpoint import key_from_pem
-
     if not home.log_key.exists():
         if required:
             raise NoLogKeyError(home.log_key)
         return None
-    try:
-        return key_from_pem(home.log_key.read_bytes())
-    except OSError as e:
-        raise IdentityError(
-            f"{home.log_key}: cannot read the ledger's log key ({e.strerror})"
-        ) from e
+    return load_log_key(home.log_key, _env_passphrase())
+
+
+def _env_passphrase() -> bytes | None:
+    value = os.environ.get(ENV_KEY_PASSPHRASE)
+    return value.encode() if value else None

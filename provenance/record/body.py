@@ -33,9 +33,12 @@ class InputRecord:
     width: int
     height: int
     fingerprints: Json  # without the detail grid: inputs are never searched for
+    # "perceptual": ``entry`` was found by fingerprints (the bytes differ from what it recorded,
+    # e.g. a stripped or re-encoded copy); absent for an exact hash match or no match
+    link: str | None = None
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "role": self.role,
             "sha256": self.sha256,
             "mime": self.mime,
@@ -45,6 +48,9 @@ class InputRecord:
             "height": self.height,
             "fingerprints": self.fingerprints,
         }
+        if self.link is not None:
+            out["link"] = self.link
+        return out
 
 
 @dataclass(frozen=True)
@@ -173,9 +179,19 @@ class ImportBody:
         }
 
 
+def refusal_reason(backend: str, code: str | None) -> str:
+    """The leaf's reason for a refusal: who refused and the provider's code, never its message
+    (which may echo the prompt); the message is kept with the prompt, erasable."""
+    return f"{backend} refused the request" + (f" ({code})" if code else "")
+
+
 @dataclass(frozen=True)
 class RefusalBody:
-    """The body of a ``refusal`` entry: the backend refused; nothing was written."""
+    """The body of a ``refusal`` entry: the backend refused; nothing was written.
+
+    ``reason`` is :func:`refusal_reason`; the provider's own message is in the entry's secret
+    (``{"prompt", "salt", "refusal"}``) so that an erasure removes whatever it echoed.
+    """
 
     op: str
     actor: str

@@ -37,7 +37,7 @@ from provenance.record.body import (
 )
 from provenance.record.inputs import RecordInput
 from provenance.record.manifest import ManifestFacts, build_manifest
-from provenance.record.tempfiles import fsync_dir, place, write_temp
+from provenance.record.tempfiles import discard, fsync_dir, place, write_temp
 from provenance.recovery import fingerprint
 
 # (manifest, media bytes, mime) -> the signed file's bytes
@@ -147,11 +147,11 @@ def record_call(
         entries = ledger.append_many(requests, checkpoint=False)
     except BaseException:
         for p in pending:
-            p.tmp.unlink(missing_ok=True)
+            discard(p.tmp)
         raise
     recorded = []
     for p, entry in zip(pending, entries, strict=True):
-        place(p.tmp, p.dest, overwrite)
+        place(p.tmp, p.dest, overwrite, entry.id)
         recorded.append(
             RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime, dict(result.facts))
         )

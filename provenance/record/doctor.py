@@ -22,12 +22,21 @@ leaves one of these temp files. Each is classified by its SHA-256:
 ``duplicate``  the destination already holds the same bytes: the temp copy is removed.
 ``garbage``    its hash is in no ledger entry (killed before the append committed): removed.
 ``conflict``   recorded, but a different file sits at the destination: kept and reported.
-``in_use``     the process that wrote it is still running: left alone.
+``in_use``     its writer still holds the file's lock, or (same host and boot) its process is
+               running, or it is younger than ``min_age`` seconds: left alone.
+``lost``       a marker left by a writer whose temp file was removed by someone else after its
+               entry committed: reported (the entry has no file); removed with ``fix``.
+
+A writer holds an exclusive ``flock`` on its temp file while it lives, so a writer in another PID
+namespace sharing the volume is still seen as alive; the PID is consulted only when the name's
+host and boot identity are this machine's.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,9 +46,17 @@ from ledger import Ledger
 from ledger.audit import AuditReport
 from provenance.errors import ledger_failures
 from provenance.media.hashing import sha256_file
-from provenance.record.tempfiles import TEMP_PATTERN, fsync_dir
+from provenance.record.tempfiles import (
+    LOST_SUFFIX,
+    TEMP_PATTERN,
+    boot_id,
+    fsync_dir,
+    host_id,
+    lock_is_free,
+)
 
-Status = Literal["restore", "duplicate", "garbage", "conflict", "in_use"]
+Status = Literal["restore", "duplicate", "garbage", "conflict", "in_use", "lost"]
+MIN_AGE = 60.0  # seconds: a temp file younger than this may be a writer between open and lock
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class DoctorReport:
     def ok(self) -> bool:
         """Nothing left that needs a person: no conflict, and the audit (if run) is clean."""
         unresolved = any(
-            item.status == "conflict" or item.action == "none"
+            item.status in ("conflict", "lost") or item.action == "none"
             for item in self.leftovers
             if item.status != "in_use"
         )
@@ -112,15 +129,34 @@ def find_temp_files(roots: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
+def find_lost_markers(roots: Iterable[Path]) -> list[Path]:
+    """Markers of entries whose temp file vanished before it was moved into place."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_dir():
+            found.update(p for p in root.rglob(f".*{LOST_SUFFIX}-*") if p.is_file())
+    return sorted(found)
+
+
+def lost_item(marker: Path) -> Leftover:
+    """The entry a lost marker names, reported as ``lost``."""
+    try:
+        facts = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        facts = {}
+    dest = marker.with_name(str(facts.get("dest") or marker.name))
+    return Leftover(marker, dest, 0, "lost", "none", None, facts.get("entry"))
+
+
 @ledger_failures()
-def examine(path: Path, ledger: Ledger) -> Leftover:
+def examine(path: Path, ledger: Ledger, *, min_age: float = 0.0) -> Leftover:
     """Classify one temp file without touching it."""
     m = TEMP_PATTERN.match(path.name)
     if m is None:
         raise ValueError(f"{path}: not a recorder temp file")
     dest = path.with_name(m["name"])
     pid = int(m["pid"])
-    if _alive(pid):
+    if _in_use(path, m["host"], m["boot"], pid, min_age):
         return Leftover(path, dest, pid, "in_use", "none")
     digest = sha256_file(path)
     entries = ledger.find_by_output(digest)
@@ -134,7 +170,7 @@ def examine(path: Path, ledger: Ledger) -> Leftover:
     return Leftover(path, dest, pid, "conflict", "none", digest, entry_id)
 
 
-def repair(item: Leftover) -> Leftover:
+def repair(item: Leftover, *, fix_lost: bool = False) -> Leftover:
     """Do what :func:`examine` found to be safe: restore, or remove a copy or garbage."""
     if item.status == "restore":
         try:
@@ -146,7 +182,7 @@ def repair(item: Leftover) -> Leftover:
         item.path.unlink()
         fsync_dir(item.dest.parent)
         return _done(item, "restored")
-    if item.status in ("duplicate", "garbage"):
+    if item.status in ("duplicate", "garbage") or (item.status == "lost" and fix_lost):
         item.path.unlink(missing_ok=True)
         return _done(item, "removed")
     return _done(item, "kept")
@@ -154,13 +190,22 @@ def repair(item: Leftover) -> Leftover:
 
 @ledger_failures()
 def run_doctor(
-    roots: Sequence[Path], ledger: Ledger, *, fix: bool = True, audit: bool = True
+    roots: Sequence[Path],
+    ledger: Ledger,
+    *,
+    fix: bool = True,
+    audit: bool = True,
+    min_age: float = MIN_AGE,
 ) -> DoctorReport:
-    """Examine (and with ``fix`` repair) every temp file under ``roots``; audit the ledger."""
+    """Examine (and with ``fix`` repair) every temp file under ``roots``; audit the ledger.
+
+    Files younger than ``min_age`` seconds, or whose writer holds their lock, are left alone.
+    """
     report = DoctorReport()
     for path in find_temp_files(roots):
-        item = examine(path, ledger)
+        item = examine(path, ledger, min_age=min_age)
         report.leftovers.append(repair(item) if fix else item)
+    report.leftovers.extend(lost_item(marker) for marker in find_lost_markers(roots))
     if audit:  # checkpoints checked with the user's pinned key, never the database's
         from provenance.home.log_keys import audit_pinned
 
@@ -170,6 +215,19 @@ def run_doctor(
 
 def _done(item: Leftover, action: str) -> Leftover:
     return Leftover(item.path, item.dest, item.pid, item.status, action, item.sha256, item.entry_id)
+
+
+def _in_use(path: Path, host: str | None, boot: str | None, pid: int, min_age: float) -> bool:
+    if not lock_is_free(path):
+        return True
+    try:
+        if time.time() - path.stat().st_mtime < min_age:
+            return True
+    except FileNotFoundError:
+        return True  # its writer just moved it into place
+    if host is None or (host == host_id() and boot == boot_id()):
+        return _alive(pid)  # a PID means something only on this host, in this boot
+    return False
 
 
 def _alive(pid: int) -> bool:

@@ -35,6 +35,7 @@ class RecordInput:
     image: Image.Image
     fingerprints: fingerprint.Fingerprints
     entry_id: str | None  # the ledger entry that produced it, when known
+    link: str | None = None  # "perceptual": entry_id was recovered by fingerprints, not by hash
 
     @property
     def name(self) -> str:
@@ -56,6 +57,7 @@ class RecordInput:
             width=self.image.width,
             height=self.image.height,
             fingerprints=fps,
+            link=self.link,
         )
 
 
@@ -66,16 +68,21 @@ def read_input(ledger: Ledger, path: Path, role: Role) -> RecordInput:
     mime = imaging.sniff_mime(data) or "application/octet-stream"
     digest = sha256_bytes(data)
     found = ledger.find_by_output(digest)
+    entry_id, link = (found[-1].id, None) if found else _perceptual_parent(ledger, image)
     return RecordInput(
-        path,
-        data,
-        mime,
-        role,
-        digest,
-        image,
-        fingerprint.compute(image),
-        found[-1].id if found else None,
+        path, data, mime, role, digest, image, fingerprint.compute(image), entry_id, link
     )
+
+
+def _perceptual_parent(ledger: Ledger, image: Image.Image) -> tuple[str | None, str | None]:
+    """A recorded output this input is a copy of (stripped, re-encoded, resized), by the ledger's
+    fingerprint index: its lineage and AI disclosure must not be lost by re-saving the pixels."""
+    from provenance.recovery.match import recover
+
+    if ledger.size == 0:
+        return None, None
+    found = recover(ledger, image)
+    return (found.entry.id, "perceptual") if found.entry is not None else (None, None)
 
 
 def read_inputs(ledger: Ledger, paths: list[Path]) -> list[RecordInput]:

@@ -8,8 +8,7 @@ Example::
     [card] = rec.generate("A red circle on a white background", "circle.png")
     [gray] = rec.edit(["circle.png"], "grayscale; brightness 1.1", "gray.png")
 
-One recorded call (provenance.record.call): inputs hashed, backend, manifests signed into fsynced
-temp files, entries appended in one transaction, files moved into place; a failure leaves none.
+One recorded call: see provenance.record.call (a failure leaves no file and no entry).
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ from provenance.home.ledger import open_ledger
 from provenance.home.paths import ENV_ACTOR, Home, home_from_env
 from provenance.media import imaging
 from provenance.media.hashing import new_salt, salted_hash
-from provenance.record.body import ImportBody, PromptRecord, RefusalBody
+from provenance.record.body import ImportBody, PromptRecord, RefusalBody, refusal_reason
 from provenance.record.call import (
     CallFacts,
     Progress,
@@ -251,10 +250,11 @@ class Recorder:
             output=inp.record(role="output"),
             has_manifest=has_manifest(inp.data, inp.mime),
         )
-        entry = self.ledger.append(
+        entry = self.ledger.append(  # a perceptual match is a parent: lineage, AI disclosure
             "import",
             body.to_json(),
             outputs=[inp.sha256],
+            parents=[inp.entry_id] if inp.entry_id else [],
             fingerprints=[(inp.sha256, k, v) for k, v in inp.fingerprints.as_ledger()],
         )
         return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)
@@ -367,7 +367,7 @@ class Recorder:
             backend=self.backend.name,
             model=model or getattr(self.backend, "model", None),
             prompt=PromptRecord(salted_hash(salt, prompt), False),
-            reason=e.diagnostics(),
+            reason=refusal_reason(self.backend.name, getattr(e, "code", None)),
             code=getattr(e, "code", None),
             request_id=getattr(e, "request_id", None),
             inputs=[i.record() for i in inputs],
@@ -376,7 +376,7 @@ class Recorder:
             "refusal",
             body.to_json(),
             inputs=[i.sha256 for i in inputs],
-            secret=json.dumps({"prompt": prompt, "salt": salt}),
+            secret=json.dumps({"prompt": prompt, "salt": salt, "refusal": e.diagnostics()}),
         )
 
     def _provider_options(

@@ -16,13 +16,13 @@ itself downscaled), so the page can be mailed or archived as one file and opens 
 from __future__ import annotations
 
 import base64
-import os
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from provenance.errors import InputError
+from provenance.fileio import write_atomic
 from provenance.verify.report import ChainNode, VerificationReport
 from provenance.vocab import Verdict
 
@@ -88,12 +88,9 @@ def render_html(
 def write_html(path: Path, reports: Sequence[VerificationReport]) -> None:
     """Write :func:`render_html` of ``reports`` to ``path`` whole or not at all."""
     page = render_html(reports)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, path)  # no half-written report
+    try:  # a fresh temp name, created no-follow: no half-written report, no planted link used
+        write_atomic(path, page.encode("utf-8"), mode=0o644)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write the HTML report ({e.strerror})") from e
 
 

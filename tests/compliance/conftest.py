@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from provenance.compliance.signing import ReviewSigner, enroll_reviewer, key_signer
 from provenance.credentials import ManifestSpec, make_context, make_signer, sign_bytes
 from provenance.home.identity import create_local_identity, load_identity
 from provenance.home.ledger import create_ledger
@@ -106,3 +108,62 @@ def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 def json_lines(out: str) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in out.splitlines() if line.strip().startswith("{")]
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """A reviewer with their own key and certificate, enrolled in a home."""
+
+    identity: str
+    cert: Path
+    key: Path
+    signer: ReviewSigner
+
+    def cli(self) -> list[str]:
+        return ["--cert", str(self.cert), "--key", str(self.key)]
+
+
+def make_reviewer(
+    home: Home | None, identity: str, folder: Path, *, as_email: bool = True
+) -> Reviewer:
+    """A fresh EC key and self-signed certificate for ``identity`` (e-mail SAN, else CN only),
+    enrolled in ``home`` unless it is None."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identity)])
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+    )
+    if as_email:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.RFC822Name(identity)]), critical=False
+        )
+    cert = builder.sign(key, hashes.SHA256())
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = uuid.uuid4().hex[:8]
+    cert_path, key_path = folder / f"{stem}.pem", folder / f"{stem}.key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    if home is not None:
+        enroll_reviewer(home, cert_path.read_bytes())
+    signer = key_signer(cert_path.read_bytes(), key_path.read_bytes())
+    return Reviewer(identity, cert_path, key_path, signer)

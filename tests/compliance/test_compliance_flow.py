@@ -10,6 +10,7 @@ import pytest
 from ledger.checkpoint import key_from_pem
 from provenance.compliance.report import check_report
 from provenance.home.paths import ENV_ACTOR, Home
+from tests.compliance.conftest import Reviewer, make_reviewer
 from tests.conftest import run
 
 
@@ -32,12 +33,20 @@ def test_marketing_flow(
     hero, final, v2 = workdir / "hero.png", workdir / "final.png", workdir / "final-v2.png"
     assert run(capsys, "generate", "A blue square", "-o", str(hero))[0] == 0
     assert run(capsys, "edit", str(hero), "-i", "grayscale", "-o", str(final))[0] == 0
-    _review_edit_and_reject(capsys, policy, final, v2)
+    # Each reviewer signs with their own key; the home's admin enrolled their certificates.
+    legal = make_reviewer(home, "legal@example.org", workdir / "keys")
+    brand = make_reviewer(home, "brand@example.org", workdir / "keys")
+    _review_edit_and_reject(capsys, policy, final, v2, legal, brand)
     _erase_and_report(capsys, home, hero)
 
 
 def _review_edit_and_reject(
-    capsys: pytest.CaptureFixture[str], policy: Path, final: Path, v2: Path
+    capsys: pytest.CaptureFixture[str],
+    policy: Path,
+    final: Path,
+    v2: Path,
+    legal: Reviewer,
+    brand: Reviewer,
 ) -> None:
     # Not yet reviewed: the gate fails on approval alone, and says so.
     code, out, _ = run(capsys, "check", str(final), "--policy", str(policy), "--json")
@@ -53,6 +62,7 @@ def _review_edit_and_reject(
         "--approve",
         "--by",
         "legal@example.org",
+        *legal.cli(),
         "--note",
         "claims checked",
     )
@@ -78,6 +88,7 @@ def _review_edit_and_reject(
         "--reject",
         "--by",
         "brand@example.org",
+        *brand.cli(),
         "--note",
         "wrong logo",
     )
@@ -130,7 +141,8 @@ def test_report_formats_and_window(
 ) -> None:
     pic = workdir / "pic.png"
     assert run(capsys, "generate", "A green triangle", "-o", str(pic))[0] == 0
-    assert run(capsys, "review", str(pic), "--approve")[0] == 0
+    tester = make_reviewer(home, "tester@example.org", workdir / "keys")
+    assert run(capsys, "review", str(pic), "--approve", *tester.cli())[0] == 0
 
     code, out, _ = run(capsys, "report", "--since", "2000-01-01", "--until", "2000-12-31")
     assert code == 0
@@ -164,5 +176,5 @@ def test_report_formats_and_window(
         == 0
     )
     page = html_out.read_text()
-    assert "<table>" in page and "A green triangle" not in page and "withheld" in page
+    assert "<div class=row>" in page and "A green triangle" not in page and "withheld" in page
     assert "— " in page  # the signed note's signature line

@@ -14,10 +14,12 @@ from provenance.compliance import (
     parse_when,
     record_review,
 )
+from provenance.compliance.signing import enrolled_reviewers
 from provenance.home.identity import create_local_identity
 from provenance.home.ledger import create_ledger, open_ledger
 from provenance.home.paths import ENV_HOME, ENV_LEDGER_URL, Home
 from provenance.record.recorder import Recorder
+from tests.compliance.conftest import make_reviewer
 
 
 @pytest.mark.postgres
@@ -34,12 +36,15 @@ def test_review_check_erase_report_on_postgres(
     policy = parse_policy("[rules.approval]\n[rules.recorded]", source="p")
     with open_ledger(home) as ledger:
         assert not check_path(out.path, policy, home=home, ledger=ledger).passed
-        record_review(ledger, out.path, "approve", reviewer="legal@example.org")
+        legal = make_reviewer(home, "legal@example.org", tmp_path / "keys").signer
+        record_review(ledger, out.path, "approve", signer=legal)
         result = check_path(out.path, policy, home=home, ledger=ledger)
         assert result.passed, result.results
         ledger.erase_secret(out.entry_id, reason="request", actor="dpo@example.org")
         assert ledger.audit().ok
-        trail = build_report(ledger, since=parse_when("2000-01-01"))
+        trail = build_report(
+            ledger, since=parse_when("2000-01-01"), reviewers=enrolled_reviewers(home)
+        )
     doc = trail.to_json()
     assert [r["kind"] for r in doc["entries"]] == ["generate", "review", "erasure"]
     assert doc["entries"][0]["prompt_status"] == "erased"

@@ -10,6 +10,7 @@ from provenance.compliance.check import check_path
 from provenance.compliance.policy_file import parse_policy
 from provenance.compliance.review import record_review
 from provenance.home.ledger import open_ledger
+from tests.compliance.conftest import make_reviewer
 
 
 class Case(NamedTuple):
@@ -104,14 +105,19 @@ def test_approval_rule_cases(in_world) -> None:  # type: ignore[no-untyped-def]
             return r
 
         assert not approval(w.camera, allowed).passed
-        record_review(ledger, w.camera, "approve", reviewer="intern@example.org")
+        keys = w.dir / "reviewer-keys"
+        intern, legal, maker = (
+            make_reviewer(w.home, who, keys).signer
+            for who in ("intern@example.org", "legal@example.org", "maker@example.org")
+        )
+        record_review(ledger, w.camera, "approve", signer=intern)
         r = approval(w.camera, allowed)
         assert not r.passed and "not an allowed reviewer" in r.reason
-        record_review(ledger, w.camera, "approve", reviewer="legal@example.org")
+        record_review(ledger, w.camera, "approve", signer=legal)
         r = approval(w.camera, allowed)
         assert r.passed and "approved by legal@example.org" in r.reason
         # The importer approving their own import fails the four-eyes rule.
-        record_review(ledger, w.generated, "approve", reviewer="maker@example.org")
+        record_review(ledger, w.generated, "approve", signer=maker)
         r = approval(w.generated, four_eyes)
         assert not r.passed and "who also made it" in r.reason
         # An approval of the parent does not carry to the edit.

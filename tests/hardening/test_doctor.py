@@ -20,6 +20,16 @@ def _temp_name(dest: Path, rand: str = "0badc0de") -> Path:
     return dest.with_name(f".{dest.name}.provenance-tmp-{DEAD_PID}-{rand}")
 
 
+def _age(*paths: Path) -> None:
+    """Make leftovers older than the doctor's minimum age (a crash some time ago)."""
+    import os
+    import time
+
+    for p in paths:
+        old = time.time() - 3600
+        os.utime(p, (old, old))
+
+
 def _record(home: Home, dest: Path) -> str:
     with Recorder(home) as rec:
         [out] = rec.generate("A red circle", dest, size="64x64")
@@ -33,6 +43,7 @@ def test_committed_but_not_renamed_is_rolled_forward(
     digest = _record(home, dest)
     tmp = _temp_name(dest)
     dest.rename(tmp)  # exactly what a kill after the ledger append and before the rename leaves
+    _age(tmp)
     assert main(["doctor", str(workdir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["counts"] == {"restore": 1}
@@ -51,6 +62,7 @@ def test_unrecorded_temp_is_garbage_and_a_copy_is_removed(home: Home, workdir: P
     garbage.write_bytes(dest.read_bytes()[:100])  # killed while writing: never appended
     copy = _temp_name(dest, "12345678")
     copy.write_bytes(dest.read_bytes())  # killed after the link, before the temp was removed
+    _age(garbage, copy)
     with open_ledger(home, read_only=True) as ledger:
         dry = run_doctor([workdir], ledger, fix=False)
         assert sorted(i.status for i in dry.leftovers) == ["duplicate", "garbage"]
@@ -67,6 +79,7 @@ def test_conflict_is_kept_and_reported(
     _record(home, dest)
     tmp = _temp_name(dest)
     dest.rename(tmp)
+    _age(tmp)
     dest.write_bytes(b"someone else's file")
     assert main(["doctor", str(workdir)]) == 1
     out = capsys.readouterr().out
@@ -79,6 +92,7 @@ def test_temp_of_a_live_process_is_left_alone(home: Home, workdir: Path) -> None
 
     live = workdir / f".e.png.provenance-tmp-{os.getppid()}-abcdef01"
     live.write_bytes(b"in flight")
+    _age(live)  # old, but its (legacy-named) writer is alive on this host
     with open_ledger(home, read_only=True) as ledger:
         report = run_doctor([workdir], ledger)
     assert [i.status for i in report.leftovers] == ["in_use"] and live.exists() and report.ok

@@ -45,6 +45,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_key: Ed25519Privat
     h = Home(tmp_path / "home")
     h.log_key.parent.mkdir(parents=True)
     h.log_key.write_bytes(key_to_pem(log_key))
+    h.log_key.chmod(0o600)  # a log key readable by others is refused, like the signer key
     h.log_pub.write_text(verifier_key(log_key, ORIGIN) + "\n")
     monkeypatch.setenv("PROVENANCE_HOME", str(h.root))
     monkeypatch.delenv("PROVENANCE_LEDGER_URL", raising=False)
@@ -61,6 +62,7 @@ def test_cli_receipt_audit_export(
     digest = hashlib.sha256(b"pixels").hexdigest()
     with make_ledger(home.ledger_url(), log_key, 3, memory=home.log_signed) as led:
         led.append("generate", {"model": "m"}, outputs=[digest])
+    home.ledger_db.chmod(0o600)  # as `provenance init` makes it: an exposed ledger is refused
     assert main(["ledger", "checkpoint"]) == 0
     assert capsys.readouterr().out.startswith(f"{ORIGIN}\n4\n")
     rc = main(["ledger", "receipt", str(art), "-o", str(tmp_path / "r.tlog-proof")])

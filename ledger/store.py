@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from ledger.audit import AuditReport
     from ledger.fingerprint_index import Hit
+    from ledger.witness.client import WitnessEndpoint, WitnessingResult
 
 
 class Ledger:
@@ -70,6 +71,7 @@ class Ledger:
         checkpoint_interval: float | None,
         tsa_url: str | None = None,
         signer_memory: Path | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self.url = url
         self.storage = open_storage(url)  # chosen once: the SQLite-file fast path or the engine
@@ -84,6 +86,7 @@ class Ledger:
             interval=checkpoint_interval,
             tsa_url=tsa_url,
             memory=SignerMemory(signer_memory),
+            witnesses=witnesses,
         )
 
     @classmethod
@@ -143,6 +146,7 @@ class Ledger:
         checkpoint_interval: float | None = 300.0,
         tsa_url: str | None = None,
         signer_memory: Path | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> Ledger:
         """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints.
 
@@ -150,7 +154,8 @@ class Ledger:
         key signed (:mod:`ledger.signer_memory`); without it the memory lasts for this process.
 
         ``tsa_url``: an RFC 3161 TSA that timestamps each new checkpoint (default: the
-        ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off).
+        ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off). ``witnesses``: each new
+        checkpoint is submitted to them after it is stored (:mod:`ledger.witness.logside`).
         """
         check_sqlite_file(url, must_exist=True)
         led = cls(
@@ -160,6 +165,7 @@ class Ledger:
             checkpoint_interval=checkpoint_interval,
             tsa_url=tsa_url,
             signer_memory=signer_memory,
+            witnesses=witnesses,
         )
         with _closed_on_error(led, url), led.storage.writer.begin() as conn:
             rev = current_revision(conn, url)
@@ -186,6 +192,7 @@ class Ledger:
         return led
 
     def close(self) -> None:
+        self.checkpointer.close()
         self.storage.close()
 
     def __enter__(self) -> Ledger:
@@ -337,6 +344,15 @@ class Ledger:
 
     def latest_checkpoint(self) -> Checkpoint | None:
         return self.checkpointer.latest()
+
+    def witnessed_note(self, size: int | None = None) -> str | None:
+        """The newest checkpoint note (of tree ``size``) with the witnesses' cosignatures."""
+        return self.checkpointer.witnessed_note(size)
+
+    @property
+    def witness_result(self) -> WitnessingResult | None:
+        """What the last checkpoint's submission to the witnesses got (None: none was made)."""
+        return self.checkpointer.witness_result
 
     def checkpoints(self) -> list[Checkpoint]:
         return self.checkpointer.all()

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
 
     from ledger import Entry, Ledger
     from ledger.checkpoint import Checkpoint
+    from ledger.witness.policy import QuorumReport
     from provenance.home.log_keys import PinnedKey
 
 NO_LEDGER = "no ledger available, so no ledger check was done"
@@ -145,16 +146,50 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         why = f"no inclusion proof could be built ({e.diagnostics()})"
         return Proof(False, True, why, signed.size)
     ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
+    quorum = _quorum(cp.note)
+    if ok and quorum is not None and not quorum.satisfied:  # without quorum it does not count
+        return Proof(
+            False,
+            True,
+            quorum.verdict(),
+            signed.size,
+            signed.root.hex(),
+            source,
+            None,
+            _witnesses(quorum),
+        )
     return Proof(
         ok,
         True,
-        f"included in the latest signed checkpoint (signature checked with {source})"
+        f"included in the latest signed checkpoint (signature checked with {source}"
+        + (f"; {quorum.verdict()})" if quorum is not None else ")")
         if ok
         else "inclusion proof FAILED against the latest signed checkpoint",
         signed.size,
         signed.root.hex(),
         source,
+        witnesses=_witnesses(quorum) if quorum is not None else None,
     )
+
+
+def _quorum(note: str) -> QuorumReport | None:
+    """The witness policy's verdict on a checkpoint note (None: no policy, none required)."""
+    from provenance.home.paths import home_from_env
+    from provenance.home.witnesses import witness_policy
+
+    found = witness_policy(home_from_env())
+    return None if found is None else found[0].evaluate(note)
+
+
+def _witnesses(q: QuorumReport) -> dict[str, Any]:
+    return {
+        "quorum": q.quorum,
+        "required": q.required,
+        "cosigned": sorted(q.cosigned),
+        "size": q.size,
+        "satisfied": q.satisfied,
+        "summary": q.verdict(),
+    }
 
 
 def _pinned(ledger: Ledger, log_verifier: str | None) -> tuple[PinnedKey | None, str]:

@@ -157,13 +157,22 @@ class Witnessing:
             self._http = None
 
 
-def describe(result: WitnessingResult, configured: int) -> str:
-    """One line for the operator: who cosigned, who did not and why."""
-    got = sorted(result.cosigned)
-    line = f"witnessed by {len(got)} of {configured} witnesses at size {result.checkpoint.size}"
+def describe(
+    note: str, witnesses: Sequence[WitnessEndpoint], result: WitnessingResult | None
+) -> str:
+    """One line for the operator: which configured witnesses' cosignatures ``note`` carries,
+    and why the others (asked in ``result``, if any) did not cosign; starts with ``warning:``
+    when some have not cosigned it."""
+    from ledger.checkpoint import parse_checkpoint_body, parse_note
+
+    size = parse_checkpoint_body(parse_note(note)[0]).size
+    got = sorted(w.name for w in witnesses if w.key.find(note))
+    line = f"witnessed by {len(got)} of {len(witnesses)} witnesses at size {size}"
     if got:
         line += f" ({', '.join(got)})"
-    if result.failed:
+    if len(got) < len(witnesses):
+        line = "warning: " + line
+    if result is not None and result.failed:
         why = "; ".join(f"{n}: {e}" for n, e in sorted(result.failed.items()))
         line += f"; not yet witnessed by {why}"
     return line

@@ -60,9 +60,8 @@ def checkpoint_cmd() -> None:
         click.echo(f"timestamped by {stamp.tsa} at {stamp.gen_time.isoformat()}", err=True)
     elif led.tsa_url:
         click.echo(f"warning: checkpoint has no timestamp: {led.timestamp_error}", err=True)
-    if led.witness_result is not None and configured is not None:
-        line = describe(led.witness_result, len(configured.names))
-        click.echo(("warning: " if led.witness_result.failed else "") + line, err=True)
+    if configured is not None:  # say whether the checkpoint printed is witnessed yet
+        click.echo(describe(cp.note, configured.witnesses, led.witness_result), err=True)
 
 
 @ledger_group.command("receipt")

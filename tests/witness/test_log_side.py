@@ -125,3 +125,25 @@ def _vkey() -> str:
     from ledger.witness.cosignature import witness_vkey
 
     return witness_vkey(generate_log_key(), "witness.example/x")
+
+
+def test_an_older_ledger_gets_the_cosignature_table_and_keeps_its_checkpoints(
+    db_url: str, key: Ed25519PrivateKey
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from ledger.schema import _alembic_config
+
+    with make_log(db_url, key, []) as led:
+        led.append("generate", {"prompt": "before 0005"})
+        before = led.latest_checkpoint()
+    eng = create_engine(db_url)
+    with eng.begin() as c:
+        command.downgrade(_alembic_config(c), "0004")
+        assert "ledger_cosignature" not in inspect(c).get_table_names()
+    eng.dispose()
+    with Ledger.open(db_url, log_key=key, checkpoint_every=None) as led:
+        assert led.latest_checkpoint() == before  # no cosignatures: the note as it was
+        with led.engine.connect() as c:
+            assert "ledger_cosignature" in inspect(c).get_table_names()

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from ledger import Ledger, verify_receipt
 from ledger.checkpoint import generate_log_key, verifier_key
 from ledger.witness.client import WitnessEndpoint
 from ledger.witness.home import add_log
+from ledger.witness.policy import Policy
 from provenance.home.witnesses import ENV_WITNESS_POLICY
 from provenance.verify.ledger_check import proof
 from tests.witness.conftest import RunningWitness
@@ -66,6 +67,11 @@ def test_split_view_is_refused_by_witnesses_and_not_counted_under_a_quorum_polic
             assert bad.reason.startswith("not witnessed: 0 of 2 required cosigned size 4")
             assert bad.witnesses is not None and bad.witnesses["satisfied"] is False
             assert bad.to_json()["witnesses"]["size"] == 4
+
+            quorum = Policy.parse(policy.read_text())  # and its receipts do not verify either
+            forged = verify_receipt(hidden.receipt(b[0].id), vkey, policy=quorum)
+            assert not forged.ok and forged.reason.startswith("not witnessed: 0 of 2 required")
+            assert verify_receipt(seen.receipt(a[0].id), vkey, policy=quorum).ok
 
             monkeypatch.delenv(ENV_WITNESS_POLICY)  # without a policy the forgery would pass
             monkeypatch.setenv("PROVENANCE_STATE_DIR", str(tmp_path / "verifier-3"))

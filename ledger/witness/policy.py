@@ -78,6 +78,17 @@ class QuorumReport:
     def satisfied(self) -> bool:
         return self.quorum_met and self.log_verified is not False and not self.invalid
 
+    def to_dict(self) -> dict[str, object]:
+        """For JSON reports: who cosigned which size, how many were required, the verdict."""
+        return {
+            "quorum": self.quorum,
+            "required": self.required,
+            "cosigned": sorted(self.cosigned),
+            "size": self.size,
+            "satisfied": self.satisfied,
+            "summary": self.verdict(),
+        }
+
     def verdict(self) -> str:
         """``witnessed: ...`` or ``not witnessed: N of M required cosigned ...``, one line."""
         names = ", ".join(sorted(self.cosigned)) or "none"

@@ -176,7 +176,7 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None, log_key: str | None) -> i
     if quorum is not None and not quorum.satisfied:  # the policy's verdict on the newest one
         report.problems.append((quorum.size, "not witnessed", quorum.verdict()))
     if as_json:
-        click.echo(report.to_json())
+        click.echo(report.to_json() if quorum is None else _with_quorum(report.to_json(), quorum))
     else:
         click.echo(
             f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
@@ -197,6 +197,15 @@ def _quorum(led: Ledger) -> QuorumReport | None:
     found = witness_policy(home_from_env())
     latest = led.latest_checkpoint()
     return None if found is None or latest is None else found[0].evaluate(latest.note)
+
+
+def _with_quorum(text: str, quorum: QuorumReport) -> str:
+    """The audit JSON plus ``"witnesses"``: the policy's verdict on the newest checkpoint."""
+    import json
+
+    data = json.loads(text)
+    data["witnesses"] = quorum.to_dict()
+    return json.dumps(data)
 
 
 @ledger_group.command("export")

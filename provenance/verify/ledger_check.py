@@ -182,14 +182,7 @@ def _quorum(note: str) -> QuorumReport | None:
 
 
 def _witnesses(q: QuorumReport) -> dict[str, Any]:
-    return {
-        "quorum": q.quorum,
-        "required": q.required,
-        "cosigned": sorted(q.cosigned),
-        "size": q.size,
-        "satisfied": q.satisfied,
-        "summary": q.verdict(),
-    }
+    return q.to_dict()
 
 
 def _pinned(ledger: Ledger, log_verifier: str | None) -> tuple[PinnedKey | None, str]:

@@ -94,6 +94,7 @@ def test_generate_is_cosigned_and_verify_enforces_the_policy(
     code, out, _ = run(capsys, "ledger", "audit", "--json")
     audit = json.loads(out)
     assert code == 1 and audit["problems"][0]["kind"] == "not witnessed"
+    assert audit["witnesses"]["cosigned"] == ["W1", "W2"] and audit["witnesses"]["required"] == 3
     code, out, _ = run(capsys, "ledger", "audit", "--witness-policy", str(both))
     assert code == 0 and "witnesses: witnessed: 2 of 2 required" in out
 

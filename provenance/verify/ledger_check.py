@@ -6,6 +6,7 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from provenance.verify.report import EntrySummary, Fork, LedgerCheck, Proof
@@ -15,7 +16,6 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
 
     from ledger import Entry, Ledger
     from ledger.checkpoint import Checkpoint
-    from ledger.witness.policy import QuorumReport
     from provenance.home.log_keys import PinnedKey
 
 NO_LEDGER = "no ledger available, so no ledger check was done"
@@ -146,43 +146,33 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         why = f"no inclusion proof could be built ({e.diagnostics()})"
         return Proof(False, True, why, signed.size)
     ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
-    quorum = _quorum(cp.note)
-    if ok and quorum is not None and not quorum.satisfied:  # without quorum it does not count
-        return Proof(
-            False,
-            True,
-            quorum.verdict(),
-            signed.size,
-            signed.root.hex(),
-            source,
-            None,
-            _witnesses(quorum),
-        )
-    return Proof(
+    proven = Proof(
         ok,
         True,
-        f"included in the latest signed checkpoint (signature checked with {source}"
-        + (f"; {quorum.verdict()})" if quorum is not None else ")")
+        f"included in the latest signed checkpoint (signature checked with {source})"
         if ok
         else "inclusion proof FAILED against the latest signed checkpoint",
         signed.size,
         signed.root.hex(),
         source,
-        witnesses=_witnesses(quorum) if quorum is not None else None,
     )
+    return _under_policy(proven, cp.note)
 
 
-def _quorum(note: str) -> QuorumReport | None:
-    """The witness policy's verdict on a checkpoint note (None: no policy, none required)."""
+def _under_policy(proven: Proof, note: str) -> Proof:
+    """Under a witness policy an inclusion proof counts only when the checkpoint carries a
+    quorum of valid cosignatures; either way the report says who cosigned which size."""
     from provenance.home.paths import home_from_env
     from provenance.home.witnesses import witness_policy
 
     found = witness_policy(home_from_env())
-    return None if found is None else found[0].evaluate(note)
-
-
-def _witnesses(q: QuorumReport) -> dict[str, Any]:
-    return q.to_dict()
+    if found is None or not proven.verified:
+        return proven
+    quorum = found[0].evaluate(note)
+    if not quorum.satisfied:
+        return replace(proven, verified=False, reason=quorum.verdict(), witnesses=quorum.to_dict())
+    reason = f"{proven.reason[:-1]}; {quorum.verdict()})"
+    return replace(proven, reason=reason, witnesses=quorum.to_dict())
 
 
 def _pinned(ledger: Ledger, log_verifier: str | None) -> tuple[PinnedKey | None, str]:

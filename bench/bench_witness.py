@@ -5,8 +5,10 @@ and 3 witnesses, against checkpoint signing alone.
     python bench/bench_witness.py --full   # 200
 
 Each witness is a separate `provenance witness serve` process on 127.0.0.1 (its own SQLite state,
-a durable commit per cosignature); the log side keeps one keep-alive httpx2 client and each
-witness's last size, as a log would. Prints one JSON line per figure:
+a durable commit per cosignature). The log side is the real one: `Ledger.open(witnesses=...)`,
+whose `checkpoint()` signs, commits, submits to the witnesses (one kept keep-alive client, each
+witness's last size from the stored cosignatures) and stores the cosignatures. Each figure has
+a ledger of its own (own origin and key); every witness witnesses all three. Prints one JSON line per figure:
 {"bench", "value", "unit", "baseline", "ratio", "n"}.
 """
 
@@ -26,10 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import Ledger
-from ledger.checkpoint import generate_log_key
-from ledger.witness.client import WitnessEndpoint, submit_checkpoint
+from ledger.checkpoint import generate_log_key, verifier_key
+from ledger.witness.client import WitnessEndpoint
 from ledger.witness.home import add_log, init_witness
 
 ORIGIN = "bench.example/log"
@@ -67,7 +70,7 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def witnesses(tmp: Path, log_vkey: str, count: int) -> Iterator[list[WitnessEndpoint]]:
+def witnesses(tmp: Path, log_vkeys: list[str], count: int) -> Iterator[list[WitnessEndpoint]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs: list[subprocess.Popen[bytes]] = []
     eps: list[WitnessEndpoint] = []
@@ -75,7 +78,8 @@ def witnesses(tmp: Path, log_vkey: str, count: int) -> Iterator[list[WitnessEndp
         for i in range(count):
             d = tmp / f"w{i}"
             vkey = init_witness(d, f"bench.example/w{i}")
-            add_log(d, log_vkey)
+            for log_vkey in log_vkeys:
+                add_log(d, log_vkey)
             port = _free_port()
             cmd = [sys.executable, "-m", "provenance", "witness", "serve", "--dir", str(d)]
             proc = subprocess.Popen(
@@ -94,31 +98,46 @@ def witnesses(tmp: Path, log_vkey: str, count: int) -> Iterator[list[WitnessEndp
             proc.wait(10)
 
 
+def _log(tmp: Path, label: str) -> tuple[str, Ed25519PrivateKey, str]:
+    """A ledger of its own per figure (own origin and key), so each witness sees three logs."""
+    key = generate_log_key()
+    url = f"sqlite:///{tmp / (label + '.db')}"
+    Ledger.create(url, origin=f"{ORIGIN}/{label}", log_key=key).close()
+    return url, key, verifier_key(key, f"{ORIGIN}/{label}")
+
+
 def run(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        key = generate_log_key()
-        url = f"sqlite:///{tmp / 'ledger.db'}"
-        Ledger.create(url, origin=ORIGIN, log_key=key).close()
-        led = Ledger.open(url, log_key=key, checkpoint_every=None, checkpoint_interval=None)
-        with witnesses(tmp, str(led.verifier_key), 3) as eps, httpx2.Client(timeout=10) as http:
-            sizes: dict[str, int] = {}
-            times: dict[str, list[float]] = {"alone": [], "one": [], "three": []}
+        logs = {label: _log(tmp, label) for label in ("alone", "one", "three")}
+        with witnesses(tmp, [v for _, _, v in logs.values()], 3) as eps:
             groups = {"alone": [], "one": eps[:1], "three": eps}
-            for _ in range(n):
-                for label, group in groups.items():  # interleaved, so drift hits all alike
-                    led.append("generate", {"n": led.size})
-                    t0 = time.perf_counter()
-                    cp = led.checkpoint()
-                    if group:
-                        result = submit_checkpoint(
-                            cp.note, led.consistency_proof, group, known_sizes=sizes, client=http
-                        )
-                        if result.failed:
+            # The real log-side path: Ledger.open(witnesses=...) submits after each commit.
+            leds = {
+                label: Ledger.open(
+                    url,
+                    log_key=key,
+                    checkpoint_every=None,
+                    checkpoint_interval=None,
+                    tsa_url="",
+                    witnesses=groups[label],
+                )
+                for label, (url, key, _) in logs.items()
+            }
+            times: dict[str, list[float]] = {label: [] for label in leds}
+            try:
+                for _ in range(n):
+                    for label, led in leds.items():  # interleaved, so drift hits all alike
+                        led.append("generate", {"n": led.size})
+                        t0 = time.perf_counter()
+                        led.checkpoint()
+                        times[label].append((time.perf_counter() - t0) * 1000)
+                        result = led.witness_result
+                        if result is not None and result.failed:
                             raise RuntimeError(f"witnesses failed: {result.failed}")
-                        sizes.update(result.known_sizes())
-                    times[label].append((time.perf_counter() - t0) * 1000)
-        led.close()
+            finally:
+                for led in leds.values():
+                    led.close()
     base = statistics.median(times["alone"])
     emit("checkpoint_1_witness", statistics.median(times["one"]), "ms", base, n)
     emit("checkpoint_3_witnesses", statistics.median(times["three"]), "ms", base, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,9 +29,11 @@ from ledger.reads import Reader
 from ledger.signer_memory import SignerMemory, require_extends
 from ledger.storage import Storage
 from ledger.timestamp import ENV_TSA_URL
+from ledger.witness.logside import Witnessing, with_cosignatures
 
 if TYPE_CHECKING:
     from ledger.checkpoint_timestamps import Stamper
+    from ledger.witness.client import WitnessEndpoint, WitnessingResult
 
 
 class Checkpointer:
@@ -44,6 +47,7 @@ class Checkpointer:
         interval: float | None,
         tsa_url: str | None,
         memory: SignerMemory | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self.storage, self.proofs, self.key = storage, proofs, log_key
         # The last checkpoint this key signed, kept outside the database (ledger.signer_memory).
@@ -59,13 +63,32 @@ class Checkpointer:
 
             self._stamper = Stamper(self.tsa_url)
         self.timestamp_error: str | None = None  # why the last checkpoint got no timestamp
+        # The witnesses new checkpoints are submitted to (ledger.witness.logside), and what the
+        # last submission got: None when nothing was submitted.
+        self.witnessing = Witnessing(storage, proofs, witnesses) if witnesses else None
+        self.witness_result: WitnessingResult | None = None
+
+    def close(self) -> None:
+        if self.witnessing is not None:
+            self.witnessing.close()
 
     def latest(self) -> Checkpoint | None:
+        """The newest stored checkpoint; its note carries the witnesses' stored cosignatures."""
         with self.storage.engine.connect() as conn:
             row = conn.execute(
-                select(C.c.size, C.c.root, C.c.note).order_by(C.c.id.desc()).limit(1)
+                select(C.c.size, C.c.root, C.c.note, C.c.id).order_by(C.c.id.desc()).limit(1)
             ).first()
-        return None if row is None else Checkpoint(self.origin, int(row[0]), bytes(row[1]), row[2])
+            if row is None:
+                return None
+            note = with_cosignatures(conn, int(row[3]), row[2])
+        return Checkpoint(self.origin, int(row[0]), bytes(row[1]), note)
+
+    def witnessed_note(self, size: int | None = None) -> str | None:
+        """The newest checkpoint note (of tree ``size``, if given) with its cosignatures."""
+        q = select(C.c.note, C.c.id).order_by(C.c.id.desc()).limit(1)
+        with self.storage.engine.connect() as conn:
+            row = conn.execute(q if size is None else q.where(C.c.size == size)).first()
+            return None if row is None else with_cosignatures(conn, int(row[1]), row[0])
 
     def all(self) -> list[Checkpoint]:
         with self.storage.engine.connect() as conn:
@@ -102,11 +125,23 @@ class Checkpointer:
             cp, retry = prev
             if self._stamper is not None and not self._stamper.has_token(self.storage, retry):
                 self.timestamp_error = self._stamper.stamp(self.storage, retry, cp.note, retry=True)
-            return cp
+            return Checkpoint(cp.origin, cp.size, cp.root, self._witness(retry, cp.note, True))
         self.last = (size, time.time())
         if self._stamper is not None:  # after the commit: the TSA is never asked under the lock
             self.timestamp_error = self._stamper.stamp(self.storage, int(cid), note)
-        return Checkpoint(self.origin, size, root, note)
+        return Checkpoint(self.origin, size, root, self._witness(int(cid), note, False))
+
+    def _witness(self, cid: int, note: str, retry: bool) -> str:
+        """After the commit: submit checkpoint ``cid`` to the witnesses (on a retry only to
+        those that have not cosigned it) and return its note with all stored cosignatures."""
+        self.witness_result = None
+        w = self.witnessing
+        if w is not None:
+            only = w.missing(cid) if retry else w.names
+            if only:
+                self.witness_result = w.submit(cid, note, only)
+        with self.storage.engine.connect() as conn:
+            return with_cosignatures(conn, cid, note)
 
     def _previous(self, conn: Connection, size: int, root: bytes) -> tuple[Checkpoint, int] | None:
         """The last stored checkpoint and its row id, once proven to be extended by this tree."""

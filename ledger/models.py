@@ -112,6 +112,19 @@ class LedgerCheckpointTimestamp(SQLModel, table=True):
     token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # DER CMS ContentInfo
 
 
+class LedgerCosignature(SQLModel, table=True):
+    """A witness's verified cosignature of a checkpoint (schema 0005); absent until it answered."""
+
+    __tablename__ = "ledger_cosignature"
+    __table_args__ = (Index("ix_ledger_cosignature_witness", "witness", "size"),)
+    checkpoint_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    witness: str = Field(sa_column=Column(String(255), primary_key=True))
+    key_id: str = Field(sa_column=Column(String(8), primary_key=True))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    line: str = Field(sa_column=Column(Text, nullable=False))
+
+
 def _t(model: type[SQLModel]) -> Table:
     table: Table = model.__table__  # type: ignore[attr-defined]
     return table
@@ -121,4 +134,4 @@ def _t(model: type[SQLModel]) -> Table:
 META, HEAD, ENTRY, NODE = _t(LedgerMeta), _t(LedgerHead), _t(LedgerEntry), _t(LedgerNode)
 ARTIFACT, PARENT, SECRET = _t(LedgerArtifact), _t(LedgerParent), _t(LedgerSecret)
 FINGERPRINT, CHECKPOINT = _t(LedgerFingerprint), _t(LedgerCheckpointRow)
-CHECKPOINT_TIMESTAMP = _t(LedgerCheckpointTimestamp)
+CHECKPOINT_TIMESTAMP, COSIGNATURE = _t(LedgerCheckpointTimestamp), _t(LedgerCosignature)

@@ -12,11 +12,15 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ledger.entry import Entry
 from ledger.errors import LedgerIntegrityError, MalformedNoteError
 from ledger.proofs import is_included, signed_checkpoint
+
+if TYPE_CHECKING:
+    from ledger.witness.policy import Policy
 
 HEADER = "c2sp.org/tlog-proof@v1"
 
@@ -37,6 +41,7 @@ class ReceiptResult:
     tree_size: int = 0
     origin: str = ""
     outputs: tuple[str, ...] = ()
+    witnesses: str = ""  # under a witness policy: who cosigned which size, and the verdict
 
 
 def _parse(text: str) -> tuple[bytes, int, list[bytes], str]:
@@ -63,9 +68,16 @@ def _parse(text: str) -> tuple[bytes, int, list[bytes], str]:
 
 
 def verify_receipt(
-    text: str, verifier_key: str, *, file_sha256: str | None = None
+    text: str,
+    verifier_key: str,
+    *,
+    file_sha256: str | None = None,
+    policy: Policy | None = None,
 ) -> ReceiptResult:
-    """Check a receipt offline. Malformed input or another log's key raise; failures return ok=False."""
+    """Check a receipt offline. Malformed input or another log's key raise; failures return ok=False.
+
+    With a witness ``policy`` the receipt's checkpoint must also carry a quorum of valid
+    cosignatures (C2SP tlog-cosignature lines after the log's signature)."""
     leaf, index, proof, note = _parse(text)
     try:
         cp = signed_checkpoint(note, verifier_key)
@@ -85,7 +97,15 @@ def verify_receipt(
         )
     if file_sha256 is not None and file_sha256.lower() not in outputs:
         return _fail(base, f"file sha256 {file_sha256[:16]}... is not an output of entry {eid}")
-    return ReceiptResult(True, "entry is in the log", index, eid, cp.size, cp.origin, outputs)
+    ok = ReceiptResult(True, "entry is in the log", index, eid, cp.size, cp.origin, outputs)
+    if policy is None:
+        return ok
+    quorum = policy.evaluate(note)
+    if not quorum.satisfied:
+        return replace(_fail(base, quorum.verdict()), witnesses=quorum.verdict())
+    return replace(
+        ok, reason=f"entry is in the log, {quorum.verdict()}", witnesses=quorum.verdict()
+    )
 
 
 def _fail(base: ReceiptResult, reason: str) -> ReceiptResult:

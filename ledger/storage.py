@@ -17,7 +17,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -198,3 +199,21 @@ def open_storage(url: str) -> Storage:
     if path is not None and not engine.url.query:
         return SqliteFileStorage(url, engine, str(path))
     return EngineStorage(url, engine)
+
+
+@contextlib.contextmanager
+def closed_on_error(storage: Storage, url: str) -> Iterator[None]:
+    """Opening or creating a ledger: on any failure release the engine; database errors become
+    ours (one line, named by :func:`ledger.schema.db_error`)."""
+    from sqlalchemy.exc import DatabaseError
+
+    from ledger.schema import db_error
+
+    try:
+        yield
+    except DatabaseError as e:
+        storage.engine.dispose()
+        raise db_error(url, e) from e
+    except BaseException:
+        storage.engine.dispose()
+        raise

@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.exc import DatabaseError
 
 from ledger.append import Appender
 from ledger.checkpoint import Checkpoint, verifier_key
@@ -47,15 +45,16 @@ from ledger.models import HEAD as H
 from ledger.models import META as M
 from ledger.proofs import Proofs
 from ledger.reads import Reader
-from ledger.schema import check_sqlite_file, current_revision, db_error, upgrade
+from ledger.schema import check_sqlite_file, current_revision, upgrade
 from ledger.signer_memory import SignerMemory
-from ledger.storage import open_storage
+from ledger.storage import closed_on_error, open_storage
 
 if TYPE_CHECKING:
     from cryptography import x509
 
     from ledger.audit import AuditReport
     from ledger.fingerprint_index import Hit
+    from ledger.witness.client import WitnessEndpoint, WitnessingResult
 
 
 class Ledger:
@@ -70,6 +69,7 @@ class Ledger:
         checkpoint_interval: float | None,
         tsa_url: str | None = None,
         signer_memory: Path | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> None:
         self.url = url
         self.storage = open_storage(url)  # chosen once: the SQLite-file fast path or the engine
@@ -84,6 +84,7 @@ class Ledger:
             interval=checkpoint_interval,
             tsa_url=tsa_url,
             memory=SignerMemory(signer_memory),
+            witnesses=witnesses,
         )
 
     @classmethod
@@ -112,7 +113,7 @@ class Ledger:
             tsa_url=tsa_url,
             signer_memory=signer_memory,
         )
-        with _closed_on_error(led, url), led.storage.writer.begin() as conn:
+        with closed_on_error(led.storage, url), led.storage.writer.begin() as conn:
             rev = current_revision(conn, url)
             if rev is not None:
                 n = conn.execute(select(H.c.size).where(H.c.id == 1)).scalar()
@@ -129,7 +130,7 @@ class Ledger:
             conn.execute(insert(H).values(id=1, size=0, frontier=b"", last_ts=0))
         led.origin = origin
         if log_key is not None and signer_memory is not None:
-            with _closed_on_error(led, url):
+            with closed_on_error(led.storage, url):
                 led.checkpointer.sign()
         return led
 
@@ -143,6 +144,7 @@ class Ledger:
         checkpoint_interval: float | None = 300.0,
         tsa_url: str | None = None,
         signer_memory: Path | None = None,
+        witnesses: Sequence[WitnessEndpoint] = (),
     ) -> Ledger:
         """An existing ledger; ``log_key=None`` opens it without the power to sign checkpoints.
 
@@ -150,7 +152,8 @@ class Ledger:
         key signed (:mod:`ledger.signer_memory`); without it the memory lasts for this process.
 
         ``tsa_url``: an RFC 3161 TSA that timestamps each new checkpoint (default: the
-        ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off).
+        ``PROVENANCE_TSA_URL`` environment variable; ``""`` turns it off). ``witnesses``: each new
+        checkpoint is submitted to them after it is stored (:mod:`ledger.witness.logside`).
         """
         check_sqlite_file(url, must_exist=True)
         led = cls(
@@ -160,8 +163,9 @@ class Ledger:
             checkpoint_interval=checkpoint_interval,
             tsa_url=tsa_url,
             signer_memory=signer_memory,
+            witnesses=witnesses,
         )
-        with _closed_on_error(led, url), led.storage.writer.begin() as conn:
+        with closed_on_error(led.storage, url), led.storage.writer.begin() as conn:
             rev = current_revision(conn, url)
             if rev is None:
                 raise NotALedgerError(f"{url}: no ledger here; run `provenance init` first")
@@ -186,6 +190,7 @@ class Ledger:
         return led
 
     def close(self) -> None:
+        self.checkpointer.close()
         self.storage.close()
 
     def __enter__(self) -> Ledger:
@@ -348,6 +353,15 @@ class Ledger:
     def latest_checkpoint(self) -> Checkpoint | None:
         return self.checkpointer.latest()
 
+    def witnessed_note(self, size: int | None = None) -> str | None:
+        """The newest checkpoint note (of tree ``size``) with the witnesses' cosignatures."""
+        return self.checkpointer.witnessed_note(size)
+
+    @property
+    def witness_result(self) -> WitnessingResult | None:
+        """What the last checkpoint's submission to the witnesses got (None: none was made)."""
+        return self.checkpointer.witness_result
+
     def checkpoints(self) -> list[Checkpoint]:
         return self.checkpointer.all()
 
@@ -379,16 +393,3 @@ class Ledger:
         from ledger.audit.export import export
 
         return export(self, out)
-
-
-@contextlib.contextmanager
-def _closed_on_error(led: Ledger, url: str) -> Iterator[None]:
-    """Opening or creating: on any failure release the engine; database errors become ours."""
-    try:
-        yield
-    except DatabaseError as e:
-        led.storage.engine.dispose()
-        raise db_error(url, e) from e
-    except BaseException:
-        led.storage.engine.dispose()
-        raise

@@ -6,6 +6,8 @@
   the witness (its checks, its compare-and-swap SQLite memory, its directory).
 - :mod:`ledger.witness.server`: the witness over HTTP (Starlette on uvicorn).
 - :mod:`ledger.witness.client`: the log side, submitting checkpoints to witnesses.
+- :mod:`ledger.witness.logside`: a ledger's configured witnesses, its stored cosignatures and
+  witnessed notes (used by :mod:`ledger.checkpointer` after each new checkpoint).
 - :mod:`ledger.witness.policy`: C2SP tlog-policy parsing and the quorum check.
 
 This package imports Starlette and uvicorn only from :mod:`ledger.witness.server`.

@@ -72,10 +72,35 @@ class QuorumReport:
     cosigned: dict[str, int] = field(default_factory=dict)  # witness name -> timestamp
     invalid: list[str] = field(default_factory=list)  # known witness, signature did not verify
     quorum_met: bool = False
+    required: int = 0  # the fewest cosigning witnesses that can meet the quorum
 
     @property
     def satisfied(self) -> bool:
         return self.quorum_met and self.log_verified is not False and not self.invalid
+
+    def to_dict(self) -> dict[str, object]:
+        """For JSON reports: who cosigned which size, how many were required, the verdict."""
+        return {
+            "quorum": self.quorum,
+            "required": self.required,
+            "cosigned": sorted(self.cosigned),
+            "size": self.size,
+            "satisfied": self.satisfied,
+            "summary": self.verdict(),
+        }
+
+    def verdict(self) -> str:
+        """``witnessed: ...`` or ``not witnessed: N of M required cosigned ...``, one line."""
+        names = ", ".join(sorted(self.cosigned)) or "none"
+        if self.log_verified is False:
+            return f"not witnessed: the witness policy lists no log {self.origin} that signed it"
+        if self.invalid:
+            return f"not witnessed: bad cosignature by {', '.join(sorted(self.invalid))}"
+        head = "witnessed" if self.quorum_met else "not witnessed"
+        return (
+            f"{head}: {len(self.cosigned)} of {self.required} required cosigned size "
+            f"{self.size} ({names}; quorum {self.quorum})"
+        )
 
     def summary(self, n_witnesses: int) -> str:
         verdict = "met" if self.satisfied else "not met"
@@ -181,12 +206,23 @@ class Policy:
         group = self.groups[name]
         return sum(self.witnessed(m, cosigned) for m in group.members) >= group.threshold
 
+    def required(self, name: str | None = None) -> int:
+        """The fewest witnesses whose cosignatures can meet ``name`` (default: the quorum)."""
+        name = (self.quorum or NONE) if name is None else name
+        if name == NONE:
+            return 0
+        if name in self.witnesses:
+            return 1
+        group = self.groups[name]
+        return sum(sorted(self.required(m) for m in group.members)[: group.threshold])
+
     def evaluate(self, note: str) -> QuorumReport:
         """Check a checkpoint note with its cosignatures against this policy (never raises for
         bad signatures: they are reported; a malformed note raises :class:`MalformedNoteError`)."""
         body, _ = parse_note(note)
         cp = parse_checkpoint_body(body)
         report = QuorumReport(cp.origin, cp.size, cp.root, self.quorum or NONE, None)
+        report.required = self.required()
         if self.logs:
             report.log_verified = any(
                 self._log_signed(note, log) for log in self.log_for(cp.origin)

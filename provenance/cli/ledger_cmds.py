@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from provenance.cli.ledger_witness_cmds import witness_policy_option, witnesses_group
 from provenance.errors import InputError
 from provenance.home.ledger import open_ledger
 from provenance.home.paths import home_from_env
@@ -15,6 +16,7 @@ from provenance.media.hashing import sha256_file
 
 if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a command runs
     from ledger import Ledger
+    from ledger.witness.policy import QuorumReport
 
 
 def _open(with_key: bool) -> Ledger:
@@ -41,17 +43,25 @@ def checkpoint_cmd() -> None:
     \b
     Example:
       provenance ledger checkpoint
+
+    With witnesses configured (`provenance ledger witnesses add`), the checkpoint is submitted
+    to them after it is stored; the note printed carries their cosignatures, and stderr says
+    which witnesses have not cosigned it yet (a later checkpoint catches them up).
     """
     from ledger.checkpoint_timestamps import timestamp_of
+    from ledger.witness.logside import describe
 
     with _open(with_key=True) as led:
-        cp = led.checkpoint()
+        cp = led.checkpoint()  # its note: the log's signature and every stored cosignature
         stamp = timestamp_of(led, cp) if led.tsa_url else None
+        configured = led.checkpointer.witnessing
     click.echo(cp.note, nl=False)
     if stamp is not None:
         click.echo(f"timestamped by {stamp.tsa} at {stamp.gen_time.isoformat()}", err=True)
     elif led.tsa_url:
         click.echo(f"warning: checkpoint has no timestamp: {led.timestamp_error}", err=True)
+    if configured is not None:  # say whether the checkpoint printed is witnessed yet
+        click.echo(describe(cp.note, configured.witnesses, led.witness_result), err=True)
 
 
 @ledger_group.command("receipt")
@@ -96,6 +106,7 @@ def receipt_cmd(target: str, out: Path | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also check that this file is the entry's output (by SHA-256).",
 )
+@witness_policy_option
 def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     """Check a receipt offline with nothing but the receipt, the log key and optionally the file.
 
@@ -106,10 +117,13 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
       provenance ledger verify-receipt photo.tlog-proof --log-key log.pub --file photo.png
     """
     from ledger import verify_receipt
+    from provenance.home.witnesses import witness_policy
 
     key_text = Path(log_key).read_text().strip() if Path(log_key).is_file() else log_key
     digest = sha256_file(file) if file is not None else None
-    result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest)
+    found = witness_policy(home_from_env())
+    policy = found[0] if found else None
+    result = verify_receipt(receipt.read_text(), key_text, file_sha256=digest, policy=policy)
     status = "OK" if result.ok else "FAILED"
     click.echo(
         f"{status}: {result.reason} (entry {result.entry_id or '?'}, index {result.index}, "
@@ -133,6 +147,7 @@ def verify_receipt_cmd(receipt: Path, log_key: str, file: Path | None) -> int:
     help="The log's verifier key (a file or the key itself). Default: this home's log.pub or "
     "a known log (provenance logs add); never the key the database names.",
 )
+@witness_policy_option
 def audit_cmd(as_json: bool, tsa_anchors: Path | None, log_key: str | None) -> int:
     """Recompute every leaf, subtree hash and checkpoint; name the first damage found.
 
@@ -157,8 +172,11 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None, log_key: str | None) -> i
 
     with _open(with_key=False) as led:
         report = audit_pinned(led, log_key, anchors)
+        quorum = _quorum(led) if report.ok else None
+    if quorum is not None and not quorum.satisfied:  # the policy's verdict on the newest one
+        report.problems.append((quorum.size, "not witnessed", quorum.verdict()))
     if as_json:
-        click.echo(report.to_json())
+        click.echo(report.to_json() if quorum is None else _with_quorum(report.to_json(), quorum))
     else:
         click.echo(
             f"{'clean' if report.ok else 'DAMAGED'}: {report.size} entries, "
@@ -169,9 +187,29 @@ def audit_cmd(as_json: bool, tsa_anchors: Path | None, log_key: str | None) -> i
         timestamps = report.timestamps.describe()
         no_flag = "TSA certificate not checked: no --tsa-anchors"  # the library names a parameter
         click.echo(f"  timestamps: {timestamps.replace(UNANCHORED, no_flag)}")
+        if quorum is not None and quorum.satisfied:
+            click.echo(f"  witnesses: {quorum.verdict()}")
         for index, kind, detail in report.problems:
             click.echo(f"  index {index}: {kind}: {detail}")
     return 0 if report.ok else 1
+
+
+def _quorum(led: Ledger) -> QuorumReport | None:
+    """The witness policy's verdict on the newest checkpoint (None: no policy, no checkpoint)."""
+    from provenance.home.witnesses import witness_policy
+
+    found = witness_policy(home_from_env())
+    latest = led.latest_checkpoint()
+    return None if found is None or latest is None else found[0].evaluate(latest.note)
+
+
+def _with_quorum(text: str, quorum: QuorumReport) -> str:
+    """The audit JSON plus ``"witnesses"``: the policy's verdict on the newest checkpoint."""
+    import json
+
+    data = json.loads(text)
+    data["witnesses"] = quorum.to_dict()
+    return json.dumps(data)
 
 
 @ledger_group.command("export")
@@ -222,3 +260,4 @@ from provenance.cli.publish_cmds import audit_tiles_cmd, publish_cmd  # noqa: E4
 
 ledger_group.add_command(publish_cmd)
 ledger_group.add_command(audit_tiles_cmd)
+ledger_group.add_command(witnesses_group)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from provenance.cli.ledger_witness_cmds import witness_policy_option
 from provenance.cli.output import console_err, echo_json
 from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
 from provenance.home.ledger import find_ledger
@@ -93,6 +94,7 @@ def _log_key(value: str | None) -> str | None:
     help="The ledger's verifier key (a file or the key). Default: this home's log.pub or a "
     "known log (provenance logs add); never the key the database names.",
 )
+@witness_policy_option
 @click.option(
     "--ask-openai",
     is_flag=True,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the ledger (SQLAlchemy) loads only when a ledger is opened 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from ledger import Ledger
+    from ledger.witness.client import WitnessEndpoint
 
 
 def log_origin(public_raw: bytes) -> str:
@@ -117,7 +118,9 @@ def open_ledger(
     ``checkpoint_every=1`` (the default) signs a checkpoint after every recorded call, so receipts
     and verification proofs are available at once (an Ed25519 signature costs ~0.1 ms); ``None``
     signs none. ``require_key`` refuses a home without its log key (needed to sign checkpoints).
-    ``tsa_url`` (default: ``PROVENANCE_TSA_URL``) time-stamps the checkpoints too. A
+    ``tsa_url`` (default: ``PROVENANCE_TSA_URL``) time-stamps the checkpoints too; with the log
+    key, new checkpoints go to the witnesses in ``<home>/ledger/witnesses`` (a witness that is
+    down never stops recording: the checkpoint waits, unwitnessed, for the next one). A
     :class:`LedgerSource` is always opened without a key. Ledger errors become
     :class:`~provenance.errors.LedgerFailure`.
     """
@@ -135,7 +138,15 @@ def open_ledger(
             checkpoint_every=checkpoint_every,
             tsa_url=tsa_url,
             signer_memory=where.log_signed if key is not None else None,
+            witnesses=_witnesses(where) if key is not None else (),
         )
+
+
+def _witnesses(home: Home) -> list[WitnessEndpoint]:
+    """The witnesses the log submits new checkpoints to (``provenance ledger witnesses``)."""
+    from provenance.home.witnesses import LogWitnesses
+
+    return LogWitnesses(home).endpoints()
 
 
 def _log_key(home: Home, required: bool) -> Ed25519PrivateKey | None:

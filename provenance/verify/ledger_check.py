@@ -6,6 +6,7 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from provenance.verify.report import EntrySummary, Fork, LedgerCheck, Proof
@@ -156,7 +157,7 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         why = f"no inclusion proof could be built ({e.diagnostics()})"
         return Proof(False, True, why, signed.size)
     ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
-    return Proof(
+    proven = Proof(
         ok,
         True,
         f"included in the latest signed checkpoint (signature checked with {source})"
@@ -166,6 +167,23 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
         signed.root.hex(),
         source,
     )
+    return _under_policy(proven, cp.note)
+
+
+def _under_policy(proven: Proof, note: str) -> Proof:
+    """Under a witness policy an inclusion proof counts only when the checkpoint carries a
+    quorum of valid cosignatures; either way the report says who cosigned which size."""
+    from provenance.home.paths import home_from_env
+    from provenance.home.witnesses import witness_policy
+
+    found = witness_policy(home_from_env())
+    if found is None or not proven.verified:
+        return proven
+    quorum = found[0].evaluate(note)
+    if not quorum.satisfied:
+        return replace(proven, verified=False, reason=quorum.verdict(), witnesses=quorum.to_dict())
+    reason = f"{proven.reason[:-1]}; {quorum.verdict()})"
+    return replace(proven, reason=reason, witnesses=quorum.to_dict())
 
 
 def _pinned(ledger: Ledger, log_verifier: str | None) -> tuple[PinnedKey | None, str]:

@@ -143,6 +143,8 @@ class Proof:
     root: str | None = None  # hex
     key_source: str | None = None  # whose key checked the checkpoint's signature
     fork: Fork | None = None  # a fork alarm: the ledger evidence counts as failed
+    # Under a witness policy: {"quorum", "required", "cosigned": [names], "size", "satisfied"}.
+    witnesses: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Absent facts are left out rather than null: the JSON contract of docs/verify.md.

@@ -80,3 +80,19 @@ def witness(tmp_path: Path, log: Log) -> Iterator[RunningWitness]:
     w.start()
     yield w
     w.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger database URL: an SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'witnessed.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -14,7 +14,7 @@ from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
 from provenance.home.ledger import find_ledger
 from provenance.home.paths import home_from_env
 from provenance.verify.policy import default_policy
-from provenance.vocab import ENV_LEDGER_URL, VERDICTS, Verdict
+from provenance.vocab import VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from ledger import Entry
@@ -54,7 +54,16 @@ if TYPE_CHECKING:
     "signer_certs",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Only accept files signed by one of these certificates (PEM, repeatable).",
+    help="Only accept files signed by one of these certificates (PEM, repeatable; pinned by "
+    "the certificate's SHA-256).",
+)
+@click.option(
+    "--signer-issuer-serial",
+    "signer_issuer_serials",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Like --signer-cert, but pinned by issuer and serial number only (any certificate "
+    "that issuer gives that serial).",
 )
 @click.option(
     "--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken."
@@ -85,6 +94,7 @@ def verify_cmd(
     trust: tuple[str, ...],
     signers: tuple[str, ...],
     signer_certs: tuple[str, ...],
+    signer_issuer_serials: tuple[str, ...],
     strict_chain: bool,
     accept: tuple[str, ...],
     allow_network: bool,
@@ -122,11 +132,13 @@ def verify_cmd(
         allow_network=allow_network,
         allowed_signers=signers,
         signer_certs=signer_certs,
+        signer_issuer_serials=signer_issuer_serials,
     )
     source = None if no_ledger else find_ledger(home)
-    items = list(expand_inputs(files))
+    skipped: list[str] = []
+    items = list(expand_inputs(files, skipped=skipped))
     reports = _verify_and_print(items, policy, source, as_json, html_out is not None, jobs)
-    print_summary(reports, err=as_json)
+    print_summary(reports, err=as_json, skipped=len(skipped))
     if html_out:
         from provenance.verify.html import write_html
 
@@ -181,14 +193,12 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
 
 def _cli_words() -> dict[str, str]:
     """The library's parameter hints as this command's flags (the library knows no flags)."""
-    from provenance.verify import core, ledger_check
+    from provenance.verify import core
 
     return {
         core.STRICT_CHAIN_REASON: "--strict-chain: a broken ancestor fails this file",
         core.NETWORK_HINT: "run with --allow-network to fetch them",
         core.TRUST_HINT: "add its CA with --trust to trust it",
-        ledger_check.NO_LEDGER: f"{ledger_check.NO_LEDGER} "
-        f"(run `provenance init` or set {ENV_LEDGER_URL})",
     }
 
 

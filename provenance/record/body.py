@@ -33,9 +33,11 @@ class InputRecord:
     width: int
     height: int
     fingerprints: Json  # without the detail grid: inputs are never searched for
+    # "untrusted" or "invalid": the input carried credentials the recorder could not trust.
+    credentials: str | None = None
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "role": self.role,
             "sha256": self.sha256,
             "mime": self.mime,
@@ -45,6 +47,9 @@ class InputRecord:
             "height": self.height,
             "fingerprints": self.fingerprints,
         }
+        if self.credentials is not None:  # absent otherwise: earlier leaves stay byte-identical
+            out["credentials"] = self.credentials
+        return out
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
     from ledger import Entry, Ledger
     from ledger.checkpoint import Checkpoint
 
-NO_LEDGER = "no ledger available, so no ledger check was done"
+NO_LEDGER = "no ledger configured"  # a neutral fact: a desk that only verifies has none
 
 
 def check(
@@ -53,7 +53,12 @@ def check(
     chain = ledger.lineage(entry.id) if entry.parents else [entry]
     result.lineage = [EntrySummary.of(e) for e in chain]
     result.proof = proof(ledger, entry, log_verifier)
-    result.reason = f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
+    result.reason = (
+        f"the manifest names ledger entry {entry.index} ({entry.kind}), but this file is not "
+        "the output recorded there"
+        if result.match == "manifest"  # the entry is real, this file is not what it recorded
+        else f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
+    )
     return result
 
 

@@ -12,7 +12,6 @@ from provenance.credentials import ManifestSpec, make_context
 from provenance.credentials.read import read_store
 from provenance.home.identity import Identity, create_ca, issue_signer, pem_cert
 from provenance.home.paths import ENV_HOME, Home
-from provenance.record import timestamps
 from provenance.verify.chain import assertions
 from provenance.vocab import LEDGER_ASSERTION, REQUEST_ASSERTION
 from tests.conftest import reports, run
@@ -94,6 +93,8 @@ def test_manifest_naming_a_real_entry_is_not_recorded_as_it(
 def test_signing_without_a_tsa_says_until_when_it_holds(
     home: Home, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from provenance.record import timestamps
+
     monkeypatch.setattr(timestamps, "_warned", False)  # a fresh process for the once-only warning
     code, _, err = run(capsys, "generate", "A red circle", "-o", str(workdir / "a.png"))
     assert code == 0 and "without a time-stamp authority" in err and "until 20" in err

@@ -253,7 +253,7 @@ def _no_manifest(
     else:
         report.verdict = Verdict.NO_CREDENTIALS
         report.reasons.append(
-            "no content credentials in the file and no ledger match"
+            "no content credentials in the file, and no ledger entry for this file"
             if report.ledger.done
             else "no content credentials in the file"
         )

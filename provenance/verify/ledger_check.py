@@ -31,7 +31,7 @@ def check(
     (for files without credentials) enables the perceptual search when the hash is unknown."""
     if ledger is None:
         return LedgerCheck(done=False, reason=NO_LEDGER)
-    from provenance.recovery.match import recover
+    from provenance.recovery.match import NO_ENTRY, recover
     from provenance.verify.lookup import latest_producer
 
     result = LedgerCheck(done=True, reason="")
@@ -47,7 +47,7 @@ def check(
             result.match = "perceptual"
             result.problems += [found.caveat] if found.caveat else []
     if entry is None:
-        result.reason = result.reason or "no ledger entry for this file"
+        result.reason = result.reason or NO_ENTRY
         return result
     result.entry = EntrySummary.of(entry)
     chain = ledger.lineage(entry.id) if entry.parents else [entry]

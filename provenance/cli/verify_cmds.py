@@ -66,6 +66,12 @@ if TYPE_CHECKING:
     "that issuer gives that serial).",
 )
 @click.option(
+    "--no-default-trust",
+    is_flag=True,
+    help="Trust only your own anchors (--trust, the home's trust folder, its local CA), not the "
+    "bundled C2PA Trust List and interim trust list.",
+)
+@click.option(
     "--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken."
 )
 @click.option(
@@ -95,6 +101,7 @@ def verify_cmd(
     signers: tuple[str, ...],
     signer_certs: tuple[str, ...],
     signer_issuer_serials: tuple[str, ...],
+    no_default_trust: bool,
     strict_chain: bool,
     accept: tuple[str, ...],
     allow_network: bool,
@@ -133,6 +140,7 @@ def verify_cmd(
         allowed_signers=signers,
         signer_certs=signer_certs,
         signer_issuer_serials=signer_issuer_serials,
+        default_trust=not no_default_trust,
     )
     source = None if no_ledger else find_ledger(home)
     skipped: list[str] = []

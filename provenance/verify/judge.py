@@ -132,7 +132,7 @@ def _who(
         local = signer is not None and signer.local_identity
         report.reasons.insert(
             0,
-            f"signed by {who}, which chains to a configured trust anchor"
+            f"signed by {who}, which chains to {_vouched_by(policy, signer)}"
             + (" (a local, self-issued identity made by `provenance init`)" if local else ""),
         )
         if policy.pins_signer and not policy.pinned(signer):
@@ -164,8 +164,7 @@ def _certificate_facts(
         signer.local_identity = _chains_to_local(policy, data, mime)
     codes = {c.code for c in report.status_codes}
     signer.time_stamped = bool(signer.time) and "timeStamp.untrusted" not in codes
-    pins = policy.allowed_certs or policy.allowed_issuer_serials
-    if signer.time_stamped and not (trusted and pins):
+    if signer.time_stamped and not trusted:
         return
     found = find_signer_cert(data, mime, signer.serial)
     if found is None:
@@ -176,3 +175,15 @@ def _certificate_facts(
             f"no trusted time-stamp: valid until {found.not_after[:10]} (when the signer "
             "certificate expires; after that every validator reads this file as invalid)"
         )
+
+
+def _vouched_by(policy: TrustPolicy, signer: Signer | None) -> str:
+    """Which source vouches: the anchor that issued the signer certificate, when it is direct."""
+    anchor = policy.anchor_for([signer.cert_issuer]) if signer and signer.cert_issuer else None
+    if anchor is None:
+        return "a configured trust anchor"
+    if anchor.local:
+        return "this home's local identity"
+    if anchor.source.startswith(("C2PA Trust List", "interim trust list")):
+        return f"a trust anchor of the {anchor.source}"
+    return f"your anchors from {anchor.source}"

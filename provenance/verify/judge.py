@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from provenance.credentials import make_context
-from provenance.credentials.read import StoreReading, read_store
+from provenance.credentials.read import StoreReading
 from provenance.verify import chain as _chain
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import Signer, VerificationReport
@@ -144,24 +144,11 @@ def _who(
         )
 
 
-def _chains_to_local(policy: TrustPolicy, data: bytes, mime: str) -> bool:
-    """True only when the signer chains to this home's own CA (not a look-alike subject)."""
-    local = [a for a in policy.anchors if a.local]
-    if not local:
-        return False
-    if len(local) == len(policy.anchors):
-        return True  # trusted, and the local CA is the only anchor
-    pem = "\n".join(a.pem.strip() for a in local) + "\n"
-    return read_store(data, mime, context(pem, False)).state == "Trusted"
-
-
 def _certificate_facts(
     report: VerificationReport, signer: Signer, policy: TrustPolicy, trusted: bool, data: bytes
 ) -> None:
     """Local identity, the pinned certificate, and how long the signature stays valid."""
     mime = report.mime or ""
-    if trusted:
-        signer.local_identity = _chains_to_local(policy, data, mime)
     codes = {c.code for c in report.status_codes}
     signer.time_stamped = bool(signer.time) and "timeStamp.untrusted" not in codes
     if signer.time_stamped and not trusted:
@@ -170,6 +157,10 @@ def _certificate_facts(
     if found is None:
         return
     signer.cert_sha256, signer.cert_issuer = found.sha256, found.issuer
+    # Our identity's signer is issued directly by the home's CA: check that signature itself.
+    signer.local_identity = trusted and any(
+        found.issued_by(a.pem) for a in policy.anchors if a.local
+    )
     if not signer.time_stamped:
         report.notes.append(
             f"no trusted time-stamp: valid until {found.not_after[:10]} (when the signer "

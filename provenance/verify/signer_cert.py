@@ -22,6 +22,19 @@ class SignerCert:
     issuer: str  # RFC 4514 issuer name
     serial: str  # decimal
     not_after: str  # ISO 8601 UTC: when the signature stops validating without a time-stamp
+    der: bytes
+
+    def issued_by(self, ca_pem: str) -> bool:
+        """Whether ``ca_pem``'s key signed this certificate (a look-alike subject is not enough)."""
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            ca = x509.load_pem_x509_certificate(ca_pem.encode())
+            x509.load_der_x509_certificate(self.der).verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
 
 
 def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert | None:
@@ -44,7 +57,7 @@ def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert |
             if cert is not None and str(cert.serial_number) == serial:
                 digest = hashlib.sha256(der).hexdigest()
                 end = cert.not_valid_after_utc.isoformat()
-                found[digest] = SignerCert(digest, cert.issuer.rfc4514_string(), serial, end)
+                found[digest] = SignerCert(digest, cert.issuer.rfc4514_string(), serial, end, der)
         at = store.find(b"\x30\x82", at + 1)
     return next(iter(found.values())) if len(found) == 1 else None
 

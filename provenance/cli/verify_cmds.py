@@ -14,6 +14,7 @@ from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
 from provenance.home.ledger import find_ledger
 from provenance.home.paths import home_from_env
 from provenance.verify.policy import default_policy
+from provenance.verify.printable import printable as p
 from provenance.vocab import VERDICTS, Verdict
 
 if TYPE_CHECKING:
@@ -251,9 +252,9 @@ def lineage_cmd(target: str, as_json: bool) -> None:
         def show(e: Entry, depth: int) -> None:
             s = EntrySummary.of(e)
             what = " ".join(a for a in s.actions if a) or e.kind
-            click.echo(
-                f"{'  ' * depth}{'└─ ' if depth else ''}{s.output or e.id}  "
-                f"[{e.kind}: {what}] entry {e.index} by {s.actor} {s.time}"
+            click.echo(  # names and actors come from files and callers: no control characters
+                f"{'  ' * depth}{'└─ ' if depth else ''}{p(s.output or e.id)}  "
+                f"[{p(e.kind)}: {p(what)}] entry {e.index} by {p(s.actor)} {s.time}"
             )
             for pid in e.parents:
                 if pid in by_id:
@@ -283,15 +284,20 @@ def log_cmd(limit: int, as_json: bool) -> None:
         for s in summaries:
             echo_json(s.to_json())
         return
+    from rich.markup import escape
+
+    def cell(x: object) -> str:  # neither control characters nor rich markup from an entry
+        return escape(p(x))
+
     table = Table("index", "time", "kind", "actor", "backend/model", "output")
     for s in summaries:
         table.add_row(
             str(s.index),
             s.time[:19],
-            s.kind,
-            str(s.actor),
-            f"{s.backend or ''} {s.model or ''}".strip(),
-            str(s.output or ""),
+            cell(s.kind),
+            cell(s.actor),
+            cell(f"{s.backend or ''} {s.model or ''}".strip()),
+            cell(s.output or ""),
         )
     from rich.console import Console
 

@@ -140,3 +140,13 @@ def test_desk_wording(
     (workdir / "t.png").write_bytes(bytes(data))
     _, out, _ = run(capsys, "verify", str(workdir / "t.png"))
     assert "INVALID" in out and "signed by:" not in out and "could not be verified" in out
+
+
+def test_ledger_listings_escape_names_from_files(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workdir / "a\x1b[2Jb[red]x.png"  # a file name is chosen by whoever sent the file
+    assert run(capsys, "generate", "A red circle", "-o", str(out))[0] == 0
+    for argv in (("log",), ("lineage", str(out))):
+        code, text, _ = run(capsys, *argv)
+        assert code == 0 and "\x1b" not in text and "\\x1b[2Jb" in text

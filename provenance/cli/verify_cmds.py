@@ -111,10 +111,8 @@ def verify_cmd(
 ) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
 
-    Works offline and without `provenance init`. For each file it reports the verdict, who signed
-    it and when, any AI disclosure, the edits, every ancestor in the ingredient chain with its own
-    validation, and the ledger entry with its inclusion proof (when a ledger is available). A file
-    without credentials is searched in the ledger by hash and by perceptual fingerprint.
+    Offline, without `provenance init`: verdict, signer, AI disclosure, edits, every ancestor with
+    its own validation, the ledger entry and proof; files without credentials are searched by hash.
 
     \b
     Verdicts: trusted, valid_untrusted, invalid, no_credentials, recovered, error.

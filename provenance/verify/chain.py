@@ -73,6 +73,14 @@ def _app(manifest: dict[str, Any], agents: list[str]) -> str | None:
     return str(gen).split(" ")[0].replace("_", " ") if gen else None
 
 
+def _creators(manifest: dict[str, Any]) -> list[str]:
+    """The authors a schema.org CreativeWork assertion names (a claim, true only if signed)."""
+    work = assertions(manifest).get("stds.schema-org.CreativeWork")
+    authors = work.get("author") if isinstance(work, dict) else None
+    items = authors if isinstance(authors, list) else [authors] if authors else []
+    return [str(a.get("name")) for a in items if isinstance(a, dict) and a.get("name")]
+
+
 def _signer(manifest: dict[str, Any], trusted: bool | None) -> Signer | None:
     info = manifest.get("signature_info")
     if not isinstance(info, dict):
@@ -159,6 +167,7 @@ def _node(
         software_agents=agents,
         thumbnail=thumb,
         app=_app(manifest, agents),
+        creators=_creators(manifest),
     )
     if depth >= _MAX_DEPTH or not expand:
         return node
@@ -267,6 +276,7 @@ def unverified_claims(node: ChainNode) -> list[str]:
         if c.has_manifest and not c.repeat and trusted is not True:
             who = (c.signer.common_name if c.signer else None) or "an unknown signer"
             facts = [f"signer {who}"]
+            facts += [f"creator {a}" for a in c.creators]
             facts += [f"source type {d}" for d in c.digital_source_types]
             facts += [f"app or device {a}" for a in c.software_agents]
             out.append(f"{c.title or '(untitled)'}: claimed {', '.join(facts)} (unverified)")

@@ -82,6 +82,7 @@ class ChainNode:
     repeat: bool = False  # this manifest is shown in full elsewhere in the chain (a DAG)
     omitted: int = 0  # ingredients not reported: the chain's node limit was reached
     app: str | None = None  # app or device used (a software agent, else the claim generator)
+    creators: list[str] = field(default_factory=list)  # CreativeWork authors it names
 
 
 @dataclass(frozen=True)

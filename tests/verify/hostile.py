@@ -34,9 +34,13 @@ def png(color: str, size: tuple[int, int] = (64, 64)) -> bytes:
 
 
 def camera_original(dest: Path, identity: Identity, *, title: str = "camera.png") -> None:
-    """A 'camera original': created by digital capture, signed by ``identity``."""
+    """A 'camera original': created by digital capture, its creator named, signed by ``identity``."""
+    work = {"@context": "https://schema.org", "@type": "CreativeWork"}
+    work["author"] = [{"@type": "Person", "name": "Jane Doe"}]
     spec = ManifestSpec(
-        title=title, actions=[{"action": "c2pa.created", "digitalSourceType": CAPTURE}]
+        title=title,
+        actions=[{"action": "c2pa.created", "digitalSourceType": CAPTURE}],
+        assertions=[{"label": "stds.schema-org.CreativeWork", "kind": "Json", "data": work}],
     )
     ctx = make_context(thumbnail=False)
     dest.write_bytes(sign_bytes(spec, png("orange"), "image/png", make_signer(identity), ctx))

@@ -46,6 +46,7 @@ def test_untrusted_ancestor_is_not_laundered_through_a_trusted_edit(
     # ... and the untrusted claim of digital capture is shown as unverified, not as the file's.
     assert r["digital_source_type"] != "digitalCapture"
     assert any("digitalCapture" in u and "unverified" in u for u in r["unverified"])
+    assert any("creator Jane Doe" in u for u in r["unverified"])
     # ... and records it in the entry.
     with open_ledger(home, read_only=True) as led:
         entry = led.get(r["ledger_entry"])

@@ -170,11 +170,13 @@ def _certificate_facts(
 
 def _vouched_by(policy: TrustPolicy, signer: Signer | None) -> str:
     """Which source vouches: the anchor that issued the signer certificate, when it is direct."""
-    anchor = policy.anchor_for([signer.cert_issuer]) if signer and signer.cert_issuer else None
+    if signer is not None and signer.local_identity:  # checked by the CA's own signature
+        return "this home's local identity"
+    issuer = signer.cert_issuer if signer else None
+    # A name match only says who to credit: a look-alike of the local CA is never credited as it.
+    anchor = next((a for a in policy.anchors if a.subject == issuer and not a.local), None)
     if anchor is None:
         return "a configured trust anchor"
-    if anchor.local:
-        return "this home's local identity"
     if anchor.source.startswith(("C2PA Trust List", "interim trust list")):
         return f"a trust anchor of the {anchor.source}"
     return f"your anchors from {anchor.source}"

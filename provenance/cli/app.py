@@ -102,6 +102,11 @@ COMMANDS: dict[str, CommandSpec] = {
         "rotate_key_cmd",
         "Replace the local signer key and certificate (same local CA); old files keep verifying.",
     ),
+    "trust": CommandSpec(
+        _CLI + "trust_cmds",
+        "trust_group",
+        "List the trust sources in force; add or remove your anchors; load a newer official list.",
+    ),
     "witness": CommandSpec(
         _CLI + "witness_cmds",
         "witness_group",

@@ -43,6 +43,7 @@ RENDERED: dict[int, str] = {
         "  reproduce        Re-run the recorded diffusers call that made FILE;...\n"
         "  review           Record an approval or rejection of a recorded FILE or...\n"
         "  rotate-key       Replace the local signer key and certificate (same...\n"
+        "  trust            List the trust sources in force; add or remove your...\n"
         "  verify           Verify FILES (files, directories, globs): who made...\n"
         "  witness          Run an independent witness that cosigns consistent...\n"
     ),
@@ -84,6 +85,7 @@ RENDERED: dict[int, str] = {
         "  reproduce        Re-run the recorded diffusers call that made FILE; exit 0 if the pixels...\n"
         "  review           Record an approval or rejection of a recorded FILE or ledger ENTRY.\n"
         "  rotate-key       Replace the local signer key and certificate (same local CA); old files...\n"
+        "  trust            List the trust sources in force; add or remove your anchors; load a newer...\n"
         "  verify           Verify FILES (files, directories, globs): who made them, how, and whether...\n"
         "  witness          Run an independent witness that cosigns consistent checkpoints of logs.\n"
     ),

@@ -15,7 +15,8 @@ from provenance.errors import EXIT_NOT_ACCEPTED, EXIT_OK, EXIT_USAGE
 from provenance.home.ledger import find_ledger
 from provenance.home.paths import home_from_env
 from provenance.verify.policy import default_policy
-from provenance.vocab import ENV_LEDGER_URL, VERDICTS, Verdict
+from provenance.verify.printable import printable as p
+from provenance.vocab import VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from ledger import Entry
@@ -71,7 +72,22 @@ def _log_key(value: str | None) -> str | None:
     "signer_certs",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Only accept files signed by one of these certificates (PEM, repeatable).",
+    help="Only accept files signed by one of these certificates (PEM, repeatable; pinned by "
+    "the certificate's SHA-256).",
+)
+@click.option(
+    "--signer-issuer-serial",
+    "signer_issuer_serials",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Like --signer-cert, but pinned by issuer and serial number only (any certificate "
+    "that issuer gives that serial).",
+)
+@click.option(
+    "--no-default-trust",
+    is_flag=True,
+    help="Trust only your own anchors (--trust, the home's trust folder, its local CA), not the "
+    "bundled C2PA Trust List and interim trust list.",
 )
 @click.option(
     "--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken."
@@ -108,28 +124,11 @@ def _log_key(value: str | None) -> str | None:
     default=None,
     help="Worker processes (default: one per core, for 64 files or more).",
 )
-def verify_cmd(
-    files: tuple[str, ...],
-    as_json: bool,
-    fmt: str | None,
-    html_out: str | None,
-    trust: tuple[str, ...],
-    signers: tuple[str, ...],
-    signer_certs: tuple[str, ...],
-    strict_chain: bool,
-    accept: tuple[str, ...],
-    allow_network: bool,
-    no_ledger: bool,
-    log_key: str | None,
-    ask_openai: bool,
-    jobs: int | None,
-) -> int:
+def verify_cmd(files: tuple[str, ...], **o: Any) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
 
-    Works offline and without `provenance init`. For each file it reports the verdict, who signed
-    it and when, any AI disclosure, the edits, every ancestor in the ingredient chain with its own
-    validation, and the ledger entry with its inclusion proof (when a ledger is available). A file
-    without credentials is searched in the ledger by hash and by perceptual fingerprint.
+    Offline, without `provenance init`: verdict, signer, AI disclosure, edits, every ancestor with
+    its own validation, the ledger entry and proof; files without credentials are searched by hash.
 
     \b
     Verdicts: trusted, valid_untrusted, invalid, no_credentials, recovered, error.
@@ -149,21 +148,26 @@ def verify_cmd(
     home = home_from_env()
     policy = default_policy(
         home,
-        trust=trust,
-        strict_chain=strict_chain,
-        accept=accept or (Verdict.TRUSTED,),
-        allow_network=allow_network,
-        allowed_signers=signers,
-        signer_certs=signer_certs,
+        trust=o["trust"],
+        strict_chain=o["strict_chain"],
+        accept=o["accept"] or (Verdict.TRUSTED,),
+        allow_network=o["allow_network"],
+        allowed_signers=o["signers"],
+        signer_certs=o["signer_certs"],
+        signer_issuer_serials=o["signer_issuer_serials"],
+        default_trust=not o["no_default_trust"],
     )
-    source = None if no_ledger else find_ledger(home, _log_key(log_key))
-    ask = _openai_asker() if ask_openai else None
-    items = list(expand_inputs(files))
-    fmt = fmt or ("json" if as_json else "text")
-    reports = _verify_and_print(items, policy, source, fmt, html_out is not None, jobs, ask)
-    print_summary(reports, err=fmt != "text")
-    if html_out:
-        _write_html(Path(html_out), reports)
+    source = None if o["no_ledger"] else find_ledger(home, _log_key(o["log_key"]))
+    ask = _openai_asker() if o["ask_openai"] else None
+    skipped: list[str] = []
+    items = list(expand_inputs(files, skipped=skipped))
+    fmt = o["fmt"] or ("json" if o["as_json"] else "text")
+    reports = _verify_and_print(
+        items, policy, source, fmt, o["html_out"] is not None, o["jobs"], ask
+    )
+    print_summary(reports, err=fmt != "text", skipped=len(skipped))
+    if o["html_out"]:
+        _write_html(Path(o["html_out"]), reports)
     if not reports or all(r.verdict == Verdict.ERROR for r in reports):
         return EXIT_USAGE
     return EXIT_OK if all(r.accepted for r in reports) else EXIT_NOT_ACCEPTED
@@ -261,14 +265,12 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
 
 def _cli_words() -> dict[str, str]:
     """The library's parameter hints as this command's flags (the library knows no flags)."""
-    from provenance.verify import core, ledger_check
+    from provenance.verify import core
 
     return {
         core.STRICT_CHAIN_REASON: "--strict-chain: a broken ancestor fails this file",
         core.NETWORK_HINT: "run with --allow-network to fetch them",
         core.TRUST_HINT: "add its CA with --trust to trust it",
-        ledger_check.NO_LEDGER: f"{ledger_check.NO_LEDGER} "
-        f"(run `provenance init` or set {ENV_LEDGER_URL})",
     }
 
 
@@ -313,9 +315,9 @@ def lineage_cmd(target: str, as_json: bool) -> None:
         def show(e: Entry, depth: int) -> None:
             s = EntrySummary.of(e)
             what = " ".join(a for a in s.actions if a) or e.kind
-            click.echo(
-                f"{'  ' * depth}{'└─ ' if depth else ''}{s.output or e.id}  "
-                f"[{e.kind}: {what}] entry {e.index} by {s.actor} {s.time}"
+            click.echo(  # names and actors come from files and callers: no control characters
+                f"{'  ' * depth}{'└─ ' if depth else ''}{p(s.output or e.id)}  "
+                f"[{p(e.kind)}: {p(what)}] entry {e.index} by {p(s.actor)} {s.time}"
             )
             for pid in e.parents:
                 if pid in by_id:
@@ -345,15 +347,20 @@ def log_cmd(limit: int, as_json: bool) -> None:
         for s in summaries:
             echo_json(s.to_json())
         return
+    from rich.markup import escape
+
+    def cell(x: object) -> str:  # neither control characters nor rich markup from an entry
+        return escape(p(x))
+
     table = Table("index", "time", "kind", "actor", "backend/model", "output")
     for s in summaries:
         table.add_row(
             str(s.index),
             s.time[:19],
-            s.kind,
-            str(s.actor),
-            f"{s.backend or ''} {s.model or ''}".strip(),
-            str(s.output or ""),
+            cell(s.kind),
+            cell(s.actor),
+            cell(f"{s.backend or ''} {s.model or ''}".strip()),
+            cell(s.output or ""),
         )
     from rich.console import Console
 

@@ -36,6 +36,8 @@ class InputRecord:
     # "perceptual": ``entry`` was found by fingerprints (the bytes differ from what it recorded,
     # e.g. a stripped or re-encoded copy); absent for an exact hash match or no match
     link: str | None = None
+    # "untrusted" or "invalid": the input carried credentials the recorder could not trust.
+    credentials: str | None = None
 
     def to_json(self) -> Json:
         out: Json = {
@@ -50,6 +52,8 @@ class InputRecord:
         }
         if self.link is not None:
             out["link"] = self.link
+        if self.credentials is not None:  # absent otherwise: earlier leaves stay byte-identical
+            out["credentials"] = self.credentials
         return out
 
 

@@ -7,8 +7,10 @@ output paths are checked (directory exists, format known, nothing clobbered) bef
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -19,6 +21,10 @@ from provenance.media import imaging
 from provenance.media.hashing import sha256_bytes
 from provenance.record.body import InputRecord
 from provenance.recovery import fingerprint
+from provenance.verify.printable import printable
+
+if TYPE_CHECKING:
+    import c2pa
 
 MAX_N = 10
 
@@ -36,6 +42,7 @@ class RecordInput:
     fingerprints: fingerprint.Fingerprints
     entry_id: str | None  # the ledger entry that produced it, when known
     link: str | None = None  # "perceptual": entry_id was recovered by fingerprints, not by hash
+    credentials: str | None = None  # "untrusted"/"invalid": its credentials are not trusted
 
     @property
     def name(self) -> str:
@@ -58,6 +65,7 @@ class RecordInput:
             height=self.image.height,
             fingerprints=fps,
             link=self.link,
+            credentials=self.credentials,
         )
 
 
@@ -85,9 +93,36 @@ def _perceptual_parent(ledger: Ledger, image: Image.Image) -> tuple[str | None, 
     return (found.entry.id, "perceptual") if found.entry is not None else (None, None)
 
 
-def read_inputs(ledger: Ledger, paths: list[Path]) -> list[RecordInput]:
-    """The first path is the parent, the others references."""
-    return [read_input(ledger, p, "parent" if i == 0 else "reference") for i, p in enumerate(paths)]
+def read_inputs(
+    ledger: Ledger, paths: list[Path], context: c2pa.Context | None = None
+) -> list[RecordInput]:
+    """The first path is the parent, the others references.
+
+    With ``context`` (the recorder's trust settings), an input from outside this ledger whose
+    credentials are not trusted is said so on stderr and marked in its record: an edit signed
+    by a trusted identity must not be read as vouching for what its parent claims.
+    """
+    ins = [read_input(ledger, p, "parent" if i == 0 else "reference") for i, p in enumerate(paths)]
+    return [i if context is None else _judge_credentials(i, context) for i in ins]
+
+
+def _judge_credentials(inp: RecordInput, context: c2pa.Context) -> RecordInput:
+    if inp.entry_id is not None:
+        return inp  # this ledger's own output
+    from provenance.credentials.read import read_store
+
+    reading = read_store(inp.data, inp.mime, context)
+    if reading.state in (None, "Trusted") and reading.error is None:
+        return inp  # no credentials at all, or trusted ones
+    state = "invalid" if reading.state == "Invalid" or reading.error else "untrusted"
+    signer = ((reading.active or {}).get("signature_info") or {}).get("common_name")
+    who = f" (claimed signer: {printable(str(signer))})" if signer else ""
+    print(
+        f"warning: {inp.name}: its content credentials are {state}{who}; the new entry "
+        "records that, and what they claim stays unverified",
+        file=sys.stderr,
+    )
+    return replace(inp, credentials=state)
 
 
 def read_mask(path: Path, parent: RecordInput) -> RecordInput:

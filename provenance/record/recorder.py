@@ -37,7 +37,6 @@ from provenance.credentials import (
     ManifestSpec,
     has_manifest,
     make_context,
-    make_signer,
     sign_bytes,
 )
 from provenance.credentials.sign import ENV_TSA_URL
@@ -57,6 +56,7 @@ from provenance.record.call import (
     request_params,
 )
 from provenance.record.inputs import RecordInput, plan_outputs, read_input, read_inputs, read_mask
+from provenance.record.timestamps import signer_for
 
 if TYPE_CHECKING:
     from provenance.record.session import Session
@@ -105,9 +105,7 @@ class Recorder:
         self.record_refusals = record_refusals
         self.on_progress = on_progress
         # RFC 3161 timestamps keep signatures verifiable after the signer certificate expires.
-        self._signer = make_signer(
-            self.identity, tsa_url=tsa_url or os.environ.get(ENV_TSA_URL) or None
-        )
+        self._signer = signer_for(self.identity, tsa_url or os.environ.get(ENV_TSA_URL) or None)
         anchors = self.identity.ca_pem.decode() if self.identity.ca_pem else None
         self._context = make_context(trust_anchors=anchors)
 
@@ -192,7 +190,7 @@ class Recorder:
             raise InputError("instruction: empty; say what to do, e.g. 'grayscale; brightness 1.1'")
         dests, fmt = plan_outputs(out, n, overwrite)
         options = self._provider_options(options, actor)
-        ins = read_inputs(self.ledger, [Path(p) for p in inputs])
+        ins = read_inputs(self.ledger, [Path(p) for p in inputs], self._context)
         mask_in = read_mask(Path(mask), ins[0]) if mask is not None else None
         all_inputs = [*ins, *([mask_in] if mask_in else [])]
         request = EditRequest(

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 CANDIDATES = 20  # prefilter hits to confirm; more than this many look-alikes is noise
 
 
+# One phrase for "the ledger has nothing for this file", wherever it is said (issue 12).
+NO_ENTRY = "no ledger entry for this file"
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A recorded image the search compared the copy with, and how it judged it."""
@@ -86,9 +90,9 @@ def recover(ledger: Ledger, image: Image.Image) -> Recovery:
         found.reason = (
             "several unrelated recorded images match equally well; not recovered"
             if strong
-            else "no recorded image matches closely enough"
+            else f"{NO_ENTRY} (look-alikes below, none close enough)"
             if ranked
-            else "no ledger entry for this file"
+            else NO_ENTRY
         )
     return found
 

@@ -1,12 +1,20 @@
-"""Walk a C2PA manifest store's ingredient tree into :class:`ChainNode` objects.
+"""Walk a C2PA manifest store's ingredient graph into :class:`ChainNode` objects.
 
 C2PA does not fail a file for a broken ingredient: each ingredient carries its own validation
 (claim v1 in ``validation_status``, claim v2 in ``validation_results.activeManifest``), which is
-read here so the chain can be judged beside the verdict.
+read here so the chain can be judged beside the verdict. c2pa re-validates each ingredient under
+the verifier's own trust anchors and reports only what changed (``ingredientDeltas``), so an
+ancestor's trust is the recorded one corrected by those deltas: an ancestor whose signer the
+verifier does not trust is not ok ("unrecognized signer"), whatever the editor recorded.
+
+The ingredients form a graph, not a tree (a manifest may name the same predecessor many times):
+each manifest is walked once across the whole walk, and at most :data:`MAX_NODES` are reported.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from provenance.verify.explain import explain_code
@@ -15,7 +23,11 @@ from provenance.vocab import is_ai_source_type, short_source_type
 
 # Codes that only say "we do not trust this signer": not damage.
 UNTRUSTED_ONLY = frozenset({"signingCredential.untrusted"})
+UNRECOGNIZED = "unrecognized signer: not on your trust list, so what it claims is unverified"
 _MAX_DEPTH = 64  # a hostile store could nest ingredients without end
+MAX_NODES = 200  # a hostile store could name thousands of ingredients
+_SUCCESS_ONLY = (".validated", ".match", ".trusted", ".insideValidity")
+_LABEL = re.compile(r"/c2pa/([^/]+)")
 
 
 def status(c: dict[str, Any], kind: str) -> StatusCode:
@@ -49,19 +61,37 @@ def _agent(action: dict[str, Any]) -> str:
     return str(agent)
 
 
+def _app(manifest: dict[str, Any], agents: list[str]) -> str | None:
+    """The app or device used: a software agent of its actions, else the claim generator."""
+    if agents:
+        return agents[0]
+    info = manifest.get("claim_generator_info")
+    first = info[0] if isinstance(info, list) and info else info
+    if isinstance(first, dict) and first.get("name"):
+        return " ".join(str(first[k]) for k in ("name", "version") if first.get(k))
+    gen = manifest.get("claim_generator")
+    return str(gen).split(" ")[0].replace("_", " ") if gen else None
+
+
+def _creators(manifest: dict[str, Any]) -> list[str]:
+    """The authors a schema.org CreativeWork assertion names (a claim, true only if signed)."""
+    work = assertions(manifest).get("stds.schema-org.CreativeWork")
+    authors = work.get("author") if isinstance(work, dict) else None
+    items = authors if isinstance(authors, list) else [authors] if authors else []
+    return [str(a.get("name")) for a in items if isinstance(a, dict) and a.get("name")]
+
+
 def _signer(manifest: dict[str, Any], trusted: bool | None) -> Signer | None:
     info = manifest.get("signature_info")
     if not isinstance(info, dict):
         return None
-    issuer = info.get("issuer")
     serial = info.get("cert_serial_number")
     return Signer(
         info.get("common_name"),
-        issuer,
+        info.get("issuer"),
         info.get("alg"),
         info.get("time"),
         trusted,
-        local_identity=issuer == "Provenance local identity",
         serial=str(serial) if serial is not None else None,
     )
 
@@ -72,33 +102,58 @@ def _thumb_id(holder: dict[str, Any]) -> str | None:
     return ident if isinstance(ident, str) else None
 
 
+@dataclass
+class _Walk:
+    """State shared by the whole walk: manifests already reported, the node budget, the deltas."""
+
+    manifests: dict[str, Any]
+    deltas: dict[str, list[dict[str, Any]]]  # ingredient manifest label -> delta status codes
+    visited: set[str] = field(default_factory=set)
+    nodes: int = 1
+
+
+def _deltas(store: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """c2pa's re-validation of each ingredient under our anchors, by the ingredient's label."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    raw = (store.get("validation_results") or {}).get("ingredientDeltas") or []
+    for d in raw if isinstance(raw, list) else []:
+        deltas = d.get("validationDeltas") if isinstance(d, dict) else None
+        if not isinstance(deltas, dict):
+            continue
+        for kind in ("success", "failure"):
+            for c in deltas.get(kind) or []:
+                m = _LABEL.search(str(c.get("url", ""))) if isinstance(c, dict) else None
+                if m:
+                    out.setdefault(m.group(1), []).append({**c, "_kind": kind})
+    return out
+
+
 def build_chain(store: dict[str, Any], active: dict[str, Any], active_trusted: bool) -> ChainNode:
-    """The tree rooted at the active manifest, every ancestor with its own validation."""
+    """The graph rooted at the active manifest, every ancestor with its own validation."""
+    manifests = store.get("manifests")
+    walk = _Walk(manifests if isinstance(manifests, dict) else {}, _deltas(store))
     label = store.get("active_manifest")
-    return _node(
-        active,
-        store,
-        "self",
-        active_trusted,
-        {label} if isinstance(label, str) else set(),
-        0,
-        _thumb_id(active),
-    )
+    if isinstance(label, str):
+        walk.visited.add(label)
+    path = frozenset({label} if isinstance(label, str) else ())
+    return _node(active, "self", active_trusted, path, 0, _thumb_id(active), walk)
 
 
 def _node(
     manifest: dict[str, Any],
-    store: dict[str, Any],
     relationship: str,
     trusted: bool | None,
-    seen: set[str],
+    path: frozenset[str],
     depth: int,
     thumb: str | None,
+    walk: _Walk,
+    expand: bool = True,
 ) -> ChainNode:
     acts = _actions(manifest)
     dsts = [
         short_source_type(str(a["digitalSourceType"])) for a in acts if a.get("digitalSourceType")
     ]
+    agents = sorted({_agent(a) for a in acts if a.get("softwareAgent")})
     node = ChainNode(
         title=manifest.get("title"),
         relationship=relationship,
@@ -109,66 +164,80 @@ def _node(
         ai_disclosed=any(is_ai_source_type(d) for d in dsts),
         ok=True,
         has_manifest=bool(manifest.get("signature_info") or acts),
-        software_agents=sorted({_agent(a) for a in acts if a.get("softwareAgent")}),
+        software_agents=agents,
         thumbnail=thumb,
+        app=_app(manifest, agents),
+        creators=_creators(manifest),
     )
-    if depth >= _MAX_DEPTH:
+    if depth >= _MAX_DEPTH or not expand:
         return node
-    manifests = store.get("manifests") or {}
-    for ing in manifest.get("ingredients", []) or []:
-        if isinstance(ing, dict):
-            node.ingredients.append(_ingredient(ing, manifests, store, seen, depth))
+    ings = [i for i in manifest.get("ingredients", []) or [] if isinstance(i, dict)]
+    for n, ing in enumerate(ings):
+        if walk.nodes >= MAX_NODES:
+            node.omitted = len(ings) - n
+            break
+        walk.nodes += 1
+        node.ingredients.append(_ingredient(ing, path, depth, walk))
     return node
 
 
-def _ingredient(
-    ing: dict[str, Any],
-    manifests: dict[str, Any],
-    store: dict[str, Any],
-    seen: set[str],
-    depth: int,
-) -> ChainNode:
+def _trust(
+    results: dict[str, Any], recorded: list[Any], delta: list[dict[str, Any]]
+) -> bool | None:
+    """The ingredient's signer trust under the verifier's anchors (None: nothing says)."""
+    now = {str(c.get("code")): c["_kind"] for c in delta}
+    if now.get("signingCredential.untrusted") == "failure":
+        return False
+    if now.get("signingCredential.trusted") == "success":
+        return True
+    success = {str(c.get("code")) for c in results.get("success") or [] if isinstance(c, dict)}
+    if "signingCredential.trusted" in success:
+        return True
+    codes = [*(results.get("failure") or []), *recorded]
+    if any(isinstance(c, dict) and c.get("code") in UNTRUSTED_ONLY for c in codes):
+        return False
+    return None
+
+
+def _ingredient(ing: dict[str, Any], path: frozenset[str], depth: int, walk: _Walk) -> ChainNode:
     label = ing.get("active_manifest")
-    loop = isinstance(label, str) and label in seen
-    child = manifests.get(label) if isinstance(label, str) and not loop else None
+    label = label if isinstance(label, str) else None
+    loop = label is not None and label in path
+    repeat = label is not None and not loop and label in walk.visited
+    child = walk.manifests.get(label) if label is not None and not loop else None
     child = child if isinstance(child, dict) else {}
     results = (ing.get("validation_results") or {}).get("activeManifest") or {}
+    recorded = ing.get("validation_status") or []
+    delta = walk.deltas.get(label or "", [])
+    raw = [*(results.get("failure") or []), *recorded]
+    raw += [c for c in delta if c["_kind"] == "failure"]
     failures = [
         status(c, "failure")
-        for c in [*(results.get("failure") or []), *(ing.get("validation_status") or [])]
+        for c in raw
         if isinstance(c, dict) and c.get("code") not in UNTRUSTED_ONLY
     ]
     # Claim v1 ingredients repeat success codes in validation_status: keep only failures.
-    failures = [
-        f
-        for f in failures
-        if not f.code.endswith((".validated", ".match", ".trusted", ".insideValidity"))
-    ]
-    success = {str(c.get("code")) for c in results.get("success") or [] if isinstance(c, dict)}
-    trusted = (
-        True
-        if "signingCredential.trusted" in success
-        else (
-            False
-            if any(
-                str(c.get("code")) in UNTRUSTED_ONLY
-                for c in results.get("failure") or []
-                if isinstance(c, dict)
-            )
-            else None
-        )
+    failures = list(
+        {(f.code, f.url): f for f in failures if not f.code.endswith(_SUCCESS_ONLY)}.values()
     )
+    trusted = _trust(results, recorded, delta)
+    if label is not None:
+        walk.visited.add(label)
     node = _node(
         {**child, "title": ing.get("title") or child.get("title")},
-        store,
         str(ing.get("relationship") or "unknown"),
         trusted,
-        seen | ({label} if isinstance(label, str) else set()),
+        path | ({label} if label is not None else set()),
         depth + 1,
         _thumb_id(ing) or _thumb_id(child),
+        walk,
+        expand=not repeat,
     )
     node.has_manifest = bool(child)
+    node.repeat = repeat
     node.failures = failures
+    if node.has_manifest and trusted is False:
+        node.failures.append(StatusCode("signingCredential.untrusted", "failure", UNRECOGNIZED))
     if loop:
         node.failures.append(
             StatusCode(
@@ -196,9 +265,42 @@ def disclosed_source_type(node: ChainNode) -> str | None:
     Edits declare their own source type (e.g. ``humanEdits``, C2PA conformance); the origin's,
     deepest in the chain, says what the content is, as before edits declared one.
     """
-    found = all_source_types(node)
+    return disclosed_from(all_source_types(node))
+
+
+def disclosed_from(found: list[str]) -> str | None:
+    """Of the source types of a chain (root first): an AI one if any, else the origin's."""
     ai = [d for d in found if is_ai_source_type(d)]
     return ai[0] if ai else (found[-1] if found else None)
+
+
+def vouched_source_types(node: ChainNode, root: bool = True) -> list[str]:
+    """Source types claimed by manifests whose signer is trusted (the root by the verdict)."""
+    mine = node.digital_source_types if root or (node.signer and node.signer.trusted) else []
+    found = list(mine)
+    for c in node.ingredients:
+        found += vouched_source_types(c, False)
+    return found
+
+
+def unverified_claims(node: ChainNode) -> list[str]:
+    """What ancestors signed by someone the verifier does not trust claim: shown, not believed."""
+    out: list[str] = []
+    for c in node.ingredients:
+        trusted = c.signer.trusted if c.signer else None
+        if c.has_manifest and not c.repeat and trusted is not True:
+            who = (c.signer.common_name if c.signer else None) or "an unknown signer"
+            facts = [f"signer {who}"]
+            facts += [f"creator {a}" for a in c.creators]
+            facts += [f"source type {d}" for d in c.digital_source_types]
+            facts += [f"app or device {a}" for a in c.software_agents]
+            out.append(f"{c.title or '(untitled)'}: claimed {', '.join(facts)} (unverified)")
+        out += unverified_claims(c)
+    return out
+
+
+def omitted(node: ChainNode) -> int:
+    return node.omitted + sum(omitted(c) for c in node.ingredients)
 
 
 def broken_ancestors(node: ChainNode) -> list[ChainNode]:

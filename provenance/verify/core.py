@@ -19,23 +19,23 @@ from __future__ import annotations
 
 import io
 import stat
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from provenance.credentials.context import make_context
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError, ledger_failures
 from provenance.media.hashing import sha256_bytes
 from provenance.media.sniff import mime_for
-from provenance.verify import chain as _chain
 from provenance.verify import container as _container
 from provenance.verify import ledger_check as _ledger_check
+from provenance.verify.judge import TRUST_HINT as TRUST_HINT  # re-exported for the CLI
+from provenance.verify.judge import context as _context
+from provenance.verify.judge import read_manifest as _read_manifest
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
-from provenance.vocab import LEDGER_ASSERTION, REQUEST_ASSERTION, Verdict, is_ai_source_type
+from provenance.vocab import LEDGER_ASSERTION, Verdict
 
-if TYPE_CHECKING:  # Pillow loads only for files that need decoding (~15 ms of start-up)
+if TYPE_CHECKING:
     from PIL import Image
 
     from ledger import Ledger
@@ -55,7 +55,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # Hints that name the parameter to change; the CLI words them as its flags (cli/verify_cmds.py).
 STRICT_CHAIN_REASON = "strict_chain policy: a broken ancestor fails this file"
 NETWORK_HINT = "verify with allow_network to fetch them"
-TRUST_HINT = "add its CA to the trust anchors to trust it"
 _THUMB_EDGE = 320
 
 
@@ -134,26 +133,6 @@ def _error(name: str, reason: str) -> VerificationReport:
     )
 
 
-_contexts = threading.local()
-
-
-def _context(anchors: str | None, allow_network: bool) -> Any:
-    """A c2pa Context per trust setting, reused across the files of a batch (one per thread).
-
-    Building one parses every anchor certificate again (~0.4 ms); a context holds no per-file
-    state, so reading many files under one policy needs only one.
-    """
-    cache: dict[tuple[str | None, bool], Any] = _contexts.__dict__.setdefault("cache", {})
-    key = (anchors, allow_network)
-    if key not in cache:
-        if len(cache) >= 8:
-            cache.clear()
-        cache[key] = make_context(
-            trust_anchors=anchors, allow_network=allow_network, thumbnail=False
-        )
-    return cache[key]
-
-
 def _verify(
     data: bytes,
     policy: TrustPolicy,
@@ -179,7 +158,7 @@ def _verify(
         return _unreadable_store(report, reading, data, policy, ledger, log_verifier)
     if reading.state is None:
         return _no_manifest(report, data, mime, ledger, log_verifier, thumbnails)
-    _read_manifest(report, reading, policy)
+    _read_manifest(report, reading, policy, data)
     if thumbnails:
         report.thumbnails.update(reading.resources)
         _self_thumbnail(report, data)
@@ -235,11 +214,11 @@ def _no_manifest(
     log_verifier: str | None,
     thumbnails: bool,
 ) -> VerificationReport:
-    from provenance.media import imaging
-
     image: Image.Image | None = None
     if mime.startswith("image/"):
         try:
+            from provenance.media import imaging
+
             image = imaging.open_image(data, name=Path(report.path).name)
         except Exception as e:
             report.verdict = Verdict.ERROR
@@ -269,7 +248,7 @@ def _no_manifest(
     else:
         report.verdict = Verdict.NO_CREDENTIALS
         report.reasons.append(
-            "no content credentials in the file and no ledger match"
+            "no content credentials in the file, and no ledger entry for this file"
             if report.ledger.done
             else "no content credentials in the file"
         )
@@ -281,9 +260,9 @@ def _self_thumbnail(
     report: VerificationReport, data: bytes, image: Image.Image | None = None
 ) -> None:
     """The file itself, downscaled, as the root picture of the HTML report."""
-    from provenance.media import imaging
-
     try:
+        from provenance.media import imaging
+
         img = image if image is not None else imaging.open_image(data, name=report.path)
         small = img.convert("RGB")
         small.thumbnail((_THUMB_EDGE, _THUMB_EDGE))
@@ -296,100 +275,16 @@ def _self_thumbnail(
         report.chain.thumbnail = "self:file"
 
 
-def _read_manifest(report: VerificationReport, reading: StoreReading, policy: TrustPolicy) -> None:
-    store = reading.store
-    active = reading.active or {}
-    results = (store.get("validation_results") or {}).get("activeManifest") or {}
-    codes = [_chain.status(c, "failure") for c in results.get("failure") or []]
-    seen = {s.code for s in codes}
-    codes += [
-        _chain.status(c, "failure")
-        for c in store.get("validation_status") or []
-        if c.get("code") not in seen
-    ]
-    codes += [_chain.status(c, "informational") for c in results.get("informational") or []]
-    codes += [_chain.status(c, "success") for c in results.get("success") or []]
-    report.status_codes = codes
-    damage = [c for c in codes if c.kind == "failure" and c.code not in _chain.UNTRUSTED_ONLY]
-    trusted = reading.state == "Trusted"
-    report.chain = _chain.build_chain(store, active, trusted)
-    report.signer = report.chain.signer
-    report.actions = report.chain.actions
-    dsts = _chain.all_source_types(report.chain)
-    report.digital_source_type = _chain.disclosed_source_type(report.chain)
-    report.ai_generated = any(is_ai_source_type(d) for d in dsts)
-    report.assertions = _chain.assertions(active)
-    req = report.assertions.get(REQUEST_ASSERTION)
-    report.model = req.get("model") if isinstance(req, dict) else None
-    if report.model is None:
-        agents = report.chain.software_agents
-        report.model = agents[0] if agents and report.ai_generated else None
-    if reading.remote_url:
-        report.notes.append(f"the manifest was fetched from {reading.remote_url}")
-    if reading.state == "Invalid" or damage:
-        report.verdict = Verdict.INVALID
-        report.chain.ok = False
-        report.chain.failures = damage
-        report.reasons.append(
-            "the content credentials do not validate: "
-            + (
-                "; ".join(f"{c.explanation} ({c.code})" for c in damage)
-                if damage
-                else "c2pa reports the manifest invalid"
-            )
-        )
-        return  # chain_ok stays None: the file's own credentials already fail
-    _judge_chain(report, trusted)
-    _who(report, policy, trusted)
-
-
-def _judge_chain(report: VerificationReport, trusted: bool) -> None:
-    """chain_ok: False if any ancestor failed; True only when the file itself is trusted (an
-    untrusted signer cannot vouch that its ancestors are sound); otherwise None."""
-    assert report.chain is not None
-    broken = _chain.broken_ancestors(report.chain)
-    if broken:
-        report.chain_ok = False
-        for node in broken:
-            why = "; ".join(f"{f.explanation} ({f.code})" for f in node.failures)
-            report.reasons.append(
-                f"ancestor {node.title or '(untitled)'} failed its own validation: {why}"
-            )
-    else:
-        report.chain_ok = True if trusted else None
-
-
-def _who(report: VerificationReport, policy: TrustPolicy, trusted: bool) -> None:
-    signer: Signer | None = report.signer
-    if signer is not None:
-        anchor = policy.anchor_for([signer.issuer or ""])
-        signer.local_identity = bool(anchor and anchor.local) or signer.local_identity
-    who = (signer.common_name if signer else None) or "an unknown signer"
-    if trusted:
-        report.verdict = Verdict.TRUSTED
-        local = signer is not None and signer.local_identity
-        report.reasons.insert(
-            0,
-            f"signed by {who}, which chains to a configured trust anchor"
-            + (" (a local, self-issued identity made by `provenance init`)" if local else ""),
-        )
-        if policy.allowed_signers and (
-            signer is None or signer.common_name not in policy.allowed_signers
-        ):
-            report.reasons.append(f"{who} is not among the policy's allowed signers")
-    else:
-        report.verdict = Verdict.VALID_UNTRUSTED
-        report.reasons.insert(
-            0, f"the credentials are intact but {who} is not a trusted signer ({TRUST_HINT})"
-        )
-
-
 def _ledger_reasons(report: VerificationReport) -> None:
     check = report.ledger
     if check is None:
         return
     if not check.done:
         report.not_checked.append(f"ledger: {check.reason}")
+        return
+    if check.entry is not None and check.match == "manifest":
+        report.reasons += check.problems  # the mismatch first: the entry is not this file's
+        report.reasons.append(check.reason)
         return
     if check.entry is not None:
         report.reasons.append(check.reason)

@@ -24,6 +24,7 @@ from pathlib import Path
 from provenance.errors import InputError
 from provenance.fileio import write_atomic
 from provenance.verify.report import ChainNode, VerificationReport
+from provenance.verify.words import action_name, ai_line
 from provenance.vocab import Verdict
 
 _COLOURS = {
@@ -98,22 +99,20 @@ def _file(r: VerificationReport) -> str:
     colour = _COLOURS.get(r.verdict, "#333")
     facts: list[tuple[str, str]] = []
     if r.signer:
-        facts.append(
-            (
-                "Signed by",
-                f"{r.signer.common_name or '?'} (issuer {r.signer.issuer or '?'})"
-                + (f", {r.signer.time}" if r.signer.time else ""),
-            )
-        )
-    if r.ai_generated is not None and r.chain is not None:
-        facts.append(
-            (
-                "AI disclosure",
-                ("AI-generated or AI-edited" if r.ai_generated else "no AI declared")
-                + (f" ({r.digital_source_type})" if r.digital_source_type else "")
-                + (f", model {r.model}" if r.model else ""),
-            )
-        )
+        who = f"{r.signer.common_name or '?'} (issuer {r.signer.issuer or '?'})"
+        if r.verdict == Verdict.INVALID:  # a forged signature names whoever the forger chose
+            facts.append(("Claimed signer", f"{who}, which could not be verified"))
+        else:
+            facts.append(("Signed by", who))
+        stamp = "time-stamped" if r.signer.time_stamped else "no trusted time-stamp"
+        facts.append(("Signed at", f"{r.signer.time} ({stamp})" if r.signer.time else stamp))
+    if r.chain is not None:
+        if r.chain.app:
+            facts.append(("App or device used", r.chain.app))
+        facts.append(("AI", ai_line(r)))
+        facts.append(("Edits", ", ".join(action_name(a) for a in r.actions) or "none recorded"))
+    for item in r.unverified:
+        facts.append(("Unverified", item))
     if r.chain_ok is not None:
         facts.append(("Chain", "every ancestor validates" if r.chain_ok else "a BROKEN ancestor"))
     if r.ledger is not None and r.ledger.done:
@@ -139,7 +138,7 @@ def _ledger_text(r: VerificationReport) -> str:
     led = r.ledger
     if led is None or not led.done:
         return led.reason if led else "not checked"
-    if led.entry is None:
+    if led.entry is None or led.match == "manifest":  # no proof line for another file's entry
         return led.reason
     verified, why = (led.proof.verified, led.proof.reason) if led.proof else (None, "")
     status = {True: "proof VERIFIED", False: "proof FAILED", None: "no proof yet"}[verified]
@@ -162,7 +161,9 @@ def _node(n: ChainNode, r: VerificationReport) -> str:
     )
     ai = " · AI disclosed" if n.ai_disclosed else ""
     status = "validates" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures)
-    acts = ", ".join(n.actions) or "none recorded"
+    acts = ", ".join(action_name(a) for a in n.actions) or "none recorded"
+    if n.repeat:
+        acts += " (this manifest is shown above)"
     kids = "".join(_node(c, r) for c in n.ingredients)
     return (
         f"<div class='node{'' if n.ok else ' broken'}'>{_img(n.thumbnail, r)}<div>"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
     from ledger.checkpoint import Checkpoint
     from provenance.home.log_keys import PinnedKey
 
-NO_LEDGER = "no ledger available, so no ledger check was done"
+NO_LEDGER = "no ledger configured"  # a neutral fact: a desk that only verifies has none
 
 
 def check(
@@ -33,7 +33,7 @@ def check(
     (for files without credentials) enables the perceptual search when the hash is unknown."""
     if ledger is None:
         return LedgerCheck(done=False, reason=NO_LEDGER)
-    from provenance.recovery.match import recover
+    from provenance.recovery.match import NO_ENTRY, recover
     from provenance.verify.lookup import latest_producer
 
     result = LedgerCheck(done=True, reason="")
@@ -49,13 +49,18 @@ def check(
             result.match = "perceptual"
             result.problems += [found.caveat] if found.caveat else []
     if entry is None:
-        result.reason = result.reason or "no ledger entry for this file"
+        result.reason = result.reason or NO_ENTRY
         return result
     result.entry = EntrySummary.of(entry)
     chain = ledger.lineage(entry.id) if entry.parents else [entry]
     result.lineage = [EntrySummary.of(e) for e in chain]
     result.proof = proof(ledger, entry, log_verifier)
-    result.reason = f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
+    result.reason = (
+        f"the manifest names ledger entry {entry.index} ({entry.kind}), but this file is not "
+        "the output recorded there"
+        if result.match == "manifest"  # the entry is real, this file is not what it recorded
+        else f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
+    )
     return result
 
 

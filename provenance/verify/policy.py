@@ -23,25 +23,16 @@ from typing import TYPE_CHECKING
 
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
+from provenance.verify.anchors import Anchor, _certs, load_anchors
 from provenance.vocab import VERDICTS, Verdict
 
-if TYPE_CHECKING:
-    from cryptography import x509
+__all__ = ["Anchor", "TrustPolicy", "default_policy", "load_anchors"]
 
-    from provenance.verify.report import VerificationReport
+if TYPE_CHECKING:
+    from provenance.verify.report import Signer, VerificationReport
 
 _DANGEROUS = frozenset({Verdict.INVALID, Verdict.ERROR})  # tampered or unreadable
 _ANYONE = frozenset({Verdict.NO_CREDENTIALS, Verdict.VALID_UNTRUSTED})  # strip or self-sign
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """One trust anchor: a PEM certificate and where it came from (for reports)."""
-
-    pem: str
-    source: str  # "local identity", a file name, ...
-    subject: str
-    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +41,10 @@ class TrustPolicy:
     accept: frozenset[str] = frozenset({Verdict.TRUSTED})
     strict_chain: bool = False
     allowed_signers: frozenset[str] = frozenset()  # signer cert common names; empty: any trusted
-    allowed_serials: frozenset[str] = frozenset()  # signer cert serial numbers (decimal)
+    # Pinned signer certificates: by SHA-256 of the DER certificate, or (explicitly, weaker: it
+    # relies on the CA never reusing a serial) by (issuer RFC 4514 name, decimal serial).
+    allowed_certs: frozenset[str] = frozenset()
+    allowed_issuer_serials: frozenset[tuple[str, str]] = frozenset()
     allow_network: bool = False
     unsafe: bool = False
     _checked: bool = field(default=False, repr=False, compare=False)
@@ -109,48 +103,35 @@ class TrustPolicy:
             return False  # the log rewrote its history: nothing it vouches for is accepted
         if self.strict_chain and report.chain_ok is False:
             return False
-        if (self.allowed_signers or self.allowed_serials) and report.verdict == Verdict.TRUSTED:
-            signer = report.signer
-            if signer is None:
-                return False
-            return (
-                signer.common_name in self.allowed_signers or signer.serial in self.allowed_serials
-            )
+        if self.pins_signer and report.verdict == Verdict.TRUSTED:
+            return self.pinned(report.signer)
         return True
 
-
-def load_anchors(path: Path, *, local: bool = False) -> list[Anchor]:
-    """Every certificate in a PEM bundle, as anchors; a clear error if there is none."""
-    certs = _certs(path)
-    from cryptography.hazmat.primitives import serialization
-
-    return [
-        Anchor(
-            c.public_bytes(serialization.Encoding.PEM).decode(),
-            "local identity" if local else path.name,
-            c.subject.rfc4514_string(),
-            local,
+    def pinned(self, signer: Signer | None) -> bool:
+        """Whether ``signer`` is one the policy names (by name, certificate hash, issuer+serial)."""
+        if signer is None:
+            return False
+        return (
+            signer.common_name in self.allowed_signers
+            or (signer.cert_sha256 is not None and signer.cert_sha256 in self.allowed_certs)
+            or (signer.cert_issuer, signer.serial) in self.allowed_issuer_serials
         )
-        for c in certs
-    ]
+
+    @property
+    def pins_signer(self) -> bool:
+        return bool(self.allowed_signers or self.allowed_certs or self.allowed_issuer_serials)
 
 
-def load_signer_serials(path: Path) -> frozenset[str]:
-    """Serial numbers of the signer certificates in a PEM file (the allowed-signers list)."""
-    return frozenset(str(c.serial_number) for c in _certs(path))
+def load_signer_hashes(path: Path) -> frozenset[str]:
+    """SHA-256 (hex, of the DER form) of the signer certificates in a PEM file."""
+    from cryptography.hazmat.primitives import hashes
+
+    return frozenset(c.fingerprint(hashes.SHA256()).hex() for c in _certs(path))
 
 
-def _certs(path: Path) -> list[x509.Certificate]:
-    from cryptography import x509  # only with anchors to load: ~30 ms of verify's start-up
-
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise PolicyError(f"{path}: cannot read certificates ({e.strerror})") from e
-    try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError as e:
-        raise PolicyError(f"{path}: not a PEM certificate bundle") from e
+def load_issuer_serials(path: Path) -> frozenset[tuple[str, str]]:
+    """(issuer, serial) of the signer certificates in a PEM file (the explicit, weaker pin)."""
+    return frozenset((c.issuer.rfc4514_string(), str(c.serial_number)) for c in _certs(path))
 
 
 def default_policy(
@@ -162,6 +143,8 @@ def default_policy(
     allow_network: bool = False,
     allowed_signers: Iterable[str] = (),
     signer_certs: Iterable[str | Path] = (),
+    signer_issuer_serials: Iterable[str | Path] = (),
+    default_trust: bool = True,
 ) -> TrustPolicy:
     """The CLI's policy: ``--trust`` bundles, the home's trust folder and its local CA if made.
 
@@ -177,12 +160,21 @@ def default_policy(
                 anchors += load_anchors(p)
         if home.ca_cert.exists():
             anchors += load_anchors(home.ca_cert, local=True)
-    serials = frozenset(s for p in signer_certs for s in load_signer_serials(Path(p)))
+    if default_trust:  # the lists the ecosystem trusts; after the user's, whose names win
+        from provenance.verify.trust_lists import default_anchors
+
+        anchors += default_anchors(home)
+    pinned = frozenset(h for p in signer_certs for h in load_signer_hashes(Path(p)))
+    pairs = frozenset(x for p in signer_issuer_serials for x in load_issuer_serials(Path(p)))
+    unique: dict[str, Anchor] = {}
+    for a in anchors:
+        unique.setdefault(a.pem, a)  # the first source named wins (the user's, then bundled)
     return TrustPolicy(
-        tuple({a.pem: a for a in anchors}.values()),
+        tuple(unique.values()),
         frozenset(accept),
         strict_chain,
         allowed_signers=frozenset(allowed_signers),
-        allowed_serials=serials,
+        allowed_certs=pinned,
+        allowed_issuer_serials=pairs,
         allow_network=allow_network,
     )

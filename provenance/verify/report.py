@@ -57,6 +57,9 @@ class Signer:
     trusted: bool | None  # None: not known (an ingredient whose record does not say)
     local_identity: bool = False
     serial: str | None = None  # certificate serial number (decimal), as c2pa reports it
+    cert_sha256: str | None = None  # the signer certificate's SHA-256, when found unambiguously
+    cert_issuer: str | None = None  # its issuer (RFC 4514), from the certificate itself
+    time_stamped: bool | None = None  # a trusted time-stamp vouches for the signing time
 
 
 @dataclass
@@ -76,6 +79,10 @@ class ChainNode:
     software_agents: list[str] = field(default_factory=list)
     thumbnail: str | None = None  # key into VerificationReport.thumbnails
     ingredients: list[ChainNode] = field(default_factory=list)
+    repeat: bool = False  # this manifest is shown in full elsewhere in the chain (a DAG)
+    omitted: int = 0  # ingredients not reported: the chain's node limit was reached
+    app: str | None = None  # app or device used (a software agent, else the claim generator)
+    creators: list[str] = field(default_factory=list)  # CreativeWork authors it names
 
 
 @dataclass(frozen=True)
@@ -196,6 +203,8 @@ class VerificationReport:
     ledger: LedgerCheck | None = None
     notes: list[str] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)  # what could not be checked, and why
+    # What ancestors signed by someone the policy does not trust claim (shown, not believed).
+    unverified: list[str] = field(default_factory=list)
     thumbnails: dict[str, bytes] = field(default_factory=dict, repr=False)
     # The active manifest's assertion data by label (for the publish gate, which then need not
     # read the file again); kept out of the JSON like the thumbnails.

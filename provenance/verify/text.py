@@ -1,4 +1,9 @@
-"""Terminal output of ``provenance verify``: one readable block per file, then a summary table."""
+"""Terminal output of ``provenance verify``: one readable block per file, then a summary table.
+
+Every string that comes from the file (titles, signer names, models, c2pa's explanations) passes
+through :func:`~provenance.verify.printable.printable`: a manifest must not be able to repaint
+the terminal or forge lines in a log.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from collections.abc import Sequence
 
 import click
 
-from provenance.verify.report import ChainNode, VerificationReport
-from provenance.vocab import Verdict
+from provenance.verify.printable import printable as p
+from provenance.verify.report import ChainNode, Signer, VerificationReport
+from provenance.verify.words import action_name, ai_line
+from provenance.vocab import Verdict, is_ai_source_type
 
 _HEADLINES = {
     Verdict.TRUSTED: "TRUSTED: intact, signed by a trusted signer",
@@ -22,19 +29,16 @@ _HEADLINES = {
 
 def print_report(r: VerificationReport) -> None:
     mark = "accepted" if r.accepted else "NOT accepted"
-    click.echo(f"{r.path}\n  {_HEADLINES.get(r.verdict, r.verdict)} ({mark} by the policy)")
+    click.echo(f"{p(r.path)}\n  {_HEADLINES.get(r.verdict, r.verdict)} ({mark} by the policy)")
     for reason in r.reasons:
-        click.echo(f"  - {reason}")
+        click.echo(f"  - {p(reason)}")
     if r.signer:
-        local = " [local identity]" if r.signer.local_identity else ""
-        click.echo(f"  signed by: {r.signer.common_name} (issuer {r.signer.issuer}){local}")
-        if r.signer.time:
-            click.echo(f"  signed at: {r.signer.time}")
+        _print_signer(r.signer, r.verdict)
     if r.chain is not None:
-        ai = "AI-generated or AI-edited" if r.ai_generated else "no AI declared"
-        extra = "".join(f", {x}" for x in (r.digital_source_type, r.model) if x)
-        click.echo(f"  AI disclosure: {ai}{extra}")
-        click.echo(f"  edits: {', '.join(r.actions) or 'none recorded'}")
+        if r.chain.app:
+            click.echo(f"  app or device used: {p(r.chain.app)}")
+        click.echo(f"  AI: {ai_line(r)}")
+        click.echo(f"  edits: {', '.join(action_name(a) for a in r.actions) or 'none recorded'}")
         if r.chain.ingredients:
             state = {
                 True: "every ancestor validates",
@@ -44,48 +48,72 @@ def print_report(r: VerificationReport) -> None:
             click.echo(f"  chain ({state}):")
             for child in r.chain.ingredients:
                 _print_node(child, 2)
+    for item in r.unverified:
+        click.echo(f"  unverified: {p(item)}")
     _print_ledger(r)
     for item in r.not_checked:
-        click.echo(f"  not checked: {item}")
+        click.echo(f"  not checked: {p(item)}")
     for note in r.notes:
-        click.echo(f"  note: {note}")
+        click.echo(f"  note: {p(note)}")
+
+
+def _print_signer(s: Signer, verdict: str) -> None:
+    local = " [local identity]" if s.local_identity else ""
+    who = f"{p(s.common_name)} (issuer {p(s.issuer)})"
+    if verdict == Verdict.INVALID:  # a forged signature names whoever the forger chose
+        click.echo(f"  claimed signer: {who}, which could not be verified")
+    else:
+        click.echo(f"  signed by: {who}{local}")
+    if s.time:
+        stamp = "time-stamped" if s.time_stamped else "time-stamp not trusted"
+        click.echo(f"  signed at: {p(s.time)} ({stamp})")
+    else:
+        click.echo("  signed at: not known (no time-stamp)")
 
 
 def _print_node(n: ChainNode, depth: int) -> None:
-    who = n.signer.common_name if n.signer else ("no credentials" if not n.has_manifest else "?")
-    when = f" {n.signer.time}" if n.signer and n.signer.time else ""
-    ok = "ok" if n.ok else "FAILED: " + "; ".join(f.explanation for f in n.failures)
-    ai = ", AI" if n.ai_disclosed else ""
-    acts = f" [{', '.join(n.actions)}]" if n.actions else ""
+    who = "no credentials" if not n.has_manifest else "?"
+    who = p(n.signer.common_name) if n.signer else who
+    when = f" {p(n.signer.time)}" if n.signer and n.signer.time else ""
+    ok = "ok" if n.ok else "FAILED: " + "; ".join(p(f.explanation) for f in n.failures)
+    ai = (
+        ", AI"
+        if n.ai_disclosed or any(is_ai_source_type(d) for d in n.digital_source_types)
+        else ""
+    )
+    acts = f" [{', '.join(action_name(a) for a in n.actions)}]" if n.actions else ""
+    again = " (shown above)" if n.repeat else ""
     click.echo(
-        f"{'  ' * depth}└─ {n.title or '(untitled)'} ({n.relationship}) by {who}{when}"
-        f"{acts}{ai}: {ok}"
+        f"{'  ' * depth}└─ {p(n.title or '(untitled)')} ({p(n.relationship)}) by {who}{when}"
+        f"{acts}{ai}{again}: {ok}"
     )
     for c in n.ingredients:
         _print_node(c, depth + 1)
+    if n.omitted:
+        click.echo(f"{'  ' * (depth + 1)}└─ … {n.omitted} more not shown")
 
 
 def _print_ledger(r: VerificationReport) -> None:
     led = r.ledger
     if led is None or not led.done:
         return
-    if led.entry is None:
-        click.echo(f"  ledger: {led.reason}")
+    if led.entry is None or led.match == "manifest":
+        click.echo(f"  ledger: {p(led.reason)}")
     else:
         e = led.entry
         click.echo(
-            f"  ledger: entry {e.index} ({e.kind}) by {e.actor} at {e.time}"
+            f"  ledger: entry {e.index} ({p(e.kind)}) by {p(e.actor)} at {p(e.time)}"
             f", {len(led.lineage)} entr{'y' if len(led.lineage) == 1 else 'ies'} back to "
             "the roots"
         )
         if led.proof:
-            click.echo(f"  ledger proof: {led.proof.reason}")
+            click.echo(f"  ledger proof: {p(led.proof.reason)}")
     for c in led.candidates[:3]:
-        click.echo(f"  look-alike: entry {c.entry} ({c.label}: {c.reason})")
+        click.echo(f"  look-alike: entry {p(c.entry)} ({p(c.label)}: {p(c.reason)})")
 
 
-def print_summary(reports: Sequence[VerificationReport], *, err: bool) -> None:
-    if len(reports) < 2:
+def print_summary(reports: Sequence[VerificationReport], *, err: bool, skipped: int = 0) -> None:
+    if len(reports) < 2 and not skipped:
         return
     from rich.console import Console
     from rich.table import Table
@@ -96,4 +124,6 @@ def print_summary(reports: Sequence[VerificationReport], *, err: bool) -> None:
         if counts[v]:
             table.add_row(v, str(counts[v]))
     table.add_row("accepted", str(sum(r.accepted for r in reports)))
+    if skipped:
+        table.add_row("skipped (not media)", str(skipped))
     Console(stderr=err, width=60).print(table)

@@ -27,9 +27,12 @@ def test_unsafe_policy_is_named_and_warns() -> None:
 
 
 def test_default_policy_trusts_local_ca_only_when_made(home: Home, tmp_path: Path) -> None:
-    assert [a.local for a in default_policy(home).anchors] == [True]
-    assert default_policy(Home(tmp_path / "none")).anchors == ()
-    assert default_policy(None).anchors_pem is None
+    assert [a.local for a in default_policy(home, default_trust=False).anchors] == [True]
+    assert default_policy(Home(tmp_path / "none"), default_trust=False).anchors == ()
+    assert default_policy(None, default_trust=False).anchors_pem is None
+    # By default the bundled lists come after the home's own anchors, none of them local.
+    bundled = default_policy(home).anchors[1:]
+    assert bundled and not any(a.local for a in bundled)
 
 
 def test_unknown_verdict_is_refused() -> None:

@@ -1,0 +1,182 @@
+"""Judge a file that carries a manifest store: its own validation, its chain, who signed it.
+
+:func:`read_manifest` fills a :class:`VerificationReport` from c2pa's reading: verdict
+``invalid`` for damage, else ``trusted`` or ``valid_untrusted`` with the chain judged beside it,
+the signer's certificate pinned when the policy asks, and whether a time-stamp keeps it valid.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from provenance.credentials.context import make_context
+from provenance.credentials.read import StoreReading
+from provenance.verify import chain as _chain
+from provenance.verify.policy import TrustPolicy
+from provenance.verify.report import Signer, VerificationReport
+from provenance.verify.signer_cert import find_signer_cert
+from provenance.vocab import REQUEST_ASSERTION, Verdict, is_ai_source_type
+
+TRUST_HINT = "add its CA to the trust anchors to trust it"
+
+_contexts = threading.local()
+
+
+def context(anchors: str | None, allow_network: bool) -> Any:
+    """A c2pa Context per trust setting, reused across the files of a batch (one per thread).
+
+    Building one parses every anchor certificate again (~0.4 ms); a context holds no per-file
+    state, so reading many files under one policy needs only one.
+    """
+    cache: dict[tuple[str | None, bool], Any] = _contexts.__dict__.setdefault("cache", {})
+    key = (anchors, allow_network)
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = make_context(
+            trust_anchors=anchors, allow_network=allow_network, thumbnail=False
+        )
+    return cache[key]
+
+
+def read_manifest(
+    report: VerificationReport, reading: StoreReading, policy: TrustPolicy, data: bytes
+) -> None:
+    store = reading.store
+    active = reading.active or {}
+    results = (store.get("validation_results") or {}).get("activeManifest") or {}
+    codes = [_chain.status(c, "failure") for c in results.get("failure") or []]
+    seen = {s.code for s in codes}
+    codes += [
+        _chain.status(c, "failure")
+        for c in store.get("validation_status") or []
+        if c.get("code") not in seen
+    ]
+    codes += [_chain.status(c, "informational") for c in results.get("informational") or []]
+    codes += [_chain.status(c, "success") for c in results.get("success") or []]
+    report.status_codes = codes
+    damage = [c for c in codes if c.kind == "failure" and c.code not in _chain.UNTRUSTED_ONLY]
+    trusted = reading.state == "Trusted"
+    report.chain = _chain.build_chain(store, active, trusted)
+    report.signer = report.chain.signer
+    report.actions = report.chain.actions
+    dsts = _chain.all_source_types(report.chain)
+    # Only a trusted signer's word names the source type: an untrusted ancestor's is unverified.
+    vouched = _chain.vouched_source_types(report.chain) if trusted else dsts
+    report.digital_source_type = _chain.disclosed_from(vouched)
+    report.ai_generated = any(is_ai_source_type(d) for d in dsts)
+    report.unverified = _chain.unverified_claims(report.chain)
+    cut = _chain.omitted(report.chain)
+    if cut:
+        report.not_checked.append(
+            f"chain: {cut} more ingredient reference(s) not shown (limit {_chain.MAX_NODES})"
+        )
+    report.assertions = _chain.assertions(active)
+    req = report.assertions.get(REQUEST_ASSERTION)
+    report.model = req.get("model") if isinstance(req, dict) else None
+    if report.model is None:
+        agents = report.chain.software_agents
+        report.model = agents[0] if agents and report.ai_generated else None
+    if reading.remote_url:
+        report.notes.append(f"the manifest was fetched from {reading.remote_url}")
+    if reading.state == "Invalid" or damage:
+        report.verdict = Verdict.INVALID
+        report.chain.ok = False
+        report.chain.failures = damage
+        report.reasons.append(
+            "the content credentials do not validate: "
+            + (
+                "; ".join(f"{c.explanation} ({c.code})" for c in damage)
+                if damage
+                else "c2pa reports the manifest invalid"
+            )
+        )
+        return  # chain_ok stays None: the file's own credentials already fail
+    _judge_chain(report, trusted)
+    _who(report, policy, trusted, data)
+
+
+def _judge_chain(report: VerificationReport, trusted: bool) -> None:
+    """chain_ok: False if any ancestor failed; True only when the file itself is trusted (an
+    untrusted signer cannot vouch that its ancestors are sound); otherwise None."""
+    assert report.chain is not None
+    broken = _chain.broken_ancestors(report.chain)
+    if not trusted:  # an untrusted file's unrecognized ancestors are no news: not judged
+        broken = [
+            n for n in broken if any(f.explanation != _chain.UNRECOGNIZED for f in n.failures)
+        ]
+    if broken:
+        report.chain_ok = False
+        for node in broken:
+            why = "; ".join(f"{f.explanation} ({f.code})" for f in node.failures)
+            report.reasons.append(
+                f"ancestor {node.title or '(untitled)'} failed its own validation: {why}"
+            )
+    else:
+        report.chain_ok = True if trusted else None
+
+
+def _who(
+    report: VerificationReport,
+    policy: TrustPolicy,
+    trusted: bool,
+    data: bytes,
+) -> None:
+    signer: Signer | None = report.signer
+    if signer is not None:
+        _certificate_facts(report, signer, policy, trusted, data)
+    who = (signer.common_name if signer else None) or "an unknown signer"
+    if trusted:
+        report.verdict = Verdict.TRUSTED
+        local = signer is not None and signer.local_identity
+        report.reasons.insert(
+            0,
+            f"signed by {who}, which chains to {_vouched_by(policy, signer)}"
+            + (" (a local, self-issued identity made by `provenance init`)" if local else ""),
+        )
+        if policy.pins_signer and not policy.pinned(signer):
+            report.reasons.append(f"{who} is not among the policy's allowed signers")
+    else:
+        report.verdict = Verdict.VALID_UNTRUSTED
+        report.reasons.insert(
+            0, f"the credentials are intact but {who} is not a trusted signer ({TRUST_HINT})"
+        )
+
+
+def _certificate_facts(
+    report: VerificationReport, signer: Signer, policy: TrustPolicy, trusted: bool, data: bytes
+) -> None:
+    """Local identity, the pinned certificate, and how long the signature stays valid."""
+    mime = report.mime or ""
+    codes = {c.code for c in report.status_codes}
+    signer.time_stamped = bool(signer.time) and "timeStamp.untrusted" not in codes
+    if signer.time_stamped and not trusted:
+        return
+    found = find_signer_cert(data, mime, signer.serial)
+    if found is None:
+        return
+    signer.cert_sha256, signer.cert_issuer = found.sha256, found.issuer
+    # Our identity's signer is issued directly by the home's CA: check that signature itself.
+    signer.local_identity = trusted and any(
+        found.issued_by(a.pem) for a in policy.anchors if a.local
+    )
+    if not signer.time_stamped:
+        report.notes.append(
+            f"no trusted time-stamp: valid until {found.not_after[:10]} (when the signer "
+            "certificate expires; after that every validator reads this file as invalid)"
+        )
+
+
+def _vouched_by(policy: TrustPolicy, signer: Signer | None) -> str:
+    """Which source vouches: the anchor that issued the signer certificate, when it is direct."""
+    if signer is not None and signer.local_identity:  # checked by the CA's own signature
+        return "this home's local identity"
+    issuer = signer.cert_issuer if signer else None
+    # A name match only says who to credit: a look-alike of the local CA is never credited as it.
+    anchor = next((a for a in policy.anchors if a.subject == issuer and not a.local), None)
+    if anchor is None:
+        return "a configured trust anchor"
+    if anchor.source.startswith(("C2PA Trust List", "interim trust list")):
+        return f"a trust anchor of the {anchor.source}"
+    return f"your anchors from {anchor.source}"

@@ -1,0 +1,104 @@
+"""The signer's certificate, found in the file's own manifest store (c2pa's reader does not hand
+it out), so that a policy can pin the certificate itself rather than its serial number.
+
+c2pa has already checked the signature with the certificate it carries; here the certificates
+embedded in the store are parsed and the one whose serial number c2pa reported is taken. If two
+different certificates carry that serial (one could be planted in an assertion), the answer is
+None: pinning then fails closed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+_MAX_CERT = 16 * 1024
+
+
+@dataclass(frozen=True)
+class SignerCert:
+    sha256: str  # hex digest of the DER certificate
+    issuer: str  # RFC 4514 issuer name
+    serial: str  # decimal
+    not_after: str  # ISO 8601 UTC: when the signature stops validating without a time-stamp
+    der: bytes
+
+    def issued_by(self, ca_pem: str) -> bool:
+        """Whether ``ca_pem``'s key signed this certificate (a look-alike subject is not enough)."""
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            ca = x509.load_pem_x509_certificate(ca_pem.encode())
+            x509.load_der_x509_certificate(self.der).verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
+
+
+def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert | None:
+    """The one certificate in ``data``'s manifest store with ``serial``; None if none or several."""
+    if serial is None:
+        return None
+    from cryptography import x509
+
+    found: dict[str, SignerCert] = {}
+    store = _store_bytes(data, mime)
+    at = store.find(b"\x30\x82")
+    while at != -1 and len(found) < 2:
+        length = struct.unpack(">H", store[at + 2 : at + 4])[0] + 4 if at + 4 <= len(store) else 0
+        if 64 < length <= _MAX_CERT:
+            der = store[at : at + length]
+            try:
+                cert = x509.load_der_x509_certificate(der)
+            except ValueError:
+                cert = None
+            if cert is not None and str(cert.serial_number) == serial:
+                digest = hashlib.sha256(der).hexdigest()
+                end = cert.not_valid_after_utc.isoformat()
+                found[digest] = SignerCert(digest, cert.issuer.rfc4514_string(), serial, end, der)
+        at = store.find(b"\x30\x82", at + 1)
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _store_bytes(data: bytes, mime: str) -> bytes:
+    """The bytes that hold the manifest store, contiguous (JPEG splits it over APP11 segments)."""
+    if mime == "image/jpeg":
+        return _jpeg_app11(data)
+    if mime == "image/png":
+        return _chunks(data, 8, b"caBX", ">I", 4, 12)
+    if mime == "image/webp":
+        return _chunks(data, 12, b"C2PA", "<I", 0, 8)
+    return data
+
+
+def _chunks(data: bytes, start: int, kind: bytes, fmt: str, type_at: int, head: int) -> bytes:
+    """The payload of every ``kind`` chunk (PNG: length then type; RIFF: type then length)."""
+    out = bytearray()
+    i = start
+    while i + head <= len(data):
+        size_at = 0 if type_at else 4
+        size = struct.unpack(fmt, data[i + size_at : i + size_at + 4])[0]
+        if data[i + type_at : i + type_at + 4] == kind:
+            body = i + (8 if head == 12 else head)
+            out += data[body : body + size]
+        i += head + size + (size & 1 if head == 8 else 0)
+    return bytes(out)
+
+
+def _jpeg_app11(data: bytes) -> bytes:
+    out = bytearray()
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: no more metadata segments
+            break
+        size = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        seg = data[i + 4 : i + 2 + size]
+        if marker == 0xEB and seg[:2] == b"JP":
+            # CI "JP", En (2), Z (4), then the JUMBF box header (8) repeated in every segment
+            seq = struct.unpack(">I", seg[4:8])[0] if len(seg) >= 8 else 0
+            out += seg[8:] if seq == 1 else seg[16:]
+        i += 2 + size
+    return bytes(out)

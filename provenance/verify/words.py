@@ -4,6 +4,8 @@ Example::
 
     >>> action_name("c2pa.color_adjustments")
     'Color adjustments'
+    >>> action_name("c2pa.adjustedColor")  # the same action under its current name
+    'Color adjustments'
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ _ACTIONS = {
     "c2pa.edited": "Edited",
     "c2pa.edited.metadata": "Edited metadata",
     "c2pa.color_adjustments": "Color adjustments",
+    "c2pa.adjustedColor": "Color adjustments",  # the current name (spec 2.2) of the one above
+    "c2pa.addedText": "Added text",
+    "c2pa.resized.proportional": "Resized",
+    "c2pa.enhanced": "Enhanced",
     "c2pa.cropped": "Cropped",
     "c2pa.resized": "Resized",
     "c2pa.filtered": "Filtered",
@@ -43,7 +49,13 @@ def action_name(action: str) -> str:
 
 
 def ai_line(r: VerificationReport) -> str:
-    """One AI-disclosure statement that cannot contradict itself."""
+    """One AI-disclosure statement that cannot contradict itself, ending with the label the C2PA
+    signals rubric gives the file (the words other validators show), when it gives one."""
+    label = signals_label(r)
+    return _ai_words(r) + (f"; C2PA signals: {label}" if label else "")
+
+
+def _ai_words(r: VerificationReport) -> str:
     dst = r.digital_source_type
     by = f" by {p(r.model)}" if r.model else ""
     if r.ai_generated:
@@ -53,3 +65,37 @@ def ai_line(r: VerificationReport) -> str:
     if dst == "algorithmicMedia":
         return f"a procedural (non-AI) engine{by} (algorithmicMedia)"
     return "declares no AI use"
+
+
+# Actions that change no pixels: they are no "perceptible transformation" for the rubric.
+_NOT_PERCEPTIBLE = {
+    "c2pa.created",
+    "c2pa.opened",
+    "c2pa.placed",
+    "c2pa.published",
+    "c2pa.converted",
+    "c2pa.transcoded",
+    "c2pa.repackaged",
+    "c2pa.edited.metadata",
+    "c2pa.watermarked",
+}
+
+
+def signals_label(r: VerificationReport) -> str | None:
+    """The signals rubric's classification (docs/conformance.md) of what the file declares.
+
+    >>> from provenance.verify.report import VerificationReport
+    >>> signals_label(VerificationReport("a.png", "trusted", ai_generated=True,
+    ...     digital_source_type="trainedAlgorithmicMedia"))
+    'Fully GenAI Media'
+    """
+    dst = r.digital_source_type or ""
+    if r.ai_generated:
+        return (
+            "Perceptible GenAI Transformations"
+            if dst.startswith("composite")
+            else ("Fully GenAI Media")
+        )
+    if any(a not in _NOT_PERCEPTIBLE for a in r.actions):
+        return "Perceptible Non-GenAI Transformations"
+    return None

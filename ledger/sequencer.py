@@ -1,0 +1,343 @@
+"""PostgreSQL appends in two steps, as Trillian and Tessera do: accept, then integrate in batches.
+
+A writer first tries the integration lock (a transaction-level advisory lock keyed by the
+pending table's oid, so ledgers in other schemas do not share it). Holding it, it integrates
+every pending entry and its own in ONE transaction: leaves, subtree hashes, index rows, head,
+the pending rows deleted. Without it, it makes its entries durable as one pending row (no shared
+lock taken) and waits on LISTEN for the batch that integrates them; a batch that ends without
+them wakes it to try the lock itself, and a wait with no notification at all (a holder killed:
+its transaction rolls back, nothing is sent) ends in a blocking take of the lock. So contention
+makes batches bigger instead of making writers queue on the head row.
+
+Crash safety follows from the transactions: a pending row is either integrated and deleted in
+the same commit, or still pending for the next batch; a killed integrator's batch rolls back.
+One pending row holds all entries of one ``append_many``, so they stay all-or-nothing and
+contiguous. The leaf (which holds the index and the time) is built only at integration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from ledger.batch import SQL_OTHER, Prepared, prepare, read_head, write_batch
+from ledger.entry import AppendRequest, Entry, canonical_json, entry_from_leaf, signed64
+from ledger.errors import (
+    InvalidEntryError,
+    LedgerError,
+    LedgerIntegrityError,
+    UnknownEntryError,
+)
+from ledger.storage import Storage
+
+MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
+WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
+_LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
+_NOTE_MAX = 7000  # NOTIFY payloads stop at 8000 bytes; longer lists say "look" instead
+_LOOK, _ANY = -2, -3  # in a set of notified seqs: "check your row", "something was notified"
+_TRY = "SELECT pg_try_advisory_xact_lock(%s)"
+_TAKE = "SELECT true FROM pg_advisory_xact_lock(%s)"  # waits for the holder's commit
+
+# Connections inherited across fork(): never used nor closed in the child (closing would end
+# the parent's session), kept alive here.
+_INHERITED: list[Any] = []
+
+
+class Sequencer:
+    """One connection per process (threads share it under a lock), listening on the ledger's
+    channel from its first use, so no notification sent after an entry is queued is missed."""
+
+    def __init__(self, storage: Storage, *, max_batch: int = MAX_BATCH, wait_s: float = WAIT_S):
+        self.storage = storage
+        self.max_batch, self.wait_s = max_batch, wait_s
+        self._conn: Any = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._key, self._channel = 0, ""
+        storage.on_close(self.close)
+
+    def append_many(self, items: Sequence[AppendRequest]) -> list[Entry]:
+        prepared = [prepare(r) for r in items]
+        with self._locked() as conn:
+            cur = conn.cursor()
+            if not _check(cur, prepared):  # every parent already in the tree
+                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))
+                if cur.fetchone()[0]:
+                    done, _ = self._integrate(cur, prepared)
+                    conn.commit()
+                    return done[-1]
+            payload = encode(prepared)
+            cur.execute(
+                "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) RETURNING seq",
+                ([p.entry_id for p in prepared], payload),
+            )
+            seq = int(cur.fetchone()[0])
+            conn.commit()  # accepted: durable, whatever happens to this process now
+            return self._wait(conn, seq, [p.entry_id for p in prepared])
+
+    def integrate_pending(self) -> int:
+        """Integrate everything pending now (waiting for the lock); the number of entries."""
+        total = 0
+        with self._locked() as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
+            while True:
+                done, rejected = self._integrate(cur, None)
+                n = sum(len(v) for v in done.values())
+                total += n
+                if not n and not rejected:
+                    break
+            conn.commit()
+        return total
+
+    # --- the connection --------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[Any]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except BaseException:
+                with suppress(Exception):
+                    conn.rollback()
+                raise
+
+    def _connection(self) -> Any:
+        if self._pid != os.getpid():
+            if self._conn is not None:
+                _INHERITED.append(self._conn)
+            self._conn, self._pid = None, os.getpid()
+        if self._conn is None or self._conn.closed:
+            import psycopg
+
+            engine = self.storage.engine
+            _, params = engine.dialect.create_connect_args(engine.url)
+            params.pop("context", None)  # SQLAlchemy's adapters: plain psycopg types here
+            conn: Any = psycopg.connect(**params)
+            try:
+                cur = conn.cursor()
+                cur.execute("SELECT 'ledger_pending'::regclass::oid::bigint")
+                oid = int(cur.fetchone()[0])
+                self._key, self._channel = _LOCK_CLASS | oid, f"ledger_pending_{oid}"
+                cur.execute(f"LISTEN {self._channel}")
+                conn.commit()
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._pid == os.getpid() and self._conn is not None:
+            with suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    # --- integrating -----------------------------------------------------------------------
+
+    def _integrate(
+        self, cur: Any, own: list[Prepared] | None
+    ) -> tuple[dict[int, list[Entry]], dict[int, str]]:
+        """One batch under the lock: pending rows in order (then ``own``, keyed -1). Returns the
+        entries by pending seq and the rows refused (an id already used, a parent missing)."""
+        head = read_head(cur, SQL_OTHER)  # FOR UPDATE: also excludes direct appends (erasure)
+        cur.execute(
+            "SELECT seq, payload FROM ledger_pending WHERE error IS NULL ORDER BY seq LIMIT %s",
+            (self.max_batch,),
+        )
+        groups: list[tuple[int, list[Prepared]]] = []
+        room = self.max_batch - (len(own) if own else 0)
+        for seq, payload in cur.fetchall():
+            items = decode(bytes(payload))
+            if groups and len(items) > room:
+                break
+            groups.append((int(seq), items))
+            room -= len(items)
+        if own is not None:
+            groups.append((-1, own))
+        accepted, rejected = _screen(cur, groups)
+        if own is not None and -1 in rejected:
+            raise _refusal(rejected[-1])  # rolls the batch back; the rest stays pending
+        entries = write_batch(cur, SQL_OTHER, [p for _, g in accepted for p in g], head)
+        done: dict[int, list[Entry]] = {}
+        for seq, g in accepted:
+            done[seq], entries = entries[: len(g)], entries[len(g) :]
+        seqs = [s for s in done if s >= 0]
+        if seqs:
+            cur.execute("DELETE FROM ledger_pending WHERE seq = ANY(%s)", (seqs,))
+        for s, why in rejected.items():
+            cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
+        note = ",".join(map(str, [*seqs, *rejected]))
+        # Always sent: writers whose rows came too late for this batch wake to do the next.
+        cur.execute(
+            "SELECT pg_notify(%s, %s)", (self._channel, "" if len(note) > _NOTE_MAX else note)
+        )
+        return done, rejected
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    def _wait(self, conn: Any, seq: int, ids: list[str]) -> list[Entry]:
+        cur, retry = conn.cursor(), False
+        while True:
+            note = None if retry else self._notified(conn)
+            if note is not None and (_LOOK in note or seq in note):
+                got = _result(conn, cur, seq, ids)
+                if got is not None:
+                    return got
+            # Not integrated yet: do the next batch if nobody is at it; after a silent wait,
+            # queue for the lock (its holder may have been killed before notifying).
+            cur.execute(_TRY if retry or note is not None else _TAKE, (self._key,))
+            if not cur.fetchone()[0]:
+                conn.commit()
+                retry = False
+                continue
+            done, rejected = self._integrate(cur, None)
+            conn.commit()
+            if seq in done:
+                return done[seq]
+            if seq in rejected or not done:  # refused, or already integrated by another batch
+                got = _result(conn, cur, seq, ids)
+                if got is not None:
+                    return got
+            retry = bool(done)  # a full batch without this row: go on with the next at once
+
+    def _notified(self, conn: Any) -> set[int] | None:
+        """Seqs integrated by the batches notified since the last call (``_LOOK``: a list too
+        long to send); None when nothing came within the wait."""
+        seen: set[int] = set()
+        for timeout in (self.wait_s, 0.0):
+            for n in conn.notifies(timeout=timeout):
+                seen.add(_ANY)
+                if not n.payload:
+                    seen.add(_LOOK)
+                seen.update(int(s) for s in n.payload.split(",") if s)
+            if not seen:
+                return None
+        return seen
+
+
+def _result(conn: Any, cur: Any, seq: int, ids: list[str]) -> list[Entry] | None:
+    """This writer's entries once integrated; None while still pending; raises if refused."""
+    cur.execute("SELECT error FROM ledger_pending WHERE seq = %s", (seq,))
+    row = cur.fetchone()
+    if row is not None:
+        if row[0] is None:
+            conn.commit()
+            return None
+        cur.execute("DELETE FROM ledger_pending WHERE seq = %s", (seq,))
+        conn.commit()
+        raise _refusal(str(row[0]))
+    cur.execute("SELECT leaf FROM ledger_entry WHERE entry_id = ANY(%s) ORDER BY idx", (ids,))
+    leaves = [bytes(r[0]) for r in cur.fetchall()]
+    conn.commit()
+    if len(leaves) != len(ids):
+        raise LedgerIntegrityError(
+            f"pending entries {ids[0]}...: gone from the queue but not in the tree"
+        )
+    return [entry_from_leaf(leaf) for leaf in leaves]
+
+
+def _refusal(why: str) -> LedgerError:
+    return UnknownEntryError(why) if why.startswith("parent") else InvalidEntryError(why)
+
+
+def _check(cur: Any, items: list[Prepared]) -> bool:
+    """Refuse ids already used and unknown parents, as the direct path does; True when some
+    parent is accepted but not yet integrated (then this batch must queue behind it)."""
+    ids = [p.entry_id for p in items]
+    if len(set(ids)) != len(ids):
+        raise InvalidEntryError("entry id already in the ledger (twice in one append)")
+    named = [p.entry_id for p in items if p.req.entry_id is not None]
+    parents = sorted({x for p in items for x in p.req.parents} - set(ids))
+    if not named and not parents:
+        return False
+    cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (named + parents,))
+    found = {str(r[0]) for r in cur.fetchall()}
+    used = [i for i in named if i in found]
+    if used:
+        raise InvalidEntryError(f"entry id already in the ledger ({used[0]})")
+    missing = [p for p in parents if p not in found]
+    if not missing:
+        return False
+    cur.execute(
+        "SELECT DISTINCT unnest(ids) FROM ledger_pending WHERE error IS NULL AND ids && %s",
+        (missing,),
+    )
+    queued = {str(r[0]) for r in cur.fetchall()}
+    absent = [p for p in missing if p not in queued]
+    if absent:
+        raise UnknownEntryError(f"parent entry {absent[0]} is not in the ledger")
+    return True
+
+
+def _screen(
+    cur: Any, groups: list[tuple[int, list[Prepared]]]
+) -> tuple[list[tuple[int, list[Prepared]]], dict[int, str]]:
+    """Groups that may join the tree, in order, and why the others may not (never raises: one
+    bad row must not stall the queue)."""
+    ids = {p.entry_id for _, g in groups for p in g}
+    wanted = ids | {x for _, g in groups for p in g for x in p.req.parents}
+    cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (sorted(wanted),))
+    in_tree = {str(r[0]) for r in cur.fetchall()}
+    seen: set[str] = set()
+    accepted, rejected = [], {}
+    for seq, g in groups:
+        mine = [p.entry_id for p in g]
+        dup = next((i for i in mine if i in in_tree or i in seen), None)
+        if dup is not None or len(set(mine)) != len(mine):
+            rejected[seq] = f"entry id already in the ledger ({dup or mine[0]})"
+            continue
+        have = in_tree | seen | set(mine)
+        gone = next((x for p in g for x in p.req.parents if x not in have), None)
+        if gone is not None:
+            rejected[seq] = f"parent entry {gone} is not in the ledger"
+            continue
+        accepted.append((seq, g))
+        seen.update(mine)
+    return accepted, rejected
+
+
+def encode(items: list[Prepared]) -> bytes:
+    """A pending row's payload: the requests as accepted (ids and salts fixed), canonical JSON."""
+    docs = [
+        {
+            "id": p.entry_id,
+            "kind": p.req.kind,
+            "body": dict(p.req.body),
+            "outputs": list(p.req.outputs),
+            "inputs": list(p.req.inputs),
+            "parents": list(p.req.parents),
+            "fingerprints": [[o, k, str(signed64(v))] for o, k, v in p.req.fingerprints],
+            "secret": p.req.secret,
+            "salt": None if p.salt is None else p.salt.hex(),
+            "secret_hash": p.secret_hash,
+        }
+        for p in items
+    ]
+    try:
+        return canonical_json(docs)
+    except Exception as e:  # as build_leaf words it: the body is the only free-form part
+        raise InvalidEntryError(f"body: cannot be canonical JSON ({e})") from e
+
+
+def decode(payload: bytes) -> list[Prepared]:
+    out = []
+    for d in json.loads(payload):
+        req = AppendRequest(
+            d["kind"],
+            d["body"],
+            d["id"],
+            tuple(d["outputs"]),
+            tuple(d["inputs"]),
+            tuple(d["parents"]),
+            tuple((o, k, int(v)) for o, k, v in d["fingerprints"]),
+            d["secret"],
+        )
+        salt = None if d["salt"] is None else bytes.fromhex(d["salt"])
+        out.append(Prepared(req, d["id"], salt, d["secret_hash"]))
+    return out

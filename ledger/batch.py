@@ -74,12 +74,15 @@ def read_head(cur: Any, sql: dict[str, str]) -> tuple[int, bytes, int]:
     """The head row (size, subtree hashes, last time), checked for shape."""
     cur.execute(sql["head"])
     size, blob, last_ts = cur.fetchone()
-    size, blob = int(size), bytes(blob)
+    return check_head(int(size), bytes(blob), int(last_ts))
+
+
+def check_head(size: int, blob: bytes, last_ts: int) -> tuple[int, bytes, int]:
     if len(blob) != 32 * size.bit_count():  # one hash per perfect subtree covering [0, size)
         raise LedgerIntegrityError(
             "head row's subtree hashes do not fit its size; run `provenance ledger audit`"
         )
-    return size, blob, int(last_ts)
+    return size, blob, last_ts
 
 
 def stamp(last_ts: int) -> tuple[datetime, int]:

@@ -22,10 +22,20 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.batch import SQL_OTHER, Prepared, prepare, read_head, write_batch
-from ledger.entry import AppendRequest, Entry, canonical_json, entry_from_leaf, signed64
+from ledger.batch import SQL_OTHER, Prepared, check_head, prepare, write_batch
+from ledger.entry import (
+    AppendRequest,
+    Entry,
+    build_entry,
+    canonical_json,
+    entry_from_leaf,
+    signed64,
+    to_micros,
+)
 from ledger.errors import (
     InvalidEntryError,
     LedgerError,
@@ -39,12 +49,22 @@ WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
 _LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
 _NOTE_MAX = 7000  # NOTIFY payloads stop at 8000 bytes; longer lists say "look" instead
 _LOOK, _ANY = -2, -3  # in a set of notified seqs: "check your row", "something was notified"
-_TRY = "SELECT pg_try_advisory_xact_lock(%s)"
-_TAKE = "SELECT true FROM pg_advisory_xact_lock(%s)"  # waits for the holder's commit
+# The head row under the integration lock: tried (no row: another writer holds it), or taken
+# (waits for the holder's commit).
+_TRY = (
+    "SELECT size, frontier, last_ts FROM ledger_head "
+    "WHERE id = 1 AND pg_try_advisory_xact_lock(%s) FOR UPDATE"
+)
+_TAKE = (
+    "SELECT size, frontier, last_ts FROM ledger_head, pg_advisory_xact_lock(%s) "
+    "WHERE id = 1 FOR UPDATE OF ledger_head"
+)
+_PENDING = "SELECT seq, payload FROM ledger_pending WHERE error IS NULL ORDER BY seq LIMIT %s"
 
 # Connections inherited across fork(): never used nor closed in the child (closing would end
 # the parent's session), kept alive here.
 _INHERITED: list[Any] = []
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Sequencer:
@@ -64,35 +84,35 @@ class Sequencer:
         prepared = [prepare(r) for r in items]
         with self._locked() as conn:
             cur = conn.cursor()
-            if not _check(cur, prepared):  # every parent already in the tree
-                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (self._key,))
-                if cur.fetchone()[0]:
-                    done, _ = self._integrate(cur, prepared)
-                    conn.commit()
-                    return done[-1]
-            payload = encode(prepared)
-            cur.execute(
-                "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) RETURNING seq",
-                ([p.entry_id for p in prepared], payload),
-            )
-            seq = int(cur.fetchone()[0])
-            conn.commit()  # accepted: durable, whatever happens to this process now
-            return self._wait(conn, seq, [p.entry_id for p in prepared])
+            # Pipelined: a round trip only where a result is read, and at COMMIT.
+            with conn.pipeline():
+                if not _check(cur, prepared):  # every parent already in the tree
+                    got = self._integrate(conn, prepared, _TRY)
+                    if got is not None:
+                        conn.commit()
+                        return got[0][-1]
+                payload = encode(prepared)
+                cur.execute(
+                    "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) RETURNING seq",
+                    ([p.entry_id for p in prepared], payload),
+                )
+                seq = int(cur.fetchone()[0])
+                conn.commit()  # accepted: durable, whatever happens to this process now
+            return self._wait(conn, seq, prepared)
 
     def integrate_pending(self) -> int:
         """Integrate everything pending now (waiting for the lock); the number of entries."""
         total = 0
         with self._locked() as conn:
-            cur = conn.cursor()
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
             while True:
-                done, rejected = self._integrate(cur, None)
-                n = sum(len(v) for v in done.values())
+                with conn.pipeline():
+                    got = self._integrate(conn, None, _TAKE)
+                    conn.commit()
+                assert got is not None  # a blocking take always gets the lock
+                n = sum(len(v) for v in got[0].values())
                 total += n
-                if not n and not rejected:
-                    break
-            conn.commit()
-        return total
+                if not n and not got[1]:
+                    return total
 
     # --- the connection --------------------------------------------------------------------
 
@@ -118,6 +138,8 @@ class Sequencer:
             engine = self.storage.engine
             _, params = engine.dialect.create_connect_args(engine.url)
             params.pop("context", None)  # SQLAlchemy's adapters: plain psycopg types here
+            # Names the process in pg_stat_activity (the crash harness kills integrators by it).
+            params.setdefault("application_name", f"provenance-ledger {os.getpid()}")
             conn: Any = psycopg.connect(**params)
             try:
                 cur = conn.cursor()
@@ -141,18 +163,22 @@ class Sequencer:
     # --- integrating -----------------------------------------------------------------------
 
     def _integrate(
-        self, cur: Any, own: list[Prepared] | None
-    ) -> tuple[dict[int, list[Entry]], dict[int, str]]:
-        """One batch under the lock: pending rows in order (then ``own``, keyed -1). Returns the
-        entries by pending seq and the rows refused (an id already used, a parent missing)."""
-        head = read_head(cur, SQL_OTHER)  # FOR UPDATE: also excludes direct appends (erasure)
-        cur.execute(
-            "SELECT seq, payload FROM ledger_pending WHERE error IS NULL ORDER BY seq LIMIT %s",
-            (self.max_batch,),
-        )
+        self, conn: Any, own: list[Prepared] | None, lock: str
+    ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
+        """One batch under the lock (``_TRY``: None if another writer holds it): pending rows in
+        order, then ``own`` (keyed -1). Returns the entries by pending seq and the rows refused
+        (an id already used, a parent missing); the caller commits."""
+        cur, pend = conn.cursor(), conn.cursor()
+        cur.execute(lock, (self._key,))
+        # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
+        pend.execute(_PENDING, (self.max_batch,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        head = check_head(int(row[0]), bytes(row[1]), int(row[2]))
         groups: list[tuple[int, list[Prepared]]] = []
         room = self.max_batch - (len(own) if own else 0)
-        for seq, payload in cur.fetchall():
+        for seq, payload in pend.fetchall():
             items = decode(bytes(payload))
             if groups and len(items) > room:
                 break
@@ -172,74 +198,125 @@ class Sequencer:
             cur.execute("DELETE FROM ledger_pending WHERE seq = ANY(%s)", (seqs,))
         for s, why in rejected.items():
             cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
-        note = ",".join(map(str, [*seqs, *rejected]))
         # Always sent: writers whose rows came too late for this batch wake to do the next.
-        cur.execute(
-            "SELECT pg_notify(%s, %s)", (self._channel, "" if len(note) > _NOTE_MAX else note)
-        )
+        cur.execute("SELECT pg_notify(%s, %s)", (self._channel, _note(done, rejected)))
         return done, rejected
 
     # --- waiting ---------------------------------------------------------------------------
 
-    def _wait(self, conn: Any, seq: int, ids: list[str]) -> list[Entry]:
-        cur, retry = conn.cursor(), False
+    def _wait(self, conn: Any, seq: int, mine: list[Prepared]) -> list[Entry]:
+        ids, retry = [p.entry_id for p in mine], False
         while True:
             note = None if retry else self._notified(conn)
-            if note is not None and (_LOOK in note or seq in note):
-                got = _result(conn, cur, seq, ids)
+            if note is not None and seq in note.placed:
+                return _rebuilt(mine, note.ts[seq], note.placed[seq])
+            if note is not None and (note.look or seq in note.refused):
+                with conn.pipeline():
+                    got = _result(conn, seq, ids)
                 if got is not None:
                     return got
             # Not integrated yet: do the next batch if nobody is at it; after a silent wait,
             # queue for the lock (its holder may have been killed before notifying).
-            cur.execute(_TRY if retry or note is not None else _TAKE, (self._key,))
-            if not cur.fetchone()[0]:
+            with conn.pipeline():
+                batch = self._integrate(conn, None, _TRY if retry or note else _TAKE)
                 conn.commit()
-                retry = False
+            retry = False
+            if batch is None:
                 continue
-            done, rejected = self._integrate(cur, None)
-            conn.commit()
+            done, rejected = batch
             if seq in done:
                 return done[seq]
-            if seq in rejected or not done:  # refused, or already integrated by another batch
-                got = _result(conn, cur, seq, ids)
+            if seq in rejected or not done:  # refused, or integrated by a batch not yet seen
+                with conn.pipeline():
+                    got = _result(conn, seq, ids)
                 if got is not None:
                     return got
             retry = bool(done)  # a full batch without this row: go on with the next at once
 
-    def _notified(self, conn: Any) -> set[int] | None:
-        """Seqs integrated by the batches notified since the last call (``_LOOK``: a list too
-        long to send); None when nothing came within the wait."""
-        seen: set[int] = set()
+    def _notified(self, conn: Any) -> _Note | None:
+        """What the batches notified since the last call placed; None when nothing came
+        within the wait."""
+        note: _Note | None = None
         for timeout in (self.wait_s, 0.0):
             for n in conn.notifies(timeout=timeout):
-                seen.add(_ANY)
-                if not n.payload:
-                    seen.add(_LOOK)
-                seen.update(int(s) for s in n.payload.split(",") if s)
-            if not seen:
+                note = note or _Note()
+                note.add(n.payload)
+            if note is None:
                 return None
-        return seen
+        return note
 
 
-def _result(conn: Any, cur: Any, seq: int, ids: list[str]) -> list[Entry] | None:
+@dataclass
+class _Note:
+    """Notified batches: each seq's first index, the batch time (us), refused seqs; ``look``
+    when a batch was too big to list (then each writer reads its own row)."""
+
+    placed: dict[int, int] = field(default_factory=dict)
+    refused: set[int] = field(default_factory=set)
+    ts: dict[int, int] = field(default_factory=dict)  # by seq
+    look: bool = False
+
+    def add(self, payload: str) -> None:
+        if not payload:
+            self.look = True
+            return
+        ts, placed, refused = payload.split(";")
+        for pair in filter(None, placed.split(",")):
+            s, i = pair.split(":")
+            self.placed[int(s)] = int(i)
+            self.ts[int(s)] = int(ts)
+        self.refused.update(int(s) for s in refused.split(",") if s)
+
+
+def _note(done: dict[int, list[Entry]], rejected: dict[int, str]) -> str:
+    """``ts;seq:first_index,...;refused_seq,...`` ("" when it would not fit in a NOTIFY): a
+    waiter rebuilds its entries from its own requests, the index and the time, without a read."""
+    first = next((v[0] for v in done.values() if v), None)
+    ts = 0 if first is None else to_micros(first.time)
+    placed = ",".join(f"{s}:{v[0].index}" for s, v in done.items() if s >= 0 and v)
+    text = f"{ts};{placed};{','.join(map(str, rejected))}"
+    return "" if len(text) > _NOTE_MAX else text
+
+
+def _rebuilt(mine: list[Prepared], ts: int, first: int) -> list[Entry]:
+    """The entries a batch built for ``mine`` at ``first`` on: the same leaf bytes, built here
+    (the leaf is canonical JSON, so the queued copy of a body gives the bytes the original does)."""
+    t = _EPOCH + timedelta(microseconds=ts)
+    return [
+        build_entry(
+            first + k,
+            p.entry_id,
+            p.req.kind,
+            t,
+            p.req.body,
+            outputs=p.req.outputs,
+            inputs=p.req.inputs,
+            parents=p.req.parents,
+            fingerprints=p.req.fingerprints,
+            secret_hash=p.secret_hash,
+        )
+        for k, p in enumerate(mine)
+    ]
+
+
+def _result(conn: Any, seq: int, ids: list[str]) -> list[Entry] | None:
     """This writer's entries once integrated; None while still pending; raises if refused."""
+    cur, leaves = conn.cursor(), conn.cursor()
     cur.execute("SELECT error FROM ledger_pending WHERE seq = %s", (seq,))
-    row = cur.fetchone()
+    leaves.execute("SELECT leaf FROM ledger_entry WHERE entry_id = ANY(%s) ORDER BY idx", (ids,))
+    row, found = cur.fetchone(), [bytes(r[0]) for r in leaves.fetchall()]
+    if row is not None and row[0] is not None:
+        cur.execute("DELETE FROM ledger_pending WHERE seq = %s", (seq,))
+    conn.commit()
     if row is not None:
         if row[0] is None:
-            conn.commit()
             return None
-        cur.execute("DELETE FROM ledger_pending WHERE seq = %s", (seq,))
-        conn.commit()
         raise _refusal(str(row[0]))
-    cur.execute("SELECT leaf FROM ledger_entry WHERE entry_id = ANY(%s) ORDER BY idx", (ids,))
-    leaves = [bytes(r[0]) for r in cur.fetchall()]
-    conn.commit()
-    if len(leaves) != len(ids):
+    if len(found) != len(ids):
         raise LedgerIntegrityError(
             f"pending entries {ids[0]}...: gone from the queue but not in the tree"
         )
-    return [entry_from_leaf(leaf) for leaf in leaves]
+    return [entry_from_leaf(leaf) for leaf in found]
 
 
 def _refusal(why: str) -> LedgerError:
@@ -280,10 +357,13 @@ def _screen(
 ) -> tuple[list[tuple[int, list[Prepared]]], dict[int, str]]:
     """Groups that may join the tree, in order, and why the others may not (never raises: one
     bad row must not stall the queue)."""
-    ids = {p.entry_id for _, g in groups for p in g}
-    wanted = ids | {x for _, g in groups for p in g for x in p.req.parents}
-    cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (sorted(wanted),))
-    in_tree = {str(r[0]) for r in cur.fetchall()}
+    # Ids this code made (UUIDv7, 74 random bits) are new; ids a caller named may not be.
+    named = {p.entry_id for _, g in groups for p in g if p.req.entry_id is not None}
+    wanted = named | {x for _, g in groups for p in g for x in p.req.parents}
+    in_tree: set[str] = set()
+    if wanted:
+        cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (list(wanted),))
+        in_tree = {str(r[0]) for r in cur.fetchall()}
     seen: set[str] = set()
     accepted, rejected = [], {}
     for seq, g in groups:
@@ -307,6 +387,7 @@ def encode(items: list[Prepared]) -> bytes:
     docs = [
         {
             "id": p.entry_id,
+            "named": p.req.entry_id is not None,
             "kind": p.req.kind,
             "body": dict(p.req.body),
             "outputs": list(p.req.outputs),
@@ -331,7 +412,7 @@ def decode(payload: bytes) -> list[Prepared]:
         req = AppendRequest(
             d["kind"],
             d["body"],
-            d["id"],
+            d["id"] if d["named"] else None,
             tuple(d["outputs"]),
             tuple(d["inputs"]),
             tuple(d["parents"]),

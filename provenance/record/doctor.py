@@ -158,6 +158,8 @@ def run_doctor(
 ) -> DoctorReport:
     """Examine (and with ``fix`` repair) every temp file under ``roots``; audit the ledger."""
     report = DoctorReport()
+    if fix:  # entries a killed writer left accepted but unintegrated (PostgreSQL) count as recorded
+        ledger.appender.integrate_pending()
     for path in find_temp_files(roots):
         item = examine(path, ledger)
         report.leftovers.append(repair(item) if fix else item)

@@ -100,6 +100,11 @@ class Sequencer:
                 conn.commit()  # accepted: durable, whatever happens to this process now
             return self._wait(conn, seq, prepared)
 
+    def lock_key(self) -> int:
+        """The advisory lock key of this ledger's integration (pg_locks: classid, objid)."""
+        with self._locked():
+            return self._key
+
     def integrate_pending(self) -> int:
         """Integrate everything pending now (waiting for the lock); the number of entries."""
         total = 0
@@ -237,8 +242,10 @@ class Sequencer:
         """What the batches notified since the last call placed; None when nothing came
         within the wait."""
         note: _Note | None = None
-        for timeout in (self.wait_s, 0.0):
-            for n in conn.notifies(timeout=timeout):
+        # The first that comes (stop_after: otherwise the generator runs out the timeout), then
+        # whatever else is already here.
+        for timeout, most in ((self.wait_s, 1), (0.0, None)):
+            for n in conn.notifies(timeout=timeout, stop_after=most):
                 note = note or _Note()
                 note.add(n.payload)
             if note is None:

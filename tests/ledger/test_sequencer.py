@@ -7,13 +7,17 @@ exactly once, never as a gap or a fork.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +280,18 @@ def test_erasure_and_integrate_pending(pg_url: str, log_key: Ed25519PrivateKey) 
     assert led.append("generate", {}).index == 2
     assert led.audit().ok
     led.close()
+
+
+def test_crash_harness_kills_writers_and_integrators(pg_url: str) -> None:
+    """bench/crash_queue.py at a CI budget: random kills, half of them of the lock holder."""
+    harness = Path(__file__).resolve().parents[2] / "bench" / "crash_queue.py"
+    proc = subprocess.run(
+        [sys.executable, str(harness), "--ledger-url", pg_url, "--writers", "4", "--kills", "10"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 0 and stats["violations"] == [], (stats, proc.stderr[-2000:])
+    assert stats["kills"] == 10 and stats["entries"] >= stats["acknowledged"] > 0

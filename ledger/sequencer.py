@@ -17,24 +17,17 @@ contiguous. The leaf (which holds the index and the time) is built only at integ
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.batch import SQL_OTHER, Prepared, check_head, prepare, write_batch
 from ledger.entry import (
     AppendRequest,
     Entry,
-    build_entry,
-    canonical_json,
     entry_from_leaf,
-    signed64,
-    to_micros,
 )
 from ledger.errors import (
     InvalidEntryError,
@@ -42,13 +35,12 @@ from ledger.errors import (
     LedgerIntegrityError,
     UnknownEntryError,
 )
+from ledger.pending import Note, decode, encode, note_of, rebuilt
 from ledger.storage import Storage
 
 MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
 WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
 _LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
-_NOTE_MAX = 7000  # NOTIFY payloads stop at 8000 bytes; longer lists say "look" instead
-_LOOK, _ANY = -2, -3  # in a set of notified seqs: "check your row", "something was notified"
 # The head row under the integration lock: tried (no row: another writer holds it), or taken
 # (waits for the holder's commit).
 _TRY = (
@@ -64,7 +56,6 @@ _PENDING = "SELECT seq, payload FROM ledger_pending WHERE error IS NULL ORDER BY
 # Connections inherited across fork(): never used nor closed in the child (closing would end
 # the parent's session), kept alive here.
 _INHERITED: list[Any] = []
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Sequencer:
@@ -204,7 +195,7 @@ class Sequencer:
         for s, why in rejected.items():
             cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
         # Always sent: writers whose rows came too late for this batch wake to do the next.
-        cur.execute("SELECT pg_notify(%s, %s)", (self._channel, _note(done, rejected)))
+        cur.execute("SELECT pg_notify(%s, %s)", (self._channel, note_of(done, rejected)))
         return done, rejected
 
     # --- waiting ---------------------------------------------------------------------------
@@ -214,7 +205,7 @@ class Sequencer:
         while True:
             note = None if retry else self._notified(conn)
             if note is not None and seq in note.placed:
-                return _rebuilt(mine, note.ts[seq], note.placed[seq])
+                return rebuilt(mine, note.ts[seq], note.placed[seq])
             if note is not None and (note.look or seq in note.refused):
                 with conn.pipeline():
                     got = _result(conn, seq, ids)
@@ -238,72 +229,19 @@ class Sequencer:
                     return got
             retry = bool(done)  # a full batch without this row: go on with the next at once
 
-    def _notified(self, conn: Any) -> _Note | None:
+    def _notified(self, conn: Any) -> Note | None:
         """What the batches notified since the last call placed; None when nothing came
         within the wait."""
-        note: _Note | None = None
+        note: Note | None = None
         # The first that comes (stop_after: otherwise the generator runs out the timeout), then
         # whatever else is already here.
         for timeout, most in ((self.wait_s, 1), (0.0, None)):
             for n in conn.notifies(timeout=timeout, stop_after=most):
-                note = note or _Note()
+                note = note or Note()
                 note.add(n.payload)
             if note is None:
                 return None
         return note
-
-
-@dataclass
-class _Note:
-    """Notified batches: each seq's first index, the batch time (us), refused seqs; ``look``
-    when a batch was too big to list (then each writer reads its own row)."""
-
-    placed: dict[int, int] = field(default_factory=dict)
-    refused: set[int] = field(default_factory=set)
-    ts: dict[int, int] = field(default_factory=dict)  # by seq
-    look: bool = False
-
-    def add(self, payload: str) -> None:
-        if not payload:
-            self.look = True
-            return
-        ts, placed, refused = payload.split(";")
-        for pair in filter(None, placed.split(",")):
-            s, i = pair.split(":")
-            self.placed[int(s)] = int(i)
-            self.ts[int(s)] = int(ts)
-        self.refused.update(int(s) for s in refused.split(",") if s)
-
-
-def _note(done: dict[int, list[Entry]], rejected: dict[int, str]) -> str:
-    """``ts;seq:first_index,...;refused_seq,...`` ("" when it would not fit in a NOTIFY): a
-    waiter rebuilds its entries from its own requests, the index and the time, without a read."""
-    first = next((v[0] for v in done.values() if v), None)
-    ts = 0 if first is None else to_micros(first.time)
-    placed = ",".join(f"{s}:{v[0].index}" for s, v in done.items() if s >= 0 and v)
-    text = f"{ts};{placed};{','.join(map(str, rejected))}"
-    return "" if len(text) > _NOTE_MAX else text
-
-
-def _rebuilt(mine: list[Prepared], ts: int, first: int) -> list[Entry]:
-    """The entries a batch built for ``mine`` at ``first`` on: the same leaf bytes, built here
-    (the leaf is canonical JSON, so the queued copy of a body gives the bytes the original does)."""
-    t = _EPOCH + timedelta(microseconds=ts)
-    return [
-        build_entry(
-            first + k,
-            p.entry_id,
-            p.req.kind,
-            t,
-            p.req.body,
-            outputs=p.req.outputs,
-            inputs=p.req.inputs,
-            parents=p.req.parents,
-            fingerprints=p.req.fingerprints,
-            secret_hash=p.secret_hash,
-        )
-        for k, p in enumerate(mine)
-    ]
 
 
 def _result(conn: Any, seq: int, ids: list[str]) -> list[Entry] | None:
@@ -387,45 +325,3 @@ def _screen(
         accepted.append((seq, g))
         seen.update(mine)
     return accepted, rejected
-
-
-def encode(items: list[Prepared]) -> bytes:
-    """A pending row's payload: the requests as accepted (ids and salts fixed), canonical JSON."""
-    docs = [
-        {
-            "id": p.entry_id,
-            "named": p.req.entry_id is not None,
-            "kind": p.req.kind,
-            "body": dict(p.req.body),
-            "outputs": list(p.req.outputs),
-            "inputs": list(p.req.inputs),
-            "parents": list(p.req.parents),
-            "fingerprints": [[o, k, str(signed64(v))] for o, k, v in p.req.fingerprints],
-            "secret": p.req.secret,
-            "salt": None if p.salt is None else p.salt.hex(),
-            "secret_hash": p.secret_hash,
-        }
-        for p in items
-    ]
-    try:
-        return canonical_json(docs)
-    except Exception as e:  # as build_leaf words it: the body is the only free-form part
-        raise InvalidEntryError(f"body: cannot be canonical JSON ({e})") from e
-
-
-def decode(payload: bytes) -> list[Prepared]:
-    out = []
-    for d in json.loads(payload):
-        req = AppendRequest(
-            d["kind"],
-            d["body"],
-            d["id"] if d["named"] else None,
-            tuple(d["outputs"]),
-            tuple(d["inputs"]),
-            tuple(d["parents"]),
-            tuple((o, k, int(v)) for o, k, v in d["fingerprints"]),
-            d["secret"],
-        )
-        salt = None if d["salt"] is None else bytes.fromhex(d["salt"])
-        out.append(Prepared(req, d["id"], salt, d["secret_hash"]))
-    return out

@@ -40,6 +40,7 @@ from ledger.storage import Storage
 
 MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
 WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
+NUDGE_S = 0.01  # after a batch without this writer's row: wait this long for the next batch
 _LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
 # The head row under the integration lock: tried (no row: another writer holds it), or taken
 # (waits for the holder's commit).
@@ -64,7 +65,7 @@ class Sequencer:
 
     def __init__(self, storage: Storage, *, max_batch: int = MAX_BATCH, wait_s: float = WAIT_S):
         self.storage = storage
-        self.max_batch, self.wait_s = max_batch, wait_s
+        self.max_batch, self.wait_s, self.nudge_s = max_batch, wait_s, NUDGE_S
         self._conn: Any = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -201,23 +202,29 @@ class Sequencer:
     # --- waiting ---------------------------------------------------------------------------
 
     def _wait(self, conn: Any, seq: int, mine: list[Prepared]) -> list[Entry]:
-        ids, retry = [p.entry_id for p in mine], False
+        ids, wait = [p.entry_id for p in mine], self.wait_s
         while True:
-            note = None if retry else self._notified(conn)
-            if note is not None and seq in note.placed:
-                return rebuilt(mine, note.ts[seq], note.placed[seq])
-            if note is not None and (note.look or seq in note.refused):
-                with conn.pipeline():
-                    got = _result(conn, seq, ids)
-                if got is not None:
-                    return got
-            # Not integrated yet: do the next batch if nobody is at it; after a silent wait,
-            # queue for the lock (its holder may have been killed before notifying).
+            note = self._notified(conn, wait) if wait else None
+            if note is not None:
+                if seq in note.placed:
+                    return rebuilt(mine, note.ts[seq], note.placed[seq])
+                if note.look or seq in note.refused:
+                    with conn.pipeline():
+                        got = _result(conn, seq, ids)
+                    if got is not None:
+                        return got
+                # A batch without this row (it began before the row was committed): the next
+                # writer's batch takes it; only if none comes soon, try the lock (fewer writers
+                # racing for it after each batch).
+                wait = self.nudge_s
+                continue
+            # After a silent full wait, queue for the lock: its holder may have been killed
+            # before notifying.
             with conn.pipeline():
-                batch = self._integrate(conn, None, _TRY if retry or note else _TAKE)
+                batch = self._integrate(conn, None, _TAKE if wait == self.wait_s else _TRY)
                 conn.commit()
-            retry = False
-            if batch is None:
+            if batch is None:  # another writer's batch: it notifies
+                wait = self.wait_s
                 continue
             done, rejected = batch
             if seq in done:
@@ -227,15 +234,15 @@ class Sequencer:
                     got = _result(conn, seq, ids)
                 if got is not None:
                     return got
-            retry = bool(done)  # a full batch without this row: go on with the next at once
+            wait = 0.0 if done else self.wait_s  # a full batch without this row: the next now
 
-    def _notified(self, conn: Any) -> Note | None:
+    def _notified(self, conn: Any, wait: float) -> Note | None:
         """What the batches notified since the last call placed; None when nothing came
         within the wait."""
         note: Note | None = None
         # The first that comes (stop_after: otherwise the generator runs out the timeout), then
         # whatever else is already here.
-        for timeout, most in ((self.wait_s, 1), (0.0, None)):
+        for timeout, most in ((wait, 1), (0.0, None)):
             for n in conn.notifies(timeout=timeout, stop_after=most):
                 note = note or Note()
                 note.add(n.payload)

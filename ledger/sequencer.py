@@ -52,7 +52,12 @@ _TAKE = (
     "SELECT size, frontier, last_ts FROM ledger_head, pg_advisory_xact_lock(%s) "
     "WHERE id = 1 FOR UPDATE OF ledger_head"
 )
-_PENDING = "SELECT seq, payload FROM ledger_pending WHERE error IS NULL ORDER BY seq LIMIT %s"
+# Pending rows, only for the lock's holder (an InitPlan, evaluated once; re-taking a held lock
+# is a no-op): a writer that failed to get it is not sent the whole queue.
+_PENDING = (
+    "SELECT seq, payload FROM ledger_pending WHERE error IS NULL "
+    "AND (SELECT pg_try_advisory_xact_lock(%s)) ORDER BY seq LIMIT %s"
+)
 
 # Connections inherited across fork(): never used nor closed in the child (closing would end
 # the parent's session), kept alive here.
@@ -168,7 +173,7 @@ class Sequencer:
         cur, pend = conn.cursor(), conn.cursor()
         cur.execute(lock, (self._key,))
         # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
-        pend.execute(_PENDING, (self.max_batch,))
+        pend.execute(_PENDING, (self._key, self.max_batch))
         row = cur.fetchone()
         if row is None:
             return None

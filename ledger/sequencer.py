@@ -4,9 +4,10 @@ A writer first tries the integration lock (a transaction-level advisory lock key
 pending table's oid, so ledgers in other schemas do not share it). Holding it, it integrates
 every pending entry and its own in ONE transaction: leaves, subtree hashes, index rows, head,
 the pending rows deleted. Without it, it makes its entries durable as one pending row (no shared
-lock taken) and waits on LISTEN for the batch that integrates them; a batch that ends without
-them wakes it to try the lock itself, and a wait with no notification at all (a holder killed:
-its transaction rolls back, nothing is sent) ends in a blocking take of the lock. So contention
+lock taken) and waits on LISTEN for the batch that integrates them; after a batch that ends
+without them it waits 10 ms for the next writer's batch, then tries the lock itself, and a wait
+with no notification at all (a holder killed: its transaction rolls back, nothing is sent) ends
+in a blocking take of the lock. So contention
 makes batches bigger instead of making writers queue on the head row.
 
 Crash safety follows from the transactions: a pending row is either integrated and deleted in

@@ -2,6 +2,7 @@
 
     python bench/bench_ledger.py          # small sizes, a few minutes at most
     python bench/bench_ledger.py --full   # 1,000,000-entry audit and proofs
+    python bench/bench_ledger.py --pg-only   # only PostgreSQL at 1, 4, 16 writers (issue 15)
 
 Prints one JSON line per figure: {"bench", "value", "unit", "baseline", "ratio", "n"}.
 """

@@ -2,6 +2,7 @@
 
     python bench/bench_ledger.py          # small sizes, a few minutes at most
     python bench/bench_ledger.py --full   # 1,000,000-entry audit and proofs
+    python bench/bench_ledger.py --pg-only   # only PostgreSQL at 1, 4, 16 writers (issue 15)
 
 Prints one JSON line per figure: {"bench", "value", "unit", "baseline", "ratio", "n"}.
 """
@@ -106,14 +107,17 @@ def _pg_url() -> tuple[str, str] | None:
         return None
 
 
-def _pg_writer(url: str, n: int, batch: int, times: mp.Queue) -> None:  # type: ignore[type-arg]
+def _pg_writer(url: str, n: int, times: mp.Queue) -> None:  # type: ignore[type-arg]
+    """``n`` appends of one entry each, as the recorder appends; each call's latency kept."""
     with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
+        led.append("generate", {"warm": True})  # connections up before the clock starts
+        lat = []
         start = time.time()  # timed inside the worker: process start-up is not the ledger's cost
-        for i in range(0, n, batch):
-            led.append_many(
-                [AppendRequest("generate", {"i": i + j}) for j in range(min(batch, n - i))]
-            )
-        times.put((start, time.time()))
+        for i in range(n):
+            t = time.perf_counter()
+            led.append("generate", {"i": i, "model": "m"}, outputs=[f"{i:064x}"])
+            lat.append(time.perf_counter() - t)
+        times.put((start, time.time(), lat))
 
 
 def _pg_bare(batch: int, n: int, leaf: bytes) -> float | None:
@@ -146,32 +150,38 @@ def _drop(schema: str) -> None:
 
 
 def bench_pg(per_writer: int) -> None:
+    """Appends/s at 1, 4 and 16 writers (one entry per call) beside one writer's bare inserts of
+    the same bytes, 32 rows per transaction; p50/p99 latency of one append at each count."""
     leaf = Ledger.create("sqlite://", origin=ORIGIN).append("generate", {"i": 0}).leaf
-    for batch in (1, 32):
-        base = _pg_bare(batch, 32 * 40, leaf)
-        for writers in (1, 4, 16):
-            got = _pg_url()
-            if got is None:
-                return
-            url, schema = got
-            Ledger.create(url, origin=ORIGIN).close()
-            ctx = mp.get_context("spawn")
-            q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            ps = [
-                ctx.Process(target=_pg_writer, args=(url, per_writer, batch, q))
-                for _ in range(writers)
-            ]
-            for p in ps:
-                p.start()
-            spans = [q.get() for _ in ps]
-            for p in ps:
-                p.join()
-            rate = writers * per_writer / (max(e for _, e in spans) - min(s for s, _ in spans))
-            emit(f"pg_append_w{writers}_b{batch}", rate, "entries/s", base, writers * per_writer)
-            with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
-                if not led.audit().ok or led.size != writers * per_writer:
-                    print(f"# pg w{writers} b{batch}: tree damaged after the run", file=sys.stderr)
-            _drop(schema)
+    base = _pg_bare(32, 32 * 40, leaf)
+    bare1 = _pg_bare(1, 400, leaf)
+    if base is None or bare1 is None:
+        return
+    emit("pg_bare_insert_b1", bare1, "rows/s", base, 400)
+    for writers in (1, 4, 16):
+        got = _pg_url()
+        if got is None:
+            return
+        url, schema = got
+        Ledger.create(url, origin=ORIGIN).close()
+        ctx = mp.get_context("spawn")
+        q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+        ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q)) for _ in range(writers)]
+        for p in ps:
+            p.start()
+        spans = [q.get() for _ in ps]
+        for p in ps:
+            p.join()
+        total = writers * per_writer
+        rate = total / (max(e for _, e, _ in spans) - min(s for s, _, _ in spans))
+        emit(f"pg_append_w{writers}", rate, "entries/s", base, total)
+        lat = sorted(x for _, _, ls in spans for x in ls)
+        emit(f"pg_append_p50_w{writers}", lat[len(lat) // 2] * 1e3, "ms", None, total)
+        emit(f"pg_append_p99_w{writers}", lat[int(len(lat) * 0.99)] * 1e3, "ms", 50.0, total)
+        with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
+            if not led.audit().ok or led.size != total + writers:
+                print(f"# pg w{writers}: tree damaged after the run", file=sys.stderr)
+        _drop(schema)
 
 
 def bench_audit_and_proofs(n: int) -> None:
@@ -245,7 +255,11 @@ def _audit_and_proofs(d: str, n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--pg-only", action="store_true", help="only the PostgreSQL writers")
     args = ap.parse_args()
+    if args.pg_only:
+        bench_pg(500 if args.full else 100)
+        return
     print(f"# load average before: {os.getloadavg()}", file=sys.stderr, flush=True)
     bench_sqlite_append(20 if args.full else 10, 100 if args.full else 50)
     bench_pg(500 if args.full else 100)

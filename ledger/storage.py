@@ -75,6 +75,11 @@ class Storage:
         self.engine = engine
         self.writer = engine.execution_options(ledger_write=True)
         self.dbapi: Any = engine.dialect.dbapi  # its errors, raised by DB-API cursors
+        self._closers: list[Callable[[], None]] = []
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the storage closes (the sequencer's own connection)."""
+        self._closers.append(fn)
 
     def write(self, work: Callable[[Any], T]) -> T:
         """``work(DB-API cursor)`` in one write transaction; rolled back if anything fails."""
@@ -103,6 +108,8 @@ class Storage:
                 conn.exec_driver_sql("VACUUM FULL ledger_secret")
 
     def close(self) -> None:
+        for fn in self._closers:
+            fn()
         self.engine.dispose()
 
 

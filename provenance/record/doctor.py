@@ -202,6 +202,8 @@ def run_doctor(
     Files younger than ``min_age`` seconds, or whose writer holds their lock, are left alone.
     """
     report = DoctorReport()
+    if fix:  # entries a killed writer left accepted but unintegrated (PostgreSQL) count as recorded
+        ledger.appender.integrate_pending()
     for path in find_temp_files(roots):
         item = examine(path, ledger, min_age=min_age)
         report.leftovers.append(repair(item) if fix else item)

@@ -4,7 +4,6 @@ has verified (its memory), exported and imported to compare notes with other des
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -107,12 +106,9 @@ def export_cmd(out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    try:  # a new file only: never follows a planted link, never overwrites
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except OSError as e:
-        raise InputError(f"{out}: cannot create the file ({e.strerror})") from e
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    from provenance.fileio import write_atomic
+
+    write_atomic(out, text.encode(), mode=0o644, overwrite=False)  # never through a link
 
 
 @logs_group.command("import-checkpoints")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 from pathlib import Path
 
 import c2pa
@@ -168,3 +169,32 @@ def test_detail_grid_is_kept_for_outputs_only(home: Home, workdir: Path) -> None
     assert "detail" in entry.body["output"]["fingerprints"]
     assert "detail" not in entry.body["inputs"][0]["fingerprints"]
     assert "phash" in entry.body["inputs"][0]["fingerprints"]
+
+
+def test_a_forked_child_records_too(home: Home, tmp_path: Path) -> None:
+    """The recorder fingerprints outputs on a worker thread beside the signing; a process forked
+    after recording has no such thread and must start its own, not wait forever."""
+    import os
+
+    with Recorder(home=home) as rec:
+        rec.generate("A red circle", tmp_path / "a.png")
+    pid = os.fork()
+    if pid == 0:  # the child: record once more, then leave without running pytest's teardown
+        code = 1
+        try:
+            with Recorder(home=home) as rec:
+                rec.generate("A blue square", tmp_path / "b.png")
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the forked child hung while recording")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / "b.png").exists()

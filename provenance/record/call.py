@@ -8,9 +8,12 @@ moved into place. A failure before the append leaves no file and no entry.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +203,9 @@ def sign_output(
 ) -> Pending:
     """Sign ``output`` into a fsynced temp file beside ``dest``."""
     result = call.result
-    width, height, fps = _measure(output, result.backend)
+    # Decoding and fingerprinting run beside the signing: c2pa signs in native code without the
+    # GIL, so on two cores the two overlap. A bad output still fails before any file is written.
+    measured = _measurer().submit(_measure, output, result.backend)
     output_facts, private, provider_signed = output_facts_of(result.backend, output)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     facts = ManifestFacts(
@@ -215,7 +220,10 @@ def sign_output(
         provider_signed=provider_signed,
     )
     spec = build_manifest(facts, result, output, call.inputs)
-    signed = sign(spec, output.data, output.mime)
+    try:
+        signed = sign(spec, output.data, output.mime)
+    finally:
+        width, height, fps = measured.result()  # its error, if any, wins: nothing written yet
     tmp = write_temp(dest, signed)
     digest = sha256_bytes(signed)
     out = OutputRecord(
@@ -258,6 +266,15 @@ def output_facts_of(
     if backend != "local":  # a remote provider may sign its outputs: say whether it did
         public = {**public, "provider_manifest": provider_signed}
     return public, private, provider_signed
+
+
+@functools.cache
+def _measurer() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="provenance-measure")
+
+
+# A forked child has no worker thread: it must start its own pool, not wait on the parent's.
+os.register_at_fork(after_in_child=_measurer.cache_clear)
 
 
 def _measure(

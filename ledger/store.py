@@ -275,12 +275,13 @@ class Ledger:
         files into place), so that a refused checkpoint cannot strand them."""
         entries = self.appender.append_many(items)
         if checkpoint:
-            self.checkpointer.maybe(entries[-1].index + 1 if entries else 0)
+            self.maybe_checkpoint(entries)
         return entries
 
-    def maybe_checkpoint(self) -> None:
-        """Sign a checkpoint of the current tree if one is due (``checkpoint_every``/interval)."""
-        self.checkpointer.maybe(self.size)
+    def maybe_checkpoint(self, entries: Sequence[Entry]) -> None:
+        """Sign a checkpoint if one is due (``checkpoint_every``/interval) now that ``entries``
+        (just appended) are in the tree; their indices say the size, no query needed."""
+        self.checkpointer.maybe(entries[-1].index + 1 if entries else 0)
 
     def erase_secret(self, entry_id: str, *, reason: str, actor: str) -> Entry:
         """Delete an entry's secret text and log the erasure; the tree is untouched."""

@@ -161,7 +161,7 @@ def record_call(
     fsync_dir(dests[0].parent)
     # After the files are in place: a refused checkpoint (a rewritten database) is an error the
     # caller sees, but the entries and their files stay together.
-    ledger.maybe_checkpoint()
+    ledger.maybe_checkpoint(entries)
     return recorded
 
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ledger.durable import fsync_dir
 from ledger.tiles.layout import TilesError
 
 
@@ -60,11 +61,7 @@ class Writer:
         """fsync every directory a name was added to, so the renames survive a crash."""
         if self.durable:
             for d in sorted(self._dirs, key=lambda p: len(p.parts), reverse=True):
-                fd = os.open(d, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                fsync_dir(d)
         self._dirs.clear()
 
 

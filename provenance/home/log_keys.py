@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.checkpoint import Checkpoint, Verifier
-from ledger.durable import write_atomic
 from ledger.errors import ForkDetectedError, LedgerError
 from ledger.verifier_memory import CheckpointMemory, ProofSource
 from provenance.errors import InputError
+from provenance.home.files import write_private
 from provenance.home.paths import Home
 
 if TYPE_CHECKING:
@@ -109,8 +109,8 @@ class KnownLogs:
         return len(keep) != len(before)
 
     def _write(self, keys: list[PinnedKey]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.path, "".join(k.vkey + "\n" for k in keys).encode(), mode=0o644)
+        # a home file like any other: 0600 in a 0700 folder, never written through a link
+        write_private(self.path, "".join(k.vkey + "\n" for k in keys).encode())
 
 
 def pinned_key(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.errors import InputError
+from provenance.home.files import write_private
 from provenance.home.paths import Home
 
 if TYPE_CHECKING:  # the ledger package (SQLAlchemy) loads only when a list or policy is read
@@ -84,7 +85,6 @@ class LogWitnesses:
 
     def add(self, label: str, vkey: str, url: str) -> ListedWitness:
         """Append a witness (checked: the whole list must still parse); nothing changes on error."""
-        from ledger.durable import write_atomic
         from ledger.errors import LedgerError
         from ledger.witness.logside import parse_witness_list
 
@@ -97,13 +97,10 @@ class LogWitnesses:
             parse_witness_list(new, what=f"witness {label!r}")
         except LedgerError as e:
             raise InputError(str(e)) from e
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, new.encode("utf-8"))
+        write_private(self.path, new.encode("utf-8"))
         return ListedWitness(label, vkey.strip(), url.strip())
 
     def remove(self, label: str) -> ListedWitness:
-        from ledger.durable import write_atomic
-
         found = [w for w in self.all() if w.label == label]
         if not found:
             raise InputError(f"witness {label!r}: not in {self.path}")
@@ -112,7 +109,7 @@ class LogWitnesses:
             for line in self._text().splitlines(keepends=True)
             if line.split()[:2] != ["witness", label]
         ]
-        write_atomic(self.path, "".join(kept).encode("utf-8"))
+        write_private(self.path, "".join(kept).encode("utf-8"))
         return found[0]
 
 

@@ -61,6 +61,11 @@ def _against_log(text: str, vkey: str, offline: ReceiptResult, ledger: Ledger) -
     from provenance.home.log_keys import remember
 
     then = open_checkpoint(text.partition("\n\n")[2], vkey)
+    if ledger.origin != then.origin:  # the ledger at hand is no evidence about another log
+        why = (
+            f"not checked against today's log: the ledger at hand is another log ({ledger.origin})"
+        )
+        return ReceiptCheck(offline, False, reason=why)
     latest = ledger.latest_checkpoint()
     if latest is None:
         return ReceiptCheck(offline, False, reason="the log has no signed checkpoint to compare")

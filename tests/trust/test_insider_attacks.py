@@ -12,6 +12,7 @@ Each case is what a hostile insider did on the first version, and what notices n
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,32 @@ def _truncate(url: str, keep: int) -> None:
         conn.execute(text("DELETE FROM ledger_checkpoint_timestamp"))
         conn.execute(text("DELETE FROM ledger_checkpoint"))
     engine.dispose()
+
+
+def test_a_receipt_of_another_log_is_not_compared_with_this_homes_ledger(
+    desk: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk with a ledger of its own checks a receipt from someone else's log: the offline
+    check holds, and its own, unrelated ledger is no evidence of a rewrite."""
+    _generate(capsys, tmp_path / "mine.png", "A red circle")
+    desk_url = os.environ.get("PROVENANCE_LEDGER_URL")  # set for the PostgreSQL desk
+    other = Home(tmp_path / "other-home")
+    monkeypatch.setenv("PROVENANCE_HOME", str(other.root))
+    monkeypatch.delenv("PROVENANCE_LEDGER_URL", raising=False)
+    from provenance.cli import main
+
+    assert main(["init", "--actor", "other@example.org"]) == 0
+    _generate(capsys, tmp_path / "theirs.png", "A blue square")
+    receipt = tmp_path / "theirs.tlog-proof"
+    assert (
+        run(capsys, "ledger", "receipt", str(tmp_path / "theirs.png"), "-o", str(receipt))[0] == 0
+    )
+    monkeypatch.setenv("PROVENANCE_HOME", str(desk.root))
+    if desk_url:
+        monkeypatch.setenv("PROVENANCE_LEDGER_URL", desk_url)
+    code, out, _ = run(
+        capsys, "ledger", "check-receipt", str(receipt), "--log-key", str(other.log_pub), "--json"
+    )
+    result = json.loads(out)
+    assert code == 0 and result["ok"] is True and result["fork"] is None
+    assert result["checked_against_log"] is False and "another log" in result["reason"]

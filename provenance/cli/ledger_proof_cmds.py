@@ -128,12 +128,10 @@ def _read(path: Path) -> str:
 
 
 def _pinned_for_note(note: str, explicit: str | None) -> str:
-    from provenance.home.log_keys import pinned_key, read_vkey_arg
+    from provenance.home.log_keys import user_key
 
-    if explicit is not None:
-        return read_vkey_arg(explicit).vkey
     origin = note.split("\n", 1)[0]
-    found = pinned_key(home_from_env(), origin)
+    found = user_key(origin, explicit)
     if found is None:
         raise InputError(f"no pinned key for log {origin}: pass the log's key")
     return found.vkey

@@ -180,16 +180,24 @@ def fork_evidence(fork: ForkDetectedError) -> str:
     )
 
 
+def user_key(origin: str, explicit: str | None) -> PinnedKey | None:
+    """The key this user checks the log ``origin`` with: ``explicit`` (a file or the key text,
+    as ``--log-key`` takes it) if given, else the active home's pinned key for that origin."""
+    from provenance.home.paths import home_from_env
+
+    if explicit is not None:
+        return read_vkey_arg(explicit)
+    return pinned_key(home_from_env(), origin)
+
+
 def audit_pinned(
     led: Ledger, explicit: str | None, tsa_anchors: Sequence[x509.Certificate] = ()
 ) -> AuditReport:
     """``led.audit`` with the user's pinned key (explicit, this home's, or a known log's), then
     the verifier's memory advanced to the newest checkpoint (a fork becomes a problem)."""
     from ledger.checkpoint import open_checkpoint
-    from provenance.home.paths import home_from_env
 
-    given = read_vkey_arg(explicit) if explicit else None
-    pinned = given or pinned_key(home_from_env(), led.origin)
+    pinned = user_key(led.origin, explicit)
     report = led.audit(verifier_key=pinned.vkey if pinned else None, tsa_anchors=tsa_anchors)
     latest = led.latest_checkpoint()
     if pinned is None or latest is None or not report.ok:

@@ -111,6 +111,38 @@ def write_batch(
     return entries
 
 
+# PostgreSQL (the sequencer's batches): each table's rows in ONE statement, columns as arrays,
+# instead of one Bind/Execute per row: a batch's write costs the server a handful of statements.
+_ARRAYS = {
+    "entry": "ledger_entry (idx, entry_id, kind, ts, leaf)/bigint,text,text,bigint,bytea",
+    "node": "ledger_node (pos, hash)/bigint,bytea",
+    "artifact": "ledger_artifact (entry_idx, role, sha256)/bigint,text,text",
+    "parent": "ledger_parent (child_idx, parent_id)/bigint,text",
+    "secret": "ledger_secret (entry_id, salt, text)/text,bytea,text",
+    "fingerprint": "ledger_fingerprint (entry_id, output, kind, value)/text,text,text,bigint",
+}
+SQL_ARRAYS = {
+    name: f"INSERT INTO {target} SELECT * FROM unnest("
+    + ", ".join(f"%s::{t}[]" for t in types.split(","))
+    + ")"
+    for name, (target, types) in ((n, v.split("/")) for n, v in _ARRAYS.items())
+}
+
+
+def write_arrays(cur: Any, items: Sequence[Prepared], head: tuple[int, bytes, int]) -> list[Entry]:
+    """:func:`write_batch` for PostgreSQL: the same rows, each table's in one ``unnest`` insert."""
+    size, blob, last_ts = head
+    now, ts = stamp(last_ts)
+    rows = Rows()
+    entries, size, blob = build(items, size, blob, now, ts, rows)
+    for name, sql in SQL_ARRAYS.items():
+        data = getattr(rows, name)
+        if data:
+            cur.execute(sql, [list(col) for col in zip(*data, strict=True)])
+    cur.execute(SQL_OTHER["set_head"], (size, blob, ts))
+    return entries
+
+
 def build(
     items: Sequence[Prepared], size: int, blob: bytes, now: datetime, ts: int, rows: Rows
 ) -> tuple[list[Entry], int, bytes]:

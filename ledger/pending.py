@@ -37,12 +37,14 @@ class Note:
     refused: set[int] = field(default_factory=set)
     ts: dict[int, int] = field(default_factory=dict)  # by seq
     look: bool = False
+    next: int | None = None  # the first row pending after the last batch: its writer goes next
 
     def add(self, payload: str) -> None:
-        if not payload:
+        ts, placed, refused, first = payload.split(";")
+        self.next = int(first) if first else None
+        if ts == "*":
             self.look = True
             return
-        ts, placed, refused = payload.split(";")
         for pair in filter(None, placed.split(",")):
             s, i = pair.split(":")
             self.placed[int(s)] = int(i)
@@ -51,13 +53,14 @@ class Note:
 
 
 def note_of(done: dict[int, list[Entry]], rejected: dict[int, str]) -> str:
-    """``ts;seq:first_index,...;refused_seq,...`` ("" when it would not fit in a NOTIFY): a
-    waiter rebuilds its entries from its own requests, the index and the time, without a read."""
+    """``ts;seq:first_index,...;refused_seq,...;`` (``*;;;`` when it would not fit in a NOTIFY;
+    the integrator adds the first seq still pending): a waiter rebuilds its entries from its own
+    requests, the index and the time, without a read."""
     first = next((v[0] for v in done.values() if v), None)
     ts = 0 if first is None else to_micros(first.time)
     placed = ",".join(f"{s}:{v[0].index}" for s, v in done.items() if s >= 0 and v)
-    text = f"{ts};{placed};{','.join(map(str, rejected))}"
-    return "" if len(text) > NOTE_MAX else text
+    text = f"{ts};{placed};{','.join(map(str, rejected))};"
+    return "*;;;" if len(text) > NOTE_MAX else text
 
 
 def rebuilt(mine: list[Prepared], ts: int, first: int) -> list[Entry]:

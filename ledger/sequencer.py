@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from ledger.batch import SQL_OTHER, Prepared, check_head, prepare, write_batch
+from ledger.batch import Prepared, check_head, prepare, write_arrays
 from ledger.entry import (
     AppendRequest,
     Entry,
@@ -41,7 +41,6 @@ from ledger.storage import Storage
 
 MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
 WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
-NUDGE_S = 0.01  # after a batch without this writer's row: wait this long for the next batch
 _LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
 # The head row under the integration lock: tried (no row: another writer holds it), or taken
 # (waits for the holder's commit).
@@ -52,6 +51,19 @@ _TRY = (
 _TAKE = (
     "SELECT size, frontier, last_ts FROM ledger_head, pg_advisory_xact_lock(%s) "
     "WHERE id = 1 FOR UPDATE OF ledger_head"
+)
+# The head row when the lock was got with the queue row (_QUEUE).
+_HEAD = "SELECT size, frontier, last_ts FROM ledger_head WHERE id = 1 FOR UPDATE"
+# A writer's entries accepted, and the lock tried in the same statement: held, it integrates.
+_QUEUE = (
+    "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) "
+    "RETURNING seq, pg_try_advisory_xact_lock(%s)"
+)
+# The batch's note, then the first row still pending (seen by this statement's snapshot, so
+# rows committed while the batch ran count): its writer does the next batch.
+_NOTIFY = (
+    "SELECT pg_notify(%s, %s || coalesce((SELECT min(seq) FROM ledger_pending "
+    "WHERE error IS NULL)::text, ''))"
 )
 # Pending rows, only for the lock's holder (an InitPlan, evaluated once; re-taking a held lock
 # is a no-op): a writer that failed to get it is not sent the whole queue.
@@ -71,7 +83,7 @@ class Sequencer:
 
     def __init__(self, storage: Storage, *, max_batch: int = MAX_BATCH, wait_s: float = WAIT_S):
         self.storage = storage
-        self.max_batch, self.wait_s, self.nudge_s = max_batch, wait_s, NUDGE_S
+        self.max_batch, self.wait_s = max_batch, wait_s
         self._conn: Any = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -80,23 +92,26 @@ class Sequencer:
 
     def append_many(self, items: Sequence[AppendRequest]) -> list[Entry]:
         prepared = [prepare(r) for r in items]
+        ids = [p.entry_id for p in prepared]
+        if len(set(ids)) != len(ids):
+            raise InvalidEntryError("entry id already in the ledger (twice in one append)")
+        payload = encode(prepared)
         with self._locked() as conn:
             cur = conn.cursor()
-            # Pipelined: a round trip only where a result is read, and at COMMIT.
+            # Pipelined: the checks, the queue row and the lock's try in ONE round trip.
             with conn.pipeline():
-                if not _check(cur, prepared):  # every parent already in the tree
-                    got = self._integrate(conn, prepared, _TRY)
-                    if got is not None:
-                        conn.commit()
-                        return got[0][-1]
-                payload = encode(prepared)
-                cur.execute(
-                    "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) RETURNING seq",
-                    ([p.entry_id for p in prepared], payload),
-                )
-                seq = int(cur.fetchone()[0])
-                conn.commit()  # accepted: durable, whatever happens to this process now
-            return self._wait(conn, seq, prepared)
+                asked = _ask(conn, prepared)
+                cur.execute(_QUEUE, (ids, payload, self._key))
+                if asked is not None:
+                    _judge(conn, asked, prepared)
+                seq, locked = cur.fetchone()
+                if locked:  # this writer integrates: its own row and everything pending
+                    return self._own_batch(conn, seq, prepared)
+                # Accepted without waiting for the WAL flush: append returns only after the
+                # batch that integrates the row commits synchronously (docs/ledger.md).
+                cur.execute("SET LOCAL synchronous_commit = off")
+                conn.commit()
+            return self._wait(conn, seq, prepared, self.wait_s)
 
     def lock_key(self) -> int:
         """The advisory lock key of this ledger's integration (pg_locks: classid, objid)."""
@@ -165,52 +180,65 @@ class Sequencer:
 
     # --- integrating -----------------------------------------------------------------------
 
+    def _own_batch(self, conn: Any, seq: int, mine: list[Prepared]) -> list[Entry]:
+        """The batch of a writer that got the lock with its queue row (still uncommitted)."""
+        batch = self._integrate(conn, (seq, mine), _HEAD)
+        conn.commit()  # synchronous: the entries are durable when append returns
+        assert batch is not None  # the lock is held
+        done, rejected = batch
+        if seq in rejected:
+            raise _refusal(rejected[seq])
+        if seq in done:
+            return done[seq]
+        return self._wait(conn, seq, mine, 0.0)  # a queue longer than a batch: the next one
+
     def _integrate(
-        self, conn: Any, own: list[Prepared] | None, lock: str
+        self, conn: Any, own: tuple[int, list[Prepared]] | None, lock: str
     ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
-        """One batch under the lock (``_TRY``: None if another writer holds it): pending rows in
-        order, then ``own`` (keyed -1). Returns the entries by pending seq and the rows refused
-        (an id already used, a parent missing); the caller commits."""
+        """One batch under the lock (``_TRY``: None if another writer holds it; ``_HEAD``: the
+        lock is already held): pending rows in order, ``own`` (this writer's seq and entries)
+        among them. Returns the entries by seq and the rows refused (an id already used, a
+        parent missing); an own row refused is deleted, others keep the reason for their
+        writer. The caller commits."""
         cur, pend = conn.cursor(), conn.cursor()
-        cur.execute(lock, (self._key,))
         # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
+        cur.execute(lock, None if lock == _HEAD else (self._key,))
         pend.execute(_PENDING, (self._key, self.max_batch))
         row = cur.fetchone()
         if row is None:
             return None
         head = check_head(int(row[0]), bytes(row[1]), int(row[2]))
+        mine = own[0] if own else None
         groups: list[tuple[int, list[Prepared]]] = []
-        room = self.max_batch - (len(own) if own else 0)
+        room = self.max_batch
         for seq, payload in pend.fetchall():
-            items = decode(bytes(payload))
+            items = own[1] if seq == mine and own else decode(bytes(payload))
             if groups and len(items) > room:
                 break
             groups.append((int(seq), items))
             room -= len(items)
-        if own is not None:
-            groups.append((-1, own))
         accepted, rejected = _screen(cur, groups)
-        if own is not None and -1 in rejected:
-            raise _refusal(rejected[-1])  # rolls the batch back; the rest stays pending
-        entries = write_batch(cur, SQL_OTHER, [p for _, g in accepted for p in g], head)
+        entries = write_arrays(cur, [p for _, g in accepted for p in g], head)
         done: dict[int, list[Entry]] = {}
         for seq, g in accepted:
             done[seq], entries = entries[: len(g)], entries[len(g) :]
-        seqs = [s for s in done if s >= 0]
-        if seqs:
-            cur.execute("DELETE FROM ledger_pending WHERE seq = ANY(%s)", (seqs,))
+        gone = list(done) + [s for s in rejected if s == mine]
+        if gone:
+            cur.execute("DELETE FROM ledger_pending WHERE seq = ANY(%s)", (gone,))
         for s, why in rejected.items():
-            cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
-        # Always sent: writers whose rows came too late for this batch wake to do the next.
-        cur.execute("SELECT pg_notify(%s, %s)", (self._channel, note_of(done, rejected)))
+            if s != mine:
+                cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
+        # Always sent, naming the first row still pending: its writer does the next batch.
+        cur.execute(_NOTIFY, (self._channel, note_of(done, rejected)))
         return done, rejected
 
     # --- waiting ---------------------------------------------------------------------------
 
-    def _wait(self, conn: Any, seq: int, mine: list[Prepared]) -> list[Entry]:
-        ids, wait = [p.entry_id for p in mine], self.wait_s
+    def _wait(self, conn: Any, seq: int, mine: list[Prepared], wait: float) -> list[Entry]:
+        ids = [p.entry_id for p in mine]
         while True:
             note = self._notified(conn, wait) if wait else None
+            lock = _TAKE if wait == self.wait_s else _TRY
             if note is not None:
                 if seq in note.placed:
                     return rebuilt(mine, note.ts[seq], note.placed[seq])
@@ -219,23 +247,26 @@ class Sequencer:
                         got = _result(conn, seq, ids)
                     if got is not None:
                         return got
-                # A batch without this row (it began before the row was committed): the next
-                # writer's batch takes it; only if none comes soon, try the lock (fewer writers
-                # racing for it after each batch).
-                wait = self.nudge_s
-                continue
+                if note.next is not None and note.next != seq:
+                    wait = self.wait_s  # an earlier row's writer does the next batch, mine in it
+                    continue
+                # This row is the first pending (take the lock: the notifier released it), or
+                # none was seen pending when the batch ended (try it: others may too).
+                lock = _TAKE if note.next == seq else _TRY
             # After a silent full wait, queue for the lock: its holder may have been killed
             # before notifying.
             with conn.pipeline():
-                batch = self._integrate(conn, None, _TAKE if wait == self.wait_s else _TRY)
+                batch = self._integrate(conn, (seq, mine), lock)
                 conn.commit()
             if batch is None:  # another writer's batch: it notifies
                 wait = self.wait_s
                 continue
             done, rejected = batch
+            if seq in rejected:
+                raise _refusal(rejected[seq])
             if seq in done:
                 return done[seq]
-            if seq in rejected or not done:  # refused, or integrated by a batch not yet seen
+            if not done:  # integrated by a batch not yet seen
                 with conn.pipeline():
                     got = _result(conn, seq, ids)
                 if got is not None:
@@ -281,24 +312,30 @@ def _refusal(why: str) -> LedgerError:
     return UnknownEntryError(why) if why.startswith("parent") else InvalidEntryError(why)
 
 
-def _check(cur: Any, items: list[Prepared]) -> bool:
-    """Refuse ids already used and unknown parents, as the direct path does; True when some
-    parent is accepted but not yet integrated (then this batch must queue behind it)."""
-    ids = [p.entry_id for p in items]
-    if len(set(ids)) != len(ids):
-        raise InvalidEntryError("entry id already in the ledger (twice in one append)")
+def _ask(conn: Any, items: list[Prepared]) -> Any:
+    """Send the query for ids a caller named and parents already in the tree (refused as the
+    direct path refuses them); the cursor to judge it with, or None when nothing to ask."""
     named = [p.entry_id for p in items if p.req.entry_id is not None]
-    parents = sorted({x for p in items for x in p.req.parents} - set(ids))
+    parents = sorted({x for p in items for x in p.req.parents} - {p.entry_id for p in items})
     if not named and not parents:
-        return False
+        return None
+    cur = conn.cursor()
     cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (named + parents,))
-    found = {str(r[0]) for r in cur.fetchall()}
-    used = [i for i in named if i in found]
+    return cur
+
+
+def _judge(conn: Any, asked: Any, items: list[Prepared]) -> None:
+    """Raise for an id already used or a parent neither in the tree nor queued (a queued one is
+    integrated first: its row's seq is lower)."""
+    found = {str(r[0]) for r in asked.fetchall()}
+    used = [p.entry_id for p in items if p.req.entry_id is not None and p.entry_id in found]
     if used:
         raise InvalidEntryError(f"entry id already in the ledger ({used[0]})")
-    missing = [p for p in parents if p not in found]
+    own = {p.entry_id for p in items}
+    missing = sorted({x for p in items for x in p.req.parents} - own - found)
     if not missing:
-        return False
+        return
+    cur = conn.cursor()
     cur.execute(
         "SELECT DISTINCT unnest(ids) FROM ledger_pending WHERE error IS NULL AND ids && %s",
         (missing,),
@@ -307,7 +344,6 @@ def _check(cur: Any, items: list[Prepared]) -> bool:
     absent = [p for p in missing if p not in queued]
     if absent:
         raise UnknownEntryError(f"parent entry {absent[0]} is not in the ledger")
-    return True
 
 
 def _screen(

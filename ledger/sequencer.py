@@ -56,15 +56,25 @@ _TAKE = (
 _HEAD = "SELECT size, frontier, last_ts FROM ledger_head WHERE id = 1 FOR UPDATE"
 # A writer's entries accepted, and the lock tried in the same statement: held, it integrates.
 _QUEUE = (
-    "INSERT INTO ledger_pending (ids, payload) VALUES (%s, %s) "
+    "INSERT INTO ledger_pending (ids, payload, waiter) VALUES (%s, %s, pg_backend_pid()) "
     "RETURNING seq, pg_try_advisory_xact_lock(%s)"
 )
-# The batch's note, then the first row still pending (seen by this statement's snapshot, so
-# rows committed while the batch ran count): its writer does the next batch.
-_NOTIFY = (
-    "SELECT pg_notify(%s, %s || coalesce((SELECT min(seq) FROM ledger_pending "
-    "WHERE error IS NULL)::text, ''))"
-)
+# The batch's rows deleted, and its note sent to the writers it integrated or refused and to
+# the writer of the first row still pending (seen by this statement's snapshot, so rows
+# committed while the batch ran count), who does the next batch: each on its own channel
+# (``waiter``: its backend). With none pending, the note goes to every listener (a row
+# committed just after that snapshot has a writer waiting; it tries the lock).
+_NOTIFY = """
+WITH gone AS (DELETE FROM ledger_pending WHERE seq = ANY(%(gone)s) RETURNING waiter),
+nx AS (SELECT min(seq) AS seq FROM ledger_pending
+       WHERE error IS NULL AND seq <> ALL(%(gone)s)),
+who AS (SELECT waiter FROM gone
+        UNION SELECT waiter FROM ledger_pending WHERE seq = ANY(%(refused)s)
+        UNION SELECT p.waiter FROM ledger_pending p, nx WHERE p.seq = nx.seq
+        UNION SELECT NULL FROM nx WHERE nx.seq IS NULL)
+SELECT pg_notify(%(ch)s || coalesce('_' || waiter::text, ''),
+                 %(note)s || coalesce((SELECT seq FROM nx)::text, ''))
+FROM who"""
 # Pending rows, only for the lock's holder (an InitPlan, evaluated once; re-taking a held lock
 # is a no-op): a writer that failed to get it is not sent the whole queue.
 _PENDING = (
@@ -161,10 +171,12 @@ class Sequencer:
             conn: Any = psycopg.connect(**params)
             try:
                 cur = conn.cursor()
-                cur.execute("SELECT 'ledger_pending'::regclass::oid::bigint")
-                oid = int(cur.fetchone()[0])
+                cur.execute("SELECT 'ledger_pending'::regclass::oid::bigint, pg_backend_pid()")
+                oid, pid = (int(x) for x in cur.fetchone())
                 self._key, self._channel = _LOCK_CLASS | oid, f"ledger_pending_{oid}"
+                # The shared channel, and this backend's own (the batches' notes to it).
                 cur.execute(f"LISTEN {self._channel}")
+                cur.execute(f"LISTEN {self._channel}_{pid}")
                 conn.commit()
             except BaseException:
                 conn.close()
@@ -222,14 +234,12 @@ class Sequencer:
         done: dict[int, list[Entry]] = {}
         for seq, g in accepted:
             done[seq], entries = entries[: len(g)], entries[len(g) :]
+        refused = [s for s in rejected if s != mine]
+        for s in refused:
+            cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (rejected[s], s))
         gone = list(done) + [s for s in rejected if s == mine]
-        if gone:
-            cur.execute("DELETE FROM ledger_pending WHERE seq = ANY(%s)", (gone,))
-        for s, why in rejected.items():
-            if s != mine:
-                cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (why, s))
-        # Always sent, naming the first row still pending: its writer does the next batch.
-        cur.execute(_NOTIFY, (self._channel, note_of(done, rejected)))
+        note = note_of(done, rejected)
+        cur.execute(_NOTIFY, {"gone": gone, "refused": refused, "ch": self._channel, "note": note})
         return done, rejected
 
     # --- waiting ---------------------------------------------------------------------------

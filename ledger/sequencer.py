@@ -52,8 +52,6 @@ _TAKE = (
     "SELECT size, frontier, last_ts FROM ledger_head, pg_advisory_xact_lock(%s) "
     "WHERE id = 1 FOR UPDATE OF ledger_head"
 )
-# The head row when the lock was got with the queue row (_QUEUE).
-_HEAD = "SELECT size, frontier, last_ts FROM ledger_head WHERE id = 1 FOR UPDATE"
 # A writer's entries accepted, and the lock tried in the same statement: held, it integrates.
 _QUEUE = (
     "INSERT INTO ledger_pending (ids, payload, waiter) VALUES (%s, %s, pg_backend_pid()) "
@@ -108,15 +106,17 @@ class Sequencer:
         payload = encode(prepared)
         with self._locked() as conn:
             cur = conn.cursor()
-            # Pipelined: the checks, the queue row and the lock's try in ONE round trip.
+            # Pipelined: the checks, the queue row, the lock's try and (if got) the head and the
+            # queue in ONE round trip.
             with conn.pipeline():
                 asked = _ask(conn, prepared)
                 cur.execute(_QUEUE, (ids, payload, self._key))
                 if asked is not None:
                     _judge(conn, asked, prepared)
+                started = self._begin(conn, _TRY)  # re-taking a held lock is a no-op
                 seq, locked = cur.fetchone()
                 if locked:  # this writer integrates: its own row and everything pending
-                    return self._own_batch(conn, seq, prepared)
+                    return self._own_batch(conn, seq, prepared, started)
                 # Accepted without waiting for the WAL flush: append returns only after the
                 # batch that integrates the row commits synchronously (docs/ledger.md).
                 cur.execute("SET LOCAL synchronous_commit = off")
@@ -192,9 +192,11 @@ class Sequencer:
 
     # --- integrating -----------------------------------------------------------------------
 
-    def _own_batch(self, conn: Any, seq: int, mine: list[Prepared]) -> list[Entry]:
+    def _own_batch(
+        self, conn: Any, seq: int, mine: list[Prepared], started: tuple[Any, Any]
+    ) -> list[Entry]:
         """The batch of a writer that got the lock with its queue row (still uncommitted)."""
-        batch = self._integrate(conn, (seq, mine), _HEAD)
+        batch = self._batch(conn, (seq, mine), *started)
         conn.commit()  # synchronous: the entries are durable when append returns
         assert batch is not None  # the lock is held
         done, rejected = batch
@@ -204,18 +206,27 @@ class Sequencer:
             return done[seq]
         return self._wait(conn, seq, mine, 0.0)  # a queue longer than a batch: the next one
 
+    def _begin(self, conn: Any, lock: str) -> tuple[Any, Any]:
+        """Send a batch's first statements: the lock with the head row, the queue."""
+        cur, pend = conn.cursor(), conn.cursor()
+        # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
+        cur.execute(lock, (self._key,))
+        pend.execute(_PENDING, (self._key, self.max_batch))
+        return cur, pend
+
     def _integrate(
         self, conn: Any, own: tuple[int, list[Prepared]] | None, lock: str
     ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
-        """One batch under the lock (``_TRY``: None if another writer holds it; ``_HEAD``: the
-        lock is already held): pending rows in order, ``own`` (this writer's seq and entries)
-        among them. Returns the entries by seq and the rows refused (an id already used, a
-        parent missing); an own row refused is deleted, others keep the reason for their
-        writer. The caller commits."""
-        cur, pend = conn.cursor(), conn.cursor()
-        # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
-        cur.execute(lock, None if lock == _HEAD else (self._key,))
-        pend.execute(_PENDING, (self._key, self.max_batch))
+        """One batch under the lock (``_TRY``: None if another writer holds it)."""
+        return self._batch(conn, own, *self._begin(conn, lock))
+
+    def _batch(
+        self, conn: Any, own: tuple[int, list[Prepared]] | None, cur: Any, pend: Any
+    ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
+        """The rest of a batch (None: the lock not got): pending rows in order, ``own`` (this
+        writer's seq and entries) among them. Returns the entries by seq and the rows refused
+        (an id already used, a parent missing); an own row refused is deleted, others keep the
+        reason for their writer. The caller commits."""
         row = cur.fetchone()
         if row is None:
             return None

@@ -47,6 +47,14 @@ class Appender:
             return 0
         return self._guard(self.sequencer.integrate_pending)
 
+    def abandoned_refusals(self, *, clear: bool) -> list[str]:
+        """Why the batches refused queued appends whose writers are gone (PostgreSQL; none
+        elsewhere), for `doctor`; ``clear`` deletes those rows (nothing else reads them)."""
+        if self.sequencer is None:
+            return []
+        seq = self.sequencer
+        return self._guard(lambda: seq.abandoned(clear=clear))
+
     def erase_secret(self, entry_id: str, request: AppendRequest) -> Entry:
         """Delete ``entry_id``'s secret text and append ``request`` (the erasure) atomically."""
         check_request(request)

@@ -19,10 +19,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ledger.batch import Prepared
 from ledger.entry import AppendRequest, Entry, build_entry, canonical_json, signed64, to_micros
 from ledger.errors import InvalidEntryError
+
+# Rows a batch refused whose writer's backend is gone: no one will read the reason (the append
+# never returned, so nothing was acknowledged).
+_ABANDONED = (
+    "FROM ledger_pending WHERE error IS NOT NULL "
+    "AND (waiter IS NULL OR waiter NOT IN (SELECT pid FROM pg_stat_activity))"
+)
 
 NOTE_MAX = 7000  # NOTIFY payloads stop at 8000 bytes; longer lists say "look" instead
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -123,4 +131,13 @@ def decode(payload: bytes) -> list[Prepared]:
         )
         salt = None if d["salt"] is None else bytes.fromhex(d["salt"])
         out.append(Prepared(req, d["id"], salt, d["secret_hash"]))
+    return out
+
+
+def abandoned(conn: Any, *, clear: bool) -> list[str]:
+    """The reasons of refused rows whose writers are gone (deleted with ``clear``), committed."""
+    cur = conn.cursor()
+    cur.execute(f"DELETE {_ABANDONED} RETURNING error" if clear else f"SELECT error {_ABANDONED}")
+    out = [str(r[0]) for r in cur.fetchall()]
+    conn.commit()
     return out

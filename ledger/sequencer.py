@@ -1,19 +1,18 @@
 """PostgreSQL appends in two steps, as Trillian and Tessera do: accept, then integrate in batches.
 
-A writer first tries the integration lock (a transaction-level advisory lock keyed by the
-pending table's oid, so ledgers in other schemas do not share it). Holding it, it integrates
-every pending entry and its own in ONE transaction: leaves, subtree hashes, index rows, head,
-the pending rows deleted. Without it, it makes its entries durable as one pending row (no shared
-lock taken) and waits on LISTEN for the batch that integrates them; after a batch that ends
-without them it waits 10 ms for the next writer's batch, then tries the lock itself, and a wait
-with no notification at all (a holder killed: its transaction rolls back, nothing is sent) ends
-in a blocking take of the lock. So contention
-makes batches bigger instead of making writers queue on the head row.
+A writer inserts its entries as one pending row and tries the integration lock (a
+transaction-level advisory lock keyed by the pending table's oid) in the same statement.
+Holding it, it integrates every pending row, its own among them, in that ONE transaction
+(leaves, subtree hashes, index rows, head, rows deleted), committed synchronously. Without it,
+it commits the row without waiting for the WAL flush and waits on its backend's channel: the
+batch that integrates the row tells it the index; a batch that ends with rows still pending
+names the first, whose writer does the next batch; a wait that hears nothing (a holder killed)
+ends in a blocking take of the lock. So contention makes batches bigger, not lock queues.
 
-Crash safety follows from the transactions: a pending row is either integrated and deleted in
-the same commit, or still pending for the next batch; a killed integrator's batch rolls back.
-One pending row holds all entries of one ``append_many``, so they stay all-or-nothing and
-contiguous. The leaf (which holds the index and the time) is built only at integration.
+Crash safety follows from the transactions: a pending row is integrated and deleted in one
+commit, or still pending for the next batch; a killed integrator's batch rolls back. One row
+holds all entries of one ``append_many``: all-or-nothing, contiguous. The leaf (which holds the
+index and the time) is built only at integration. Durability: docs/ledger.md.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from ledger.errors import (
     LedgerIntegrityError,
     UnknownEntryError,
 )
-from ledger.pending import Note, decode, encode, note_of, rebuilt
+from ledger.pending import Note, abandoned, decode, encode, note_of, rebuilt
 from ledger.storage import Storage
 
 MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
@@ -57,11 +56,10 @@ _QUEUE = (
     "INSERT INTO ledger_pending (ids, payload, waiter) VALUES (%s, %s, pg_backend_pid()) "
     "RETURNING seq, pg_try_advisory_xact_lock(%s)"
 )
-# The batch's rows deleted, and its note sent to the writers it integrated or refused and to
-# the writer of the first row still pending (seen by this statement's snapshot, so rows
-# committed while the batch ran count), who does the next batch: each on its own channel
-# (``waiter``: its backend). With none pending, the note goes to every listener (a row
-# committed just after that snapshot has a writer waiting; it tries the lock).
+# The batch's rows deleted; its note to the writers it integrated or refused and to the writer
+# of the first row still pending (this statement's snapshot: rows committed during the batch
+# count), who does the next batch, each on its backend's channel. None pending: to everyone (a
+# row committed just after that snapshot has a writer waiting; it tries the lock).
 _NOTIFY = """
 WITH gone AS (DELETE FROM ledger_pending WHERE seq = ANY(%(gone)s) RETURNING waiter),
 nx AS (SELECT min(seq) AS seq FROM ledger_pending
@@ -122,6 +120,11 @@ class Sequencer:
                 cur.execute("SET LOCAL synchronous_commit = off")
                 conn.commit()
             return self._wait(conn, seq, prepared, self.wait_s)
+
+    def abandoned(self, *, clear: bool) -> list[str]:
+        """Refused rows whose writers are gone: their reasons (deleted with ``clear``)."""
+        with self._locked() as conn:
+            return abandoned(conn, clear=clear)
 
     def lock_key(self) -> int:
         """The advisory lock key of this ledger's integration (pg_locks: classid, objid)."""

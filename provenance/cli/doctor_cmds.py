@@ -57,6 +57,10 @@ def doctor_cmd(
                 f"{item.status:9}  {item.action:8}  {item.path}"
                 + (f"  (ledger entry {item.entry_id})" if item.entry_id else "")
             )
+        for why in report.abandoned:
+            click.echo(
+                f"queue      {'cleared' if not dry_run else 'kept':8}  refused append of a gone writer: {why}"
+            )
         if report.audit is not None:
             a = report.audit
             click.echo(

@@ -81,6 +81,9 @@ class Leftover:
 class DoctorReport:
     leftovers: list[Leftover] = field(default_factory=list)
     audit: AuditReport | None = None
+    # Queued appends a batch refused whose writers are gone (PostgreSQL): the reasons. Nothing
+    # was acknowledged for them; cleared with fixing on, so they need no person.
+    abandoned: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +117,7 @@ class DoctorReport:
             "counts": self.counts(),
             "leftovers": [item.to_json() for item in self.leftovers],
             "audit": audit,
+            "abandoned_refusals": self.abandoned,
         }
 
 
@@ -204,6 +208,7 @@ def run_doctor(
     report = DoctorReport()
     if fix:  # entries a killed writer left accepted but unintegrated (PostgreSQL) count as recorded
         ledger.appender.integrate_pending()
+    report.abandoned = ledger.appender.abandoned_refusals(clear=fix)
     for path in find_temp_files(roots):
         item = examine(path, ledger, min_age=min_age)
         report.leftovers.append(repair(item) if fix else item)

@@ -206,6 +206,64 @@ def test_a_duplicate_id_queued_twice_is_integrated_once(
         led.close()
 
 
+def _named_appender(url: str, eid: str) -> None:
+    with _open(url) as led:
+        led.append("generate", {"tag": eid}, entry_id=eid)
+
+
+def test_a_refused_row_of_a_killed_writer_is_reported_and_cleared_by_doctor(
+    pg_url: str, log_key: Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """Two killed writers queued the same id: the next batch integrates one and refuses the
+    other, whose reason nobody reads; doctor reports it and, fixing, deletes it."""
+    from provenance.record.doctor import run_doctor
+
+    led = make_ledger(pg_url, log_key)
+    key = led.appender.sequencer.lock_key()  # type: ignore[union-attr]
+    ctx = mp.get_context("spawn")
+    with _integration_held(pg_url, key):
+        for n in (1, 2):
+            p = ctx.Process(target=_named_appender, args=(pg_url, ID_B))
+            p.start()
+            _until(lambda n=n: _pending(pg_url) == n, "the writer's pending row")
+            os.kill(p.pid or 0, signal.SIGKILL)
+            p.join()
+    assert led.append("generate", {"tag": "next"}).index == 1  # ID_B at 0, the copy refused
+    assert led.get(ID_B) is not None and _pending(pg_url) == 1
+    why = [f"entry id already in the ledger ({ID_B})"]
+    assert led.appender.abandoned_refusals(clear=False) == why
+    dry = run_doctor([tmp_path], led, fix=False, audit=False)
+    assert dry.abandoned == why and dry.ok and _pending(pg_url) == 1
+    report = run_doctor([tmp_path], led, fix=True, audit=False)
+    assert report.to_json()["abandoned_refusals"] == why and report.ok
+    assert _pending(pg_url) == 0 and led.appender.abandoned_refusals(clear=True) == []
+    led.close()
+
+
+def test_a_writer_whose_row_is_beyond_one_batch_is_integrated_by_the_next(
+    pg_url: str, log_key: Ed25519PrivateKey
+) -> None:
+    """With more queued (by killed writers) than a batch takes, the writer that got the lock
+    with its row integrates batch after batch, in queue order, until its own row is in."""
+    led = make_ledger(pg_url, log_key)
+    key = led.appender.sequencer.lock_key()  # type: ignore[union-attr]
+    led.appender.sequencer.max_batch = 2  # type: ignore[union-attr]
+    ctx = mp.get_context("spawn")
+    with _integration_held(pg_url, key):
+        for n in range(5):
+            p = ctx.Process(target=_appender, args=(pg_url, f"q{n}"))
+            p.start()
+            _until(lambda n=n: _pending(pg_url) == n + 1, "the writer's pending row")
+            os.kill(p.pid or 0, signal.SIGKILL)
+            p.join()
+    mine = led.append("generate", {"tag": "last"})
+    assert mine.index == 5 and _pending(pg_url) == 0
+    assert [e.body["tag"] for e in led.iter_entries()][:5] == [f"q{n}" for n in range(5)]
+    assert len({e.time for e in led.iter_entries()}) == 3  # three batches of at most 2
+    _check_tree(led, [f"q{n}" for n in range(5)] + ["last"])
+    led.close()
+
+
 def test_a_child_queued_behind_its_queued_parent(pg_url: str, log_key: Ed25519PrivateKey) -> None:
     make_ledger(pg_url, log_key).close()
     leds = [_open(pg_url) for _ in range(3)]

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,10 @@ def _until(cond: Callable[[], bool], what: str, limit: float = 60.0) -> None:
 
 def _pending(url: str) -> int:
     return int(_sql(url, "SELECT count(*) FROM ledger_pending")[0][0])
+
+
+def _pending_is(url: str, n: int) -> bool:
+    return _pending(url) == n
 
 
 def _lock_waiters(url: str) -> int:
@@ -187,7 +192,7 @@ def test_a_duplicate_id_queued_twice_is_integrated_once(
         box: list[list[Any]] = []
         t = threading.Thread(
             target=lambda: box.append(
-                _threads([lambda i=i: leds[i].append("a", {"i": i}, entry_id=ID_A) for i in (0, 1)])
+                _threads([partial(leds[i].append, "a", {"i": i}, entry_id=ID_A) for i in (0, 1)])
             )
         )
         t.start()
@@ -225,7 +230,7 @@ def test_a_refused_row_of_a_killed_writer_is_reported_and_cleared_by_doctor(
         for n in (1, 2):
             p = ctx.Process(target=_named_appender, args=(pg_url, ID_B))
             p.start()
-            _until(lambda n=n: _pending(pg_url) == n, "the writer's pending row")
+            _until(partial(_pending_is, pg_url, n), "the writer's pending row")
             os.kill(p.pid or 0, signal.SIGKILL)
             p.join()
     assert led.append("generate", {"tag": "next"}).index == 1  # ID_B at 0, the copy refused
@@ -253,7 +258,7 @@ def test_a_writer_whose_row_is_beyond_one_batch_is_integrated_by_the_next(
         for n in range(5):
             p = ctx.Process(target=_appender, args=(pg_url, f"q{n}"))
             p.start()
-            _until(lambda n=n: _pending(pg_url) == n + 1, "the writer's pending row")
+            _until(partial(_pending_is, pg_url, n + 1), "the writer's pending row")
             os.kill(p.pid or 0, signal.SIGKILL)
             p.join()
     mine = led.append("generate", {"tag": "last"})
@@ -314,7 +319,7 @@ def test_queued_entries_come_back_byte_for_byte(pg_url: str, log_key: Ed25519Pri
             out += leds[i].append_many(reqs)
         return out
 
-    results = _threads([lambda i=i: many(i) for i in range(4)])
+    results = _threads([partial(many, i) for i in range(4)])
     entries = [e for r in results for e in r]
     assert len(entries) == 64
     for a, b in zip(entries[::2], entries[1::2], strict=True):

@@ -3,6 +3,7 @@
     python bench/bench_ledger.py          # small sizes, a few minutes at most
     python bench/bench_ledger.py --full   # 1,000,000-entry audit and proofs
     python bench/bench_ledger.py --pg-only   # only PostgreSQL at 1, 4, 16 writers (issue 15)
+    python bench/bench_ledger.py --pg-only --rounds 5   # more rounds for the medians
 
 Prints one JSON line per figure: {"bench", "value", "unit", "baseline", "ratio", "n"}.
 """
@@ -120,8 +121,23 @@ def _pg_writer(url: str, n: int, times: mp.Queue) -> None:  # type: ignore[type-
         times.put((start, time.time(), lat))
 
 
-def _pg_bare(batch: int, n: int, leaf: bytes) -> float | None:
-    """One writer, bare inserts of the same leaf bytes, ``batch`` rows per transaction."""
+def _bare_writer(url: str, n: int, leaf: bytes, first: int, times: mp.Queue) -> None:  # type: ignore[type-arg]
+    """``n`` bare inserts of ``leaf``, one row per transaction (the one-entry-per-call bound)."""
+    eng = create_engine(url)
+    raw = eng.raw_connection()
+    cur = raw.cursor()
+    start = time.time()
+    for i in range(first, first + n):
+        cur.execute("INSERT INTO e VALUES (%s, %s)", (i, leaf))
+        raw.commit()
+    times.put((start, time.time()))
+    raw.close()
+    eng.dispose()
+
+
+def _pg_bare(batch: int, n: int, leaf: bytes, writers: int = 1) -> float | None:
+    """Bare inserts of the same leaf bytes: one writer, ``batch`` rows per transaction, or
+    ``writers`` processes with one row per transaction each."""
     got = _pg_url()
     if got is None:
         return None
@@ -129,14 +145,31 @@ def _pg_bare(batch: int, n: int, leaf: bytes) -> float | None:
     eng = create_engine(url)
     with eng.begin() as c:
         c.execute(text("CREATE TABLE e (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL)"))
-    raw = eng.raw_connection()
-    cur = raw.cursor()
-    t = time.perf_counter()
-    for i in range(0, n, batch):
-        cur.executemany("INSERT INTO e VALUES (%s, %s)", [(j, leaf) for j in range(i, i + batch)])
-        raw.commit()
-    rate = n / (time.perf_counter() - t)
-    raw.close()
+    if writers > 1:
+        ctx = mp.get_context("spawn")
+        q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+        each = n // writers
+        ps = [
+            ctx.Process(target=_bare_writer, args=(url, each, leaf, k * each, q))
+            for k in range(writers)
+        ]
+        for p in ps:
+            p.start()
+        spans = [q.get() for _ in ps]
+        for p in ps:
+            p.join()
+        rate: float = each * writers / (max(e for _, e in spans) - min(s for s, _ in spans))
+    else:
+        raw = eng.raw_connection()
+        cur = raw.cursor()
+        t = time.perf_counter()
+        for i in range(0, n, batch):
+            cur.executemany(
+                "INSERT INTO e VALUES (%s, %s)", [(j, leaf) for j in range(i, i + batch)]
+            )
+            raw.commit()
+        rate = n / (time.perf_counter() - t)
+        raw.close()
     eng.dispose()
     _drop(schema)
     return rate
@@ -149,39 +182,71 @@ def _drop(schema: str) -> None:
     eng.dispose()
 
 
-def bench_pg(per_writer: int) -> None:
-    """Appends/s at 1, 4 and 16 writers (one entry per call) beside one writer's bare inserts of
-    the same bytes, 32 rows per transaction; p50/p99 latency of one append at each count."""
+def _pg_run(writers: int, per_writer: int) -> tuple[float, list[float]] | None:
+    """One run of ``writers`` processes on a new ledger: appends/s and every call's latency."""
+    got = _pg_url()
+    if got is None:
+        return None
+    url, schema = got
+    Ledger.create(url, origin=ORIGIN).close()
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q)) for _ in range(writers)]
+    for p in ps:
+        p.start()
+    spans = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    total = writers * per_writer
+    rate = total / (max(e for _, e, _ in spans) - min(s for s, _, _ in spans))
+    with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
+        if not led.audit().ok or led.size != total + writers:
+            print(f"# pg w{writers}: tree damaged after the run", file=sys.stderr)
+    _drop(schema)
+    return rate, [x for _, _, ls in spans for x in ls]
+
+
+def bench_pg(per_writer: int, rounds: int) -> None:
+    """Appends/s at 1, 4 and 16 writers (one entry per call) beside one writer's bare inserts
+    of the same bytes, 32 rows per transaction, measured just before each run (rounds
+    interleaved, medians: a loaded machine slows both alike); p50/p99 latency of one append at
+    each count over all rounds. Also the bare bound for one row per call: 16 processes, one
+    row per transaction each."""
     leaf = Ledger.create("sqlite://", origin=ORIGIN).append("generate", {"i": 0}).leaf
-    base = _pg_bare(32, 32 * 40, leaf)
-    bare1 = _pg_bare(1, 400, leaf)
-    if base is None or bare1 is None:
-        return
-    emit("pg_bare_insert_b1", bare1, "rows/s", base, 400)
-    for writers in (1, 4, 16):
-        got = _pg_url()
-        if got is None:
-            return
-        url, schema = got
-        Ledger.create(url, origin=ORIGIN).close()
-        ctx = mp.get_context("spawn")
-        q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-        ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q)) for _ in range(writers)]
-        for p in ps:
-            p.start()
-        spans = [q.get() for _ in ps]
-        for p in ps:
-            p.join()
-        total = writers * per_writer
-        rate = total / (max(e for _, e, _ in spans) - min(s for s, _, _ in spans))
-        emit(f"pg_append_w{writers}", rate, "entries/s", base, total)
-        lat = sorted(x for _, _, ls in spans for x in ls)
-        emit(f"pg_append_p50_w{writers}", lat[len(lat) // 2] * 1e3, "ms", None, total)
-        emit(f"pg_append_p99_w{writers}", lat[int(len(lat) * 0.99)] * 1e3, "ms", 50.0, total)
-        with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
-            if not led.audit().ok or led.size != total + writers:
-                print(f"# pg w{writers}: tree damaged after the run", file=sys.stderr)
-        _drop(schema)
+    rates: dict[int, list[float]] = {1: [], 4: [], 16: []}
+    lats: dict[int, list[float]] = {1: [], 4: [], 16: []}
+    bases, bare1, bare16 = [], [], []
+    for _ in range(rounds):
+        for writers in rates:
+            base = _pg_bare(32, 32 * 40, leaf)
+            run = _pg_run(writers, per_writer)
+            if base is None or run is None:
+                return
+            bases.append(base)
+            rates[writers].append(run[0])
+            lats[writers] += run[1]
+        bare1.append(_pg_bare(1, 400, leaf) or 0.0)
+        bare16.append(_pg_bare(1, 16 * per_writer, leaf, writers=16) or 0.0)
+    base = statistics.median(bases)
+    emit("pg_bare_insert_b32", base, "rows/s", None, 32 * 40 * len(bases))
+    emit("pg_bare_insert_b1", statistics.median(bare1), "rows/s", base, 400 * rounds)
+    emit(
+        "pg_bare_insert_b1_w16", statistics.median(bare16), "rows/s", base, 16 * per_writer * rounds
+    )
+    for writers, rs in rates.items():
+        emit(
+            f"pg_append_w{writers}",
+            statistics.median(rs),
+            "entries/s",
+            base,
+            writers * per_writer * rounds,
+        )
+        lat = sorted(lats[writers])
+        emit(f"pg_append_p50_w{writers}", lat[len(lat) // 2] * 1e3, "ms", None, len(lat))
+        emit(f"pg_append_p99_w{writers}", lat[int(len(lat) * 0.99)] * 1e3, "ms", 50.0, len(lat))
+    w1, w16 = statistics.median(rates[1]), statistics.median(rates[16])
+    emit("pg_append_w16_vs_w1", w16 / w1, "x", None, 16 * per_writer * rounds)
+    emit("pg_append_w16_vs_bare_b1_w16", w16, "entries/s", statistics.median(bare16), 0)
 
 
 def bench_audit_and_proofs(n: int) -> None:
@@ -256,13 +321,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--pg-only", action="store_true", help="only the PostgreSQL writers")
+    ap.add_argument("--rounds", type=int, default=3, help="PostgreSQL rounds (medians)")
     args = ap.parse_args()
     if args.pg_only:
-        bench_pg(500 if args.full else 100)
+        bench_pg(500 if args.full else 100, args.rounds)
         return
     print(f"# load average before: {os.getloadavg()}", file=sys.stderr, flush=True)
     bench_sqlite_append(20 if args.full else 10, 100 if args.full else 50)
-    bench_pg(500 if args.full else 100)
+    bench_pg(500 if args.full else 100, args.rounds)
     bench_audit_and_proofs(1_000_000 if args.full else 50_000)
     print(f"# load average after: {os.getloadavg()}", file=sys.stderr, flush=True)
 

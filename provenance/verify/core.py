@@ -149,7 +149,7 @@ def _verify(
     damaged = _container.problem(data, mime)
     if damaged:
         return _error(name, damaged)
-    ctx = _context(policy.anchors_pem, policy.allow_network)
+    ctx = _context(policy)
     reading = read_store(data, mime, ctx, thumbnails=thumbnails)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime

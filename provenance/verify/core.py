@@ -106,6 +106,8 @@ def verify_bytes(
     """Verify a file held in memory (``name`` is used in reasons)."""
     try:
         report = _verify(data, policy, ledger, name, log_verifier, thumbnails)
+    except MemoryError:
+        raise  # out of memory (or a batch's per-file budget): not a fact about the file
     except Exception as e:  # a verifier that crashes on hostile input must still answer
         report = _error(name, f"could not be verified ({type(e).__name__}: {e})")
     return _finish(report, policy)

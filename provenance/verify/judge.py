@@ -168,7 +168,7 @@ def _certificate_facts(
     time-stamp that counts says it was made before (c2pa also accepts other TSAs' time-stamps).
     """
     _time_stamp(report, signer, policy)
-    if signer.time_stamped and not trusted:
+    if not trusted:  # nothing to pin, no trust to outlive: the certificate is not even parsed
         return None
     found = find_signer_cert(data, report.mime or "", signer.serial)
     if found is None:
@@ -183,12 +183,6 @@ def _certificate_facts(
     if signer.time_stamped:
         return None
     if found.not_after < datetime.now(UTC).isoformat():
-        if not trusted:  # not trusted either way: the expiry is a fact, not a verdict
-            report.notes.append(
-                f"the signer certificate expired on {found.not_after[:10]} and no time-stamp "
-                "that counts shows the file was signed before"
-            )
-            return None
         return (
             f"the signer certificate expired on {found.not_after[:10]} and no time-stamp that "
             "counts shows the file was signed before: the signature no longer validates"

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
-from provenance.verify.anchors import TSA, Anchor, TrustGroups, _certs, load_anchors, trust_groups
+from provenance.verify.anchors import (
+    TSA,
+    Anchor,
+    TrustGroups,
+    _certs,
+    check_anchors,
+    load_anchors,
+    trust_groups,
+)
 from provenance.vocab import VERDICTS, Verdict
 
 __all__ = ["Anchor", "TrustPolicy", "default_policy", "load_anchors"]
@@ -162,6 +170,8 @@ def default_policy(
     their TSA chains to ``tsa_trust``, the home's ``trust-tsa`` folder or the C2PA TSA Trust List.
     """
     anchors: list[Anchor] = []
+    for p in [*trust, *tsa_trust]:  # named here: every certificate must parse (the home's
+        check_anchors(Path(p))  # folders were checked when `provenance trust add` copied them)
     tsas = [a for p in tsa_trust for a in load_anchors(Path(p), kind=TSA)]
     for p in trust:
         anchors += load_anchors(Path(p))

@@ -16,6 +16,8 @@ verify.files_per_s_single_no_ledger  the same without the ledger cross-check (``
 verify.hostile_batch_s     a batch of 20 files with a hostile one among them (15 manifests, each
                            naming its predecessor three times: a 3**14-path DAG) vs c2pa's bare
                            Reader on the hostile file alone; bounded by the per-file budget.
+verify.hostile_file_s      the hostile file alone (its worst case in a batch: the budget, 60 s and
+                           2048 MiB, ends it at the latest) vs the same bare Reader.
 search.load_ms             first perceptual search of verify's index on a freshly opened ledger (loads
                            every stored pHash into memory) vs a raw SELECT of the same values.
 search.query_ms            one search once loaded (prefilter + resolving the hits) vs a bare numpy
@@ -192,6 +194,10 @@ def bench_hostile(tmp: Path, home: Home, normal: list[Path]) -> None:
     took = time.perf_counter() - start
     assert len(reports) == len(items) and reports[10].verdict == "valid_untrusted"
     emit("verify.hostile_batch_s", took, "s", bare, len(items))
+    start = time.perf_counter()
+    [alone] = verify_many([(str(hostile), None)], default_policy(home), None, workers=1)
+    assert alone.verdict == "valid_untrusted"
+    emit("verify.hostile_file_s", time.perf_counter() - start, "s", bare, 1)
 
 
 def _fill_fingerprints(url: str, total: int) -> None:

@@ -61,6 +61,14 @@ def _log_key(value: str | None) -> str | None:
     "and the local CA made by `provenance init`, if any.",
 )
 @click.option(
+    "--tsa-trust",
+    "tsa_trust",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="PEM bundle of time-stamping authority anchors (repeatable): time-stamps count only "
+    "when their TSA chains to these, $PROVENANCE_HOME/trust-tsa/*.pem or the C2PA TSA Trust List.",
+)
+@click.option(
     "--signer",
     "signers",
     multiple=True,
@@ -86,8 +94,8 @@ def _log_key(value: str | None) -> str | None:
 @click.option(
     "--no-default-trust",
     is_flag=True,
-    help="Trust only your own anchors (--trust, the home's trust folder, its local CA), not the "
-    "bundled C2PA Trust List and interim trust list.",
+    help="Trust only your own anchors (--trust, --tsa-trust, the home's trust folders, its local "
+    "CA), not the bundled C2PA Trust List, interim trust list and C2PA TSA Trust List.",
 )
 @click.option(
     "--strict-chain", is_flag=True, help="Also fail files whose ingredient chain is broken."
@@ -122,7 +130,7 @@ def _log_key(value: str | None) -> str | None:
     "-j",
     type=click.IntRange(1, 256),
     default=None,
-    help="Worker processes (default: one per core, for 64 files or more).",
+    help="Worker processes (default: one per core, for 500 files or more).",
 )
 def verify_cmd(files: tuple[str, ...], **o: Any) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.
@@ -156,6 +164,7 @@ def verify_cmd(files: tuple[str, ...], **o: Any) -> int:
         signer_certs=o["signer_certs"],
         signer_issuer_serials=o["signer_issuer_serials"],
         default_trust=not o["no_default_trust"],
+        tsa_trust=o["tsa_trust"],
     )
     source = None if o["no_ledger"] else find_ledger(home, _log_key(o["log_key"]))
     ask = _openai_asker() if o["ask_openai"] else None
@@ -222,7 +231,7 @@ def _crjson(report: VerificationReport, policy: TrustPolicy) -> dict[str, object
     except OSError:
         return {}
     ctx = make_context(
-        trust_anchors=policy.anchors_pem, allow_network=policy.allow_network, thumbnail=False
+        trust_lists=policy.groups.lists, allow_network=policy.allow_network, thumbnail=False
     )
     return read_crjson(data, report.mime, ctx)
 

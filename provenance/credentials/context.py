@@ -6,6 +6,7 @@ c2pa ignores global settings for Reader/Builder: trust only applies through a Co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import c2pa
@@ -15,9 +16,17 @@ THUMBNAIL_LONG_EDGE = 256
 
 
 def make_context(
-    *, trust_anchors: str | None = None, allow_network: bool = False, thumbnail: bool = True
+    *,
+    trust_anchors: str | None = None,
+    allow_network: bool = False,
+    thumbnail: bool = True,
+    trust_lists: Sequence[tuple[str, str, str]] = (),
 ) -> c2pa.Context:
-    """A c2pa Context with the given PEM trust anchors (None: trust nothing)."""
+    """A c2pa Context with the given PEM trust anchors (None: trust nothing).
+
+    ``trust_lists`` are named lists, ``(kind, name, PEM)`` with kind ``manifest`` or ``tsa``:
+    c2pa names the list that vouched in its status codes (``found in [name] trust anchors``).
+    """
     settings: dict[str, Any] = {
         "verify": {"remote_manifest_fetch": allow_network, "ocsp_fetch": False},
         "builder": {
@@ -29,6 +38,14 @@ def make_context(
             },
         },
     }
+    trust: dict[str, Any] = {}
     if trust_anchors:
-        settings["trust"] = {"trust_anchors": trust_anchors}
+        trust["trust_anchors"] = trust_anchors
+    if trust_lists:
+        trust["anchors"] = [
+            {"trust_kind": kind, "trust_uri": name, "trust_anchors": pem}
+            for kind, name, pem in trust_lists
+        ]
+    if trust:
+        settings["trust"] = trust
     return c2pa.Context(c2pa.Settings.from_dict(settings))

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,9 +53,14 @@ class PinnedKey:
 def parse_vkey(text: str, what: str) -> Verifier:
     """A signed-note verifier key, or a one-line error naming ``what``."""
     try:
-        return Verifier.parse(text.strip())
+        return _parsed(text.strip())
     except LedgerError as e:
         raise InputError(f"{what}: not a log verifier key ({e.diagnostics()})") from e
+
+
+@functools.lru_cache(maxsize=32)  # every file of a batch checks its proof under the same key
+def _parsed(text: str) -> Verifier:
+    return Verifier.parse(text)
 
 
 def read_vkey_arg(value: str) -> PinnedKey:
@@ -150,6 +156,11 @@ def state_dir() -> Path:
     env = os.environ.get(ENV_STATE_DIR)
     if env:
         return Path(env).expanduser()
+    return _platform_state_dir()
+
+
+@functools.cache
+def _platform_state_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_state_dir("provenance", appauthor=False))
@@ -160,14 +171,37 @@ def checkpoint_memory() -> CheckpointMemory:
     return CheckpointMemory(state_dir() / "checkpoints")
 
 
+_accepted: set[tuple[Path, int, str, str]] = set()  # (memory folder, its mtime, key, note)
+
+
 def remember(checkpoint: Checkpoint, vkey: str, proof: ProofSource) -> ForkDetectedError | None:
     """Advance the verifier's memory to ``checkpoint`` (signature already checked with ``vkey``);
-    the fork, if the log's history no longer extends what this user saw before."""
+    the fork, if the log's history no longer extends what this user saw before.
+
+    A checkpoint this process already accepted, with the memory unchanged since, is not checked
+    again (a batch of files from one log sees the same checkpoint for every file: one locked read
+    and signature check, not one per file).
+    """
+    memory = checkpoint_memory()
+    key = (memory.directory, _stamp(memory.directory), vkey, checkpoint.note)
+    if key in _accepted:
+        return None
     try:
-        checkpoint_memory().advance(checkpoint, vkey, proof)
+        memory.advance(checkpoint, vkey, proof)
     except ForkDetectedError as e:
         return e
+    if len(_accepted) > 64:
+        _accepted.clear()
+    # keyed on the folder as it is now: a checkpoint written since (by anyone) checks again
+    _accepted.add((memory.directory, _stamp(memory.directory), vkey, checkpoint.note))
     return None
+
+
+def _stamp(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def fork_evidence(fork: ForkDetectedError) -> str:

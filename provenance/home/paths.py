@@ -76,6 +76,11 @@ class Home:
         """Extra trust-anchor PEM bundles that ``verify`` always uses."""
         return self.root / "trust"
 
+    @property
+    def tsa_trust_dir(self) -> Path:
+        """Extra time-stamping authority anchors (PEM) whose time-stamps ``verify`` counts."""
+        return self.root / "trust-tsa"
+
     def ledger_url(self) -> str:
         """``PROVENANCE_LEDGER_URL`` if set, else the SQLite file in this home."""
         url = os.environ.get(ENV_LEDGER_URL)

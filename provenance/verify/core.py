@@ -106,6 +106,8 @@ def verify_bytes(
     """Verify a file held in memory (``name`` is used in reasons)."""
     try:
         report = _verify(data, policy, ledger, name, log_verifier, thumbnails)
+    except MemoryError:
+        raise  # out of memory (or a batch's per-file budget): not a fact about the file
     except Exception as e:  # a verifier that crashes on hostile input must still answer
         report = _error(name, f"could not be verified ({type(e).__name__}: {e})")
     return _finish(report, policy)
@@ -149,7 +151,7 @@ def _verify(
     damaged = _container.problem(data, mime)
     if damaged:
         return _error(name, damaged)
-    ctx = _context(policy.anchors_pem, policy.allow_network)
+    ctx = _context(policy)
     reading = read_store(data, mime, ctx, thumbnails=thumbnails)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime

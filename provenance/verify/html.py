@@ -24,7 +24,7 @@ from pathlib import Path
 from provenance.errors import InputError
 from provenance.fileio import write_atomic
 from provenance.verify.report import ChainNode, VerificationReport
-from provenance.verify.words import action_name, ai_line
+from provenance.verify.words import action_name, ai_line, product_words, stamp_words
 from provenance.vocab import Verdict
 
 _COLOURS = {
@@ -104,8 +104,10 @@ def _file(r: VerificationReport) -> str:
             facts.append(("Claimed signer", f"{who}, which could not be verified"))
         else:
             facts.append(("Signed by", who))
-        stamp = "time-stamped" if r.signer.time_stamped else "no trusted time-stamp"
+        stamp = stamp_words(r.signer)
         facts.append(("Signed at", f"{r.signer.time} ({stamp})" if r.signer.time else stamp))
+        if product_words(r.signer):
+            facts.append(("Product", product_words(r.signer) or ""))
     if r.chain is not None:
         if r.chain.app:
             facts.append(("App or device used", r.chain.app))

@@ -7,14 +7,18 @@ the signer's certificate pinned when the policy asks, and whether a time-stamp k
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from provenance.credentials.context import make_context
 from provenance.credentials.read import StoreReading
 from provenance.verify import chain as _chain
+from provenance.verify.anchors import Anchor
 from provenance.verify.policy import TrustPolicy
-from provenance.verify.report import Signer, VerificationReport
+from provenance.verify.products import listed_product
+from provenance.verify.report import Signer, StatusCode, VerificationReport
 from provenance.verify.signer_cert import find_signer_cert
 from provenance.vocab import REQUEST_ASSERTION, Verdict, is_ai_source_type
 
@@ -23,19 +27,20 @@ TRUST_HINT = "add its CA to the trust anchors to trust it"
 _contexts = threading.local()
 
 
-def context(anchors: str | None, allow_network: bool) -> Any:
+def context(policy: TrustPolicy) -> Any:
     """A c2pa Context per trust setting, reused across the files of a batch (one per thread).
 
-    Building one parses every anchor certificate again (~0.4 ms); a context holds no per-file
-    state, so reading many files under one policy needs only one.
+    Building one parses every anchor certificate again; a context holds no per-file state, so
+    reading many files under one policy needs only one.
     """
-    cache: dict[tuple[str | None, bool], Any] = _contexts.__dict__.setdefault("cache", {})
-    key = (anchors, allow_network)
+    cache: dict[tuple[object, bool], Any] = _contexts.__dict__.setdefault("cache", {})
+    lists = policy.groups.lists
+    key = (lists, policy.allow_network)
     if key not in cache:
         if len(cache) >= 8:
             cache.clear()
         cache[key] = make_context(
-            trust_anchors=anchors, allow_network=allow_network, thumbnail=False
+            trust_lists=lists, allow_network=policy.allow_network, thumbnail=False
         )
     return cache[key]
 
@@ -58,6 +63,8 @@ def read_manifest(
     report.status_codes = codes
     damage = [c for c in codes if c.kind == "failure" and c.code not in _chain.UNTRUSTED_ONLY]
     trusted = reading.state == "Trusted"
+    vouched_by = policy.groups.signer.get(trust_list(codes) or "") if trusted else None
+    trusted = vouched_by is not None  # a TSA list's root never vouches for a content signer
     report.chain = _chain.build_chain(store, active, trusted)
     report.signer = report.chain.signer
     report.actions = report.chain.actions
@@ -94,6 +101,9 @@ def read_manifest(
         )
         return  # chain_ok stays None: the file's own credentials already fail
     _judge_chain(report, trusted)
+    if report.signer is not None:
+        report.signer.trusted = trusted
+        report.signer.source = _source_words(vouched_by)
     _who(report, policy, trusted, data)
 
 
@@ -124,17 +134,22 @@ def _who(
     data: bytes,
 ) -> None:
     signer: Signer | None = report.signer
-    if signer is not None:
-        _certificate_facts(report, signer, policy, trusted, data)
+    expired = signer is not None and _certificate_facts(report, signer, policy, trusted, data)
     who = (signer.common_name if signer else None) or "an unknown signer"
-    if trusted:
+    if expired:
+        report.verdict = Verdict.INVALID
+        report.chain_ok = None
+        report.reasons.insert(0, expired)
+    elif trusted:
         report.verdict = Verdict.TRUSTED
         local = signer is not None and signer.local_identity
         report.reasons.insert(
             0,
-            f"signed by {who}, which chains to {_vouched_by(policy, signer)}"
+            f"signed by {who}, which chains to {_vouched_by(signer)}"
             + (" (a local, self-issued identity made by `provenance init`)" if local else ""),
         )
+        if signer is not None:
+            signer.product = listed_product(signer.issuer, signer.common_name)
         if policy.pins_signer and not policy.pinned(signer):
             report.reasons.append(f"{who} is not among the policy's allowed signers")
     else:
@@ -146,37 +161,106 @@ def _who(
 
 def _certificate_facts(
     report: VerificationReport, signer: Signer, policy: TrustPolicy, trusted: bool, data: bytes
-) -> None:
-    """Local identity, the pinned certificate, and how long the signature stays valid."""
-    mime = report.mime or ""
-    codes = {c.code for c in report.status_codes}
-    signer.time_stamped = bool(signer.time) and "timeStamp.untrusted" not in codes
-    if signer.time_stamped and not trusted:
-        return
-    found = find_signer_cert(data, mime, signer.serial)
+) -> str | None:
+    """Local identity, the pinned certificate, the time-stamp, how long the signature holds.
+
+    Returns why the signature no longer validates when the certificate has expired and no
+    time-stamp that counts says it was made before (c2pa also accepts other TSAs' time-stamps).
+    """
+    _time_stamp(report, signer, policy)
+    if not trusted:  # nothing to pin, no trust to outlive: the certificate is not even parsed
+        return None
+    found = find_signer_cert(data, report.mime or "", signer.serial)
     if found is None:
-        return
+        return None
     signer.cert_sha256, signer.cert_issuer = found.sha256, found.issuer
     # Our identity's signer is issued directly by the home's CA: check that signature itself.
-    signer.local_identity = trusted and any(
-        found.issued_by(a.pem) for a in policy.anchors if a.local
+    signer.local_identity = (
+        trusted
+        and signer.source == LOCAL_SOURCE
+        and any(found.issued_by(a.pem) for a in policy.anchors if a.local)
     )
-    if not signer.time_stamped:
+    if signer.time_stamped:
+        return None
+    if found.not_after < datetime.now(UTC).isoformat():
+        return (
+            f"the signer certificate expired on {found.not_after[:10]} and no time-stamp that "
+            "counts shows the file was signed before: the signature no longer validates"
+        )
+    report.notes.append(
+        f"no trusted time-stamp: valid until {found.not_after[:10]} (when the signer "
+        "certificate expires; after that every validator reads this file as invalid)"
+    )
+    return None
+
+
+def _time_stamp(report: VerificationReport, signer: Signer, policy: TrustPolicy) -> None:
+    """A time-stamp counts only when its TSA chains to a TSA source in force (c2pa also trusts
+    one that chains to a signer anchor: that one is named here as not trusted)."""
+    stamp = next((c for c in report.status_codes if c.code.startswith("timeStamp.")), None)
+    tsa, listed = _tsa_of(report.status_codes)
+    source = policy.groups.tsa.get(listed or "")
+    signer.time_stamped = bool(signer.time) and source is not None
+    signer.tsa = tsa
+    if signer.time_stamped and source is not None:
+        signer.tsa_source = (
+            source.source
+            if source.source.startswith("C2PA")
+            else f"your TSA anchors from {source.source}"
+        )
+    elif signer.time and stamp is not None:
         report.notes.append(
-            f"no trusted time-stamp: valid until {found.not_after[:10]} (when the signer "
-            "certificate expires; after that every validator reads this file as invalid)"
+            f"time-stamp not trusted: its TSA{f' ({tsa})' if tsa else ''} is on no TSA list in force"
         )
 
 
-def _vouched_by(policy: TrustPolicy, signer: Signer | None) -> str:
-    """Which source vouches: the anchor that issued the signer certificate, when it is direct."""
-    if signer is not None and signer.local_identity:  # checked by the CA's own signature
-        return "this home's local identity"
-    issuer = signer.cert_issuer if signer else None
-    # A name match only says who to credit: a look-alike of the local CA is never credited as it.
-    anchor = next((a for a in policy.anchors if a.subject == issuer and not a.local), None)
+_FOUND = re.compile(r"found in \[(.*)\] trust anchors")
+_STAMPED = ", trust list: "
+
+
+def trust_list(codes: list[StatusCode]) -> str | None:
+    """The name of the list c2pa says vouched for the active manifest's signer."""
+    for c in codes:
+        if c.code == "signingCredential.trusted" and c.kind == "success" and c.detail:
+            m = _FOUND.search(c.detail)
+            return m.group(1) if m else None
+    return None
+
+
+def _tsa_of(codes: list[StatusCode]) -> tuple[str | None, str | None]:
+    """(the TSA's name, the list c2pa says vouched for it) from ``timeStamp.*`` codes."""
+    name = listed = None
+    for c in codes:
+        detail = c.detail or ""
+        if c.code.startswith("timeStamp.") and ": " in detail:
+            head, _, rest = detail.partition(": ")
+            if c.code == "timeStamp.trusted" and _STAMPED in rest and "legacy" not in head:
+                # the list's name is ours and last: a TSA's name cannot forge it
+                name, listed = rest.rsplit(_STAMPED, 1)
+            name = name or rest
+    return name, listed
+
+
+LOCAL_SOURCE = "this home's local identity"
+
+
+def _source_words(anchor: Anchor | None) -> str | None:
     if anchor is None:
-        return "a configured trust anchor"
+        return None
+    if anchor.local:
+        return LOCAL_SOURCE
     if anchor.source.startswith(("C2PA Trust List", "interim trust list")):
-        return f"a trust anchor of the {anchor.source}"
+        return anchor.source
     return f"your anchors from {anchor.source}"
+
+
+def _vouched_by(signer: Signer | None) -> str:
+    """Which source vouches, as c2pa names the list that the signer chains to."""
+    if signer is not None and signer.local_identity:  # checked by the CA's own signature
+        return LOCAL_SOURCE
+    source = signer.source if signer else None
+    if source is None or source == LOCAL_SOURCE:  # a look-alike of the local CA is not it
+        return "a configured trust anchor"
+    if source.startswith(("C2PA Trust List", "interim trust list")):
+        return f"a trust anchor of the {source}"
+    return source

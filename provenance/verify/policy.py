@@ -15,6 +15,7 @@ report: accepting ``invalid`` or ``error`` (tampered or unreadable files), or ac
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
-from provenance.verify.anchors import Anchor, _certs, load_anchors
+from provenance.verify.anchors import (
+    TSA,
+    Anchor,
+    TrustGroups,
+    _certs,
+    check_anchors,
+    load_anchors,
+    trust_groups,
+)
 from provenance.vocab import VERDICTS, Verdict
 
 __all__ = ["Anchor", "TrustPolicy", "default_policy", "load_anchors"]
@@ -47,6 +56,8 @@ class TrustPolicy:
     allowed_issuer_serials: frozenset[tuple[str, str]] = frozenset()
     allow_network: bool = False
     unsafe: bool = False
+    # Time-stamping authorities whose time-stamps count (the TSA list, the user's TSA anchors).
+    tsa_anchors: tuple[Anchor, ...] = ()
     _checked: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +100,11 @@ class TrustPolicy:
     @property
     def anchors_pem(self) -> str | None:
         return "\n".join(a.pem.strip() for a in self.anchors) + "\n" if self.anchors else None
+
+    @functools.cached_property
+    def groups(self) -> TrustGroups:
+        """The named lists c2pa is given (signer and TSA anchors), and what each name means."""
+        return trust_groups(self.anchors, self.tsa_anchors)
 
     def anchor_for(self, issuer_names: Iterable[str]) -> Anchor | None:
         """The anchor whose subject is one of ``issuer_names`` (for saying who vouches)."""
@@ -145,13 +161,18 @@ def default_policy(
     signer_certs: Iterable[str | Path] = (),
     signer_issuer_serials: Iterable[str | Path] = (),
     default_trust: bool = True,
+    tsa_trust: Iterable[str | Path] = (),
 ) -> TrustPolicy:
     """The CLI's policy: ``--trust`` bundles, the home's trust folder and its local CA if made.
 
     The local CA is trusted only because the user made it (``provenance init``) in this home; a
-    desk that only verifies has no home and trusts only what it names.
+    desk that only verifies has no home and trusts only what it names. Time-stamps count when
+    their TSA chains to ``tsa_trust``, the home's ``trust-tsa`` folder or the C2PA TSA Trust List.
     """
     anchors: list[Anchor] = []
+    for p in [*trust, *tsa_trust]:  # named here: every certificate must parse (the home's
+        check_anchors(Path(p))  # folders were checked when `provenance trust add` copied them)
+    tsas = [a for p in tsa_trust for a in load_anchors(Path(p), kind=TSA)]
     for p in trust:
         anchors += load_anchors(Path(p))
     if home is not None:
@@ -160,21 +181,30 @@ def default_policy(
                 anchors += load_anchors(p)
         if home.ca_cert.exists():
             anchors += load_anchors(home.ca_cert, local=True)
+        if home.tsa_trust_dir.is_dir():
+            for p in sorted(home.tsa_trust_dir.glob("*.pem")):
+                tsas += load_anchors(p, kind=TSA)
     if default_trust:  # the lists the ecosystem trusts; after the user's, whose names win
-        from provenance.verify.trust_lists import default_anchors
+        from provenance.verify.trust_lists import default_anchors, default_tsa_anchors
 
         anchors += default_anchors(home)
+        tsas += default_tsa_anchors()
     pinned = frozenset(h for p in signer_certs for h in load_signer_hashes(Path(p)))
     pairs = frozenset(x for p in signer_issuer_serials for x in load_issuer_serials(Path(p)))
-    unique: dict[str, Anchor] = {}
-    for a in anchors:
-        unique.setdefault(a.pem, a)  # the first source named wins (the user's, then bundled)
     return TrustPolicy(
-        tuple(unique.values()),
+        _unique(anchors),
         frozenset(accept),
         strict_chain,
         allowed_signers=frozenset(allowed_signers),
         allowed_certs=pinned,
         allowed_issuer_serials=pairs,
         allow_network=allow_network,
+        tsa_anchors=_unique(tsas),
     )
+
+
+def _unique(anchors: list[Anchor]) -> tuple[Anchor, ...]:
+    unique: dict[str, Anchor] = {}
+    for a in anchors:
+        unique.setdefault(a.pem, a)  # the first source named wins (the user's, then bundled)
+    return tuple(unique.values())

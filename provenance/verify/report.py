@@ -60,6 +60,10 @@ class Signer:
     cert_sha256: str | None = None  # the signer certificate's SHA-256, when found unambiguously
     cert_issuer: str | None = None  # its issuer (RFC 4514), from the certificate itself
     time_stamped: bool | None = None  # a trusted time-stamp vouches for the signing time
+    tsa: str | None = None  # the time-stamping authority's name (its certificate's CN)
+    tsa_source: str | None = None  # the TSA list that vouched for it ("C2PA TSA Trust List, ...")
+    source: str | None = None  # the trust source that vouched for the signer
+    product: str | None = None  # its product on the C2PA Conforming Products List
 
 
 @dataclass

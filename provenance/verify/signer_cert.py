@@ -9,6 +9,7 @@ None: pinning then fails closed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -26,23 +27,42 @@ class SignerCert:
 
     def issued_by(self, ca_pem: str) -> bool:
         """Whether ``ca_pem``'s key signed this certificate (a look-alike subject is not enough)."""
-        from cryptography import x509
-        from cryptography.exceptions import InvalidSignature
+        return _issued_by(self.der, ca_pem)
 
-        try:
-            ca = x509.load_pem_x509_certificate(ca_pem.encode())
-            x509.load_der_x509_certificate(self.der).verify_directly_issued_by(ca)
-        except (ValueError, TypeError, InvalidSignature):
-            return False
-        return True
+
+@functools.lru_cache(maxsize=64)  # a batch's files share their signer: checked once
+def _issued_by(der: bytes, ca_pem: str) -> bool:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        ca = x509.load_pem_x509_certificate(ca_pem.encode())
+        x509.load_der_x509_certificate(der).verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _facts(der: bytes) -> tuple[str, str, str] | None:
+    """(serial, issuer, not-after) of a DER certificate, None if it is not one; cached."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+    return (
+        str(cert.serial_number),
+        cert.issuer.rfc4514_string(),
+        cert.not_valid_after_utc.isoformat(),
+    )
 
 
 def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert | None:
     """The one certificate in ``data``'s manifest store with ``serial``; None if none or several."""
     if serial is None:
         return None
-    from cryptography import x509
-
     found: dict[str, SignerCert] = {}
     store = _store_bytes(data, mime)
     at = store.find(b"\x30\x82")
@@ -50,14 +70,10 @@ def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert |
         length = struct.unpack(">H", store[at + 2 : at + 4])[0] + 4 if at + 4 <= len(store) else 0
         if 64 < length <= _MAX_CERT:
             der = store[at : at + length]
-            try:
-                cert = x509.load_der_x509_certificate(der)
-            except ValueError:
-                cert = None
-            if cert is not None and str(cert.serial_number) == serial:
+            facts = _facts(der)
+            if facts is not None and facts[0] == serial:
                 digest = hashlib.sha256(der).hexdigest()
-                end = cert.not_valid_after_utc.isoformat()
-                found[digest] = SignerCert(digest, cert.issuer.rfc4514_string(), serial, end, der)
+                found[digest] = SignerCert(digest, facts[1], serial, facts[2], der)
         at = store.find(b"\x30\x82", at + 1)
     return next(iter(found.values())) if len(found) == 1 else None
 

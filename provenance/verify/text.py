@@ -14,7 +14,7 @@ import click
 
 from provenance.verify.printable import printable as p
 from provenance.verify.report import ChainNode, Signer, VerificationReport
-from provenance.verify.words import action_name, ai_line
+from provenance.verify.words import action_name, ai_line, product_words, stamp_words
 from provenance.vocab import Verdict, is_ai_source_type
 
 _HEADLINES = {
@@ -65,10 +65,11 @@ def _print_signer(s: Signer, verdict: str) -> None:
     else:
         click.echo(f"  signed by: {who}{local}")
     if s.time:
-        stamp = "time-stamped" if s.time_stamped else "time-stamp not trusted"
-        click.echo(f"  signed at: {p(s.time)} ({stamp})")
+        click.echo(f"  signed at: {p(s.time)} ({p(stamp_words(s))})")
     else:
         click.echo("  signed at: not known (no time-stamp)")
+    if product_words(s):
+        click.echo(f"  product: {p(product_words(s))}")
 
 
 def _print_node(n: ChainNode, depth: int) -> None:

@@ -9,7 +9,8 @@ Example::
 
 The official C2PA Trust List (``trustlists/C2PA-TRUST-LIST.pem``, dated by its JSON's
 ``ListIssueDateTime``) and the frozen Interim Trust List used by Content Credentials Verify
-(``trustlists/interim/anchors.pem``) are the default anchors. :func:`load_official_list` installs
+(``trustlists/interim/anchors.pem``) are the default anchors; the C2PA TSA Trust List
+(``trustlists/C2PA-TSA-TRUST-LIST.pem``) is the default list of time-stamping authorities. :func:`load_official_list` installs
 a newer official list from downloaded files into the home (offline): the JSON's issue date must be
 newer than the list in force, and every certificate must parse, before anything is replaced.
 """
@@ -23,11 +24,13 @@ from pathlib import Path
 
 from provenance.errors import PolicyError
 from provenance.home.paths import Home
-from provenance.verify.anchors import Anchor, load_anchors
+from provenance.verify.anchors import TSA, Anchor, check_anchors, load_anchors
 
 BUNDLED = Path(__file__).resolve().parent / "trustlists"
 OFFICIAL_PEM = "C2PA-TRUST-LIST.pem"
 OFFICIAL_JSON = "C2PA-TRUST-LIST.json"
+TSA_PEM = "C2PA-TSA-TRUST-LIST.pem"
+TSA_JSON = "C2PA-TSA-TRUST-LIST.json"
 INTERIM_SOURCE = "interim trust list (legacy, frozen 2026-01-01)"
 
 
@@ -60,19 +63,26 @@ def default_anchors(home: Home | None) -> list[Anchor]:
     return [*_official(where), *_interim()]
 
 
+def default_tsa_anchors() -> list[Anchor]:
+    """The C2PA TSA Trust List: the time-stamping authorities whose time-stamps count."""
+    return list(_tsa_list())
+
+
 @functools.cache
 def _official(where: Path) -> tuple[Anchor, ...]:
     source = f"C2PA Trust List, issued {issue_date(where / OFFICIAL_JSON)[:10]}"
-    return _with_source(load_anchors(where / OFFICIAL_PEM), source)
+    return tuple(load_anchors(where / OFFICIAL_PEM, source=source))
 
 
 @functools.cache
 def _interim() -> tuple[Anchor, ...]:
-    return _with_source(load_anchors(BUNDLED / "interim" / "anchors.pem"), INTERIM_SOURCE)
+    return tuple(load_anchors(BUNDLED / "interim" / "anchors.pem", source=INTERIM_SOURCE))
 
 
-def _with_source(anchors: list[Anchor], source: str) -> tuple[Anchor, ...]:
-    return tuple(Anchor(a.pem, source, a.subject) for a in anchors)
+@functools.cache
+def _tsa_list() -> tuple[Anchor, ...]:
+    source = f"C2PA TSA Trust List, issued {issue_date(BUNDLED / TSA_JSON)[:10]}"
+    return tuple(load_anchors(BUNDLED / TSA_PEM, kind=TSA, source=source))
 
 
 def load_official_list(home: Home, pem: Path, json_path: Path) -> str:
@@ -83,7 +93,7 @@ def load_official_list(home: Home, pem: Path, json_path: Path) -> str:
         raise PolicyError(
             f"{json_path}: issued {new[:10]}, not newer than the list in force ({current[:10]})"
         )
-    load_anchors(pem)  # every certificate parses, or nothing is replaced
+    check_anchors(pem)  # every certificate parses, or nothing is replaced
     dest = home.root / "trust-lists"
     dest.mkdir(parents=True, exist_ok=True)
     for src, name in ((pem, OFFICIAL_PEM), (json_path, OFFICIAL_JSON)):

@@ -11,7 +11,7 @@ Example::
 from __future__ import annotations
 
 from provenance.verify.printable import printable as p
-from provenance.verify.report import VerificationReport
+from provenance.verify.report import Signer, VerificationReport
 
 # C2PA action names as a desk reads them (Content Credentials Verify's wording).
 _ACTIONS = {
@@ -84,7 +84,7 @@ _NOT_PERCEPTIBLE = {
 def signals_label(r: VerificationReport) -> str | None:
     """The signals rubric's classification (docs/conformance.md) of what the file declares.
 
-    >>> from provenance.verify.report import VerificationReport
+    >>> from provenance.verify.report import Signer, VerificationReport
     >>> signals_label(VerificationReport("a.png", "trusted", ai_generated=True,
     ...     digital_source_type="trainedAlgorithmicMedia"))
     'Fully GenAI Media'
@@ -99,3 +99,18 @@ def signals_label(r: VerificationReport) -> str | None:
     if any(a not in _NOT_PERCEPTIBLE for a in r.actions):
         return "Perceptible Non-GenAI Transformations"
     return None
+
+
+def stamp_words(signer: Signer) -> str:
+    """Whether a time-stamp vouches for the signing time, and which TSA list vouched for it."""
+    if signer.time_stamped:
+        by = f" by {signer.tsa}" if signer.tsa else ""
+        return f"time-stamped{by} ({signer.tsa_source})" if signer.tsa_source else "time-stamped"
+    if signer.time:
+        return "time-stamp not trusted: its TSA is on no TSA list in force"
+    return "no time-stamp"
+
+
+def product_words(signer: Signer) -> str | None:
+    """The signer's product on the C2PA Conforming Products List, when it has one."""
+    return f"on the C2PA Conforming Products List: {signer.product}" if signer.product else None

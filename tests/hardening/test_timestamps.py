@@ -26,8 +26,9 @@ def authority() -> TsaAuthority:
 
 
 def _trust_tsa(home: Home, authority: TsaAuthority) -> None:
-    home.trust_dir.mkdir(parents=True, exist_ok=True)
-    (home.trust_dir / "test-tsa-root.pem").write_bytes(authority.root_pem)
+    """The TSA's root as this home's TSA anchor (where `provenance trust add --tsa` puts it)."""
+    home.tsa_trust_dir.mkdir(parents=True, exist_ok=True)
+    (home.tsa_trust_dir / "test-tsa-root.pem").write_bytes(authority.root_pem)
 
 
 def _short_lived(home: Home, seconds: float) -> Identity:

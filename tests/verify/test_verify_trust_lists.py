@@ -76,3 +76,29 @@ def test_a_broken_list_is_refused_before_anything_is_replaced(home: Home, workdi
     with pytest.raises(PolicyError, match="not a C2PA trust list"):
         load_official_list(home, BUNDLED / OFFICIAL_PEM, workdir / "bad.json")
     assert not (home.root / "trust-lists").exists()
+
+
+def test_a_signer_on_the_conforming_products_list_is_named_with_its_product(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    identity, root = stranger("Pixel Camera", "Google LLC")  # a CPL entry's CN and O
+    camera_original(workdir / "pixel.png", identity)
+    other, other_root = stranger("Desk", "Unlisted Newsroom")
+    camera_original(workdir / "other.png", other)
+    pem, js = _newer_list(workdir, root + other_root, "2099-01-01T00:00:00Z")
+    assert run(capsys, "trust", "load", str(pem), "--json-list", str(js))[0] == 0
+    code, out, _ = run(capsys, "verify", "--json", "--no-ledger", str(workdir / "pixel.png"))
+    [r] = reports(out)
+    assert (code, r["verdict"]) == (0, "trusted")
+    assert r["signer"]["product"] == "Pixel Camera (version 68566598 and later)"
+    assert r["signer"]["source"] == "C2PA Trust List, issued 2099-01-01"
+    out = run(capsys, "verify", "--no-ledger", str(workdir / "pixel.png"))[1]
+    assert "product: on the C2PA Conforming Products List: Pixel Camera" in out
+    [r] = reports(run(capsys, "verify", "--json", "--no-ledger", str(workdir / "other.png"))[1])
+    assert r["verdict"] == "trusted" and r["signer"]["product"] is None
+    html = workdir / "r.html"
+    assert (
+        run(capsys, "verify", "--no-ledger", "--html", str(html), str(workdir / "pixel.png"))[0]
+        == 0
+    )
+    assert "on the C2PA Conforming Products List: Pixel Camera" in html.read_text()

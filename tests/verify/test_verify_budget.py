@@ -1,0 +1,54 @@
+"""Every file of a batch has a memory budget: past it the file is `error` and the batch carries on,
+in this process (a failed allocation) and in worker processes (one that dies is replaced)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from provenance.home.paths import Home
+from provenance.record.recorder import Recorder
+from provenance.verify.batch import verify_many
+from provenance.verify.policy import default_policy
+
+
+def _bloated(src: Path, dest: Path, mib: int) -> None:
+    """``src`` with a ``mib`` MiB text chunk after its header: real bytes that must be read."""
+    data = src.read_bytes()
+    junk = b"\0" * (mib * 1024 * 1024)
+    chunk = struct.pack(">I", len(junk)) + b"teXt" + junk
+    dest.write_bytes(data[:33] + chunk + struct.pack(">I", zlib.crc32(b"teXt" + junk)) + data[33:])
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_file_past_its_memory_budget_is_an_error_and_the_batch_carries_on(
+    home: Home, workdir: Path, pooled: bool
+) -> None:
+    with Recorder(home) as rec:
+        [out] = rec.generate("A blue square", workdir / "ok.png", size="64x64")
+    big = workdir / "big.png"
+    _bloated(Path(out.path), big, 96)
+    items = [(out.path, None)] * 2 + [(str(big), None)] + [(out.path, None)] * 2
+    # 64 MiB: the file's own bytes do not fit (a MemoryError); 112: they do, c2pa's copy does not
+    # (its allocation fails and ends the worker, which is replaced).
+    for mib in (64, 112) if pooled else (64,):
+        reports = list(
+            verify_many(
+                items,
+                default_policy(home),
+                None,
+                workers=2 if pooled else 1,
+                memory_budget_mib=mib,
+                pool_threshold=1,
+            )
+        )
+        assert [r.verdict for r in reports] == ["trusted"] * 2 + ["error"] + ["trusted"] * 2
+        assert f"verification exceeded {mib} MiB (the file's budget)" in reports[2].reasons[0]
+        if mib == 112:
+            assert "ended its worker process" in reports[2].reasons[0]
+    # Without a budget the same file is read (and found altered: the chunk is not the signed one).
+    [r] = verify_many([(str(big), None)], default_policy(home), None, memory_budget_mib=None)
+    assert r.verdict == "invalid"

@@ -14,6 +14,7 @@ each manifest is walked once across the whole walk, and at most :data:`MAX_NODES
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,7 @@ class _Walk:
 
     manifests: dict[str, Any]
     deltas: dict[str, list[dict[str, Any]]]  # ingredient manifest label -> delta status codes
+    tsa_only: Collection[str] = ()  # our lists whose word never trusts a signer
     visited: set[str] = field(default_factory=set)
     nodes: int = 1
 
@@ -128,10 +130,20 @@ def _deltas(store: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def build_chain(store: dict[str, Any], active: dict[str, Any], active_trusted: bool) -> ChainNode:
-    """The graph rooted at the active manifest, every ancestor with its own validation."""
+def build_chain(
+    store: dict[str, Any],
+    active: dict[str, Any],
+    active_trusted: bool,
+    tsa_only: Collection[str] = (),
+) -> ChainNode:
+    """The graph rooted at the active manifest, every ancestor with its own validation.
+
+    ``tsa_only`` names the trust lists given to c2pa that hold only TSA anchors: c2pa pools every
+    list it is given, so an ancestor it calls trusted through one of them is not trusted. (A
+    recorded result that c2pa's re-validation left unchanged names the editor's lists, not ours.)
+    """
     manifests = store.get("manifests")
-    walk = _Walk(manifests if isinstance(manifests, dict) else {}, _deltas(store))
+    walk = _Walk(manifests if isinstance(manifests, dict) else {}, _deltas(store), tsa_only)
     label = store.get("active_manifest")
     if isinstance(label, str):
         walk.visited.add(label)
@@ -182,21 +194,35 @@ def _node(
 
 
 def _trust(
-    results: dict[str, Any], recorded: list[Any], delta: list[dict[str, Any]]
+    results: dict[str, Any],
+    recorded: list[Any],
+    delta: list[dict[str, Any]],
+    tsa_only: Collection[str],
 ) -> bool | None:
     """The ingredient's signer trust under the verifier's anchors (None: nothing says)."""
-    now = {str(c.get("code")): c["_kind"] for c in delta}
-    if now.get("signingCredential.untrusted") == "failure":
+    now = {str(c.get("code")): c for c in delta}
+    if now.get("signingCredential.untrusted", {}).get("_kind") == "failure":
         return False
-    if now.get("signingCredential.trusted") == "success":
-        return True
-    success = {str(c.get("code")) for c in results.get("success") or [] if isinstance(c, dict)}
-    if "signingCredential.trusted" in success:
-        return True
+    vouch = now.get("signingCredential.trusted")
+    if vouch is not None and vouch["_kind"] == "success":
+        return _not_tsa_only(vouch, tsa_only)
+    for c in results.get("success") or []:
+        if isinstance(c, dict) and c.get("code") == "signingCredential.trusted":
+            return _not_tsa_only(c, tsa_only)
     codes = [*(results.get("failure") or []), *recorded]
     if any(isinstance(c, dict) and c.get("code") in UNTRUSTED_ONLY for c in codes):
         return False
     return None
+
+
+# c2pa names the list that vouched for a signer: "... found in [NAME] trust anchors".
+TRUSTED_BY = re.compile(r"found in \[(.*)\] trust anchors")
+
+
+def _not_tsa_only(code: dict[str, Any], tsa_only: Collection[str]) -> bool:
+    """False when the list c2pa names in a ``signingCredential.trusted`` code is a TSA-only one."""
+    found = TRUSTED_BY.search(str(code.get("explanation") or ""))
+    return found is None or found.group(1) not in tsa_only
 
 
 def _ingredient(ing: dict[str, Any], path: frozenset[str], depth: int, walk: _Walk) -> ChainNode:
@@ -220,7 +246,7 @@ def _ingredient(ing: dict[str, Any], path: frozenset[str], depth: int, walk: _Wa
     failures = list(
         {(f.code, f.url): f for f in failures if not f.code.endswith(_SUCCESS_ONLY)}.values()
     )
-    trusted = _trust(results, recorded, delta)
+    trusted = _trust(results, recorded, delta, walk.tsa_only)
     if label is not None:
         walk.visited.add(label)
     node = _node(

@@ -7,7 +7,6 @@ the signer's certificate pinned when the policy asks, and whether a time-stamp k
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +64,9 @@ def read_manifest(
     trusted = reading.state == "Trusted"
     vouched_by = policy.groups.signer.get(trust_list(codes) or "") if trusted else None
     trusted = vouched_by is not None  # a TSA list's root never vouches for a content signer
-    report.chain = _chain.build_chain(store, active, trusted)
+    groups = policy.groups
+    tsa_only = set(groups.tsa) - set(groups.signer)
+    report.chain = _chain.build_chain(store, active, trusted, tsa_only)
     report.signer = report.chain.signer
     report.actions = report.chain.actions
     dsts = _chain.all_source_types(report.chain)
@@ -214,7 +215,6 @@ def _time_stamp(report: VerificationReport, signer: Signer, policy: TrustPolicy)
         )
 
 
-_FOUND = re.compile(r"found in \[(.*)\] trust anchors")
 _STAMPED = ", trust list: "
 
 
@@ -222,7 +222,7 @@ def trust_list(codes: list[StatusCode]) -> str | None:
     """The name of the list c2pa says vouched for the active manifest's signer."""
     for c in codes:
         if c.code == "signingCredential.trusted" and c.kind == "success" and c.detail:
-            m = _FOUND.search(c.detail)
+            m = _chain.TRUSTED_BY.search(c.detail)
             return m.group(1) if m else None
     return None
 

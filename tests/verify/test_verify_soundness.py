@@ -128,3 +128,17 @@ def test_signer_pinned_by_certificate_not_serial(
     # Issuer + serial, asked for explicitly: the other CA's serial is still not ours.
     _, out, _ = run(capsys, "verify", "--json", *trust, "--signer-issuer-serial", str(pin), *files)
     assert [r["accepted"] for r in reports(out)] == [True, False]
+
+
+def test_a_tsa_anchor_never_vouches_for_an_ancestor(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """c2pa pools every list it is given: an ancestor whose root is only a TSA anchor read ok."""
+    edited, _ = _laundered(home, workdir, capsys)
+    assert run(capsys, "trust", "add", "--tsa", str(workdir / "reuters-ca.pem"))[0] == 0
+    code, out, _ = run(capsys, "verify", "--json", str(edited))
+    [r] = reports(out)
+    assert (r["verdict"], r["chain_ok"]) == ("trusted", False)
+    [parent] = r["chain"]["ingredients"]
+    assert parent["ok"] is False and r["digital_source_type"] != "digitalCapture"
+    assert any("unrecognized signer" in f["explanation"] for f in parent["failures"])

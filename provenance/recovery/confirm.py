@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -321,15 +322,17 @@ def _mapped(r: Region, m: Affine) -> Region:
 OUTLINE = (255, 0, 170)  # the colour regions are outlined in (rare in photographs)
 
 
-def outline(copy: Image.Image, found: Confirmation, long_side: int = 480) -> Image.Image:
-    """The copy, downscaled, with each differing region outlined in :data:`OUTLINE`."""
+def outline(
+    copy: Image.Image, boxes: Sequence[tuple[int, int, int, int]], long_side: int = 480
+) -> Image.Image:
+    """The copy, downscaled, with each box ``(x, y, width, height)`` in the copy's pixels (a
+    :attr:`Confirmation.copy_regions`) outlined in :data:`OUTLINE`."""
     picture = ImageOps.exif_transpose(copy).convert("RGB")
     k = min(1.0, long_side / max(picture.size))
     picture = picture.resize((max(1, round(picture.width * k)), max(1, round(picture.height * k))))
     draw = ImageDraw.Draw(picture)
     width = max(2, round(max(picture.size) / 160))
-    for r in found.copy_regions:
-        box = (r.x * k - width, r.y * k - width, (r.x + r.width) * k + width,
-               (r.y + r.height) * k + width)  # fmt: skip
+    for x, y, w, h in boxes:
+        box = (x * k - width, y * k - width, (x + w) * k + width, (y + h) * k + width)
         draw.rectangle(box, outline=OUTLINE, width=width)
     return picture

@@ -285,17 +285,32 @@ def _tone_matched(original: Plane, copy: Plane, inside: Mask, centre: float | No
     o, c = original[inside][::7].astype(np.float64), copy[inside][::7].astype(np.float64)
     if o.size < 16 or float(o.std()) < 1e-6:
         return original
-    if centre is None:
-        gain, offset = np.polyfit(o, c, 1)
-        if not _GAIN[0] <= gain <= _GAIN[1]:
-            gain, offset = 1.0, float(np.median(c - o))
-    else:
-        d = o - centre
-        gain = float(np.dot(d, c - centre) / max(float(np.dot(d, d)), 1e-6))
-        gain = gain if _GAIN[0] <= gain <= _GAIN[1] else 1.0
-        offset = centre * (1 - gain)
+    # From "no change", refit on the pixels the fit explains: altered parts are outliers, and
+    # must not bend the fit (a least-squares fit over everything would).
+    gain, offset = 1.0, float(np.median(c - o)) if centre is None else 0.0
+    for _ in range(4):
+        residual = np.abs(o * gain + offset - c)
+        keep = residual <= max(6.0, 3 * float(np.median(residual)))
+        if keep.sum() < 16:
+            break
+        gain, offset = _fit(o[keep], c[keep], centre)
     matched: Plane = np.clip(original * gain + offset, 0, 255).astype(np.float32)
     return matched
+
+
+def _fit(o: Plane, c: Plane, centre: float | None) -> tuple[float, float]:
+    """Least-squares gain and offset (``centre``: a gain about it only), gain within _GAIN."""
+    if o.size < 2 or float(o.std()) < 1e-6:
+        return 1.0, float(np.median(c - o)) if centre is None else 0.0
+    if centre is None:
+        gain, offset = (float(v) for v in np.polyfit(o, c, 1))
+        if _GAIN[0] <= gain <= _GAIN[1]:
+            return gain, offset
+        return 1.0, float(np.median(c - o))
+    d = o - centre
+    gain = float(np.dot(d, c - centre) / max(float(np.dot(d, d)), 1e-6))
+    gain = gain if _GAIN[0] <= gain <= _GAIN[1] else 1.0
+    return gain, centre * (1 - gain)
 
 
 def _regions(mask: Mask, scale: float) -> list[Region]:

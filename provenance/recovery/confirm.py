@@ -325,7 +325,30 @@ def _regions(mask: Mask, scale: float) -> list[Region]:
         for x, y, w, h, area in stats[1:count]
         if area >= min_area
     ]
-    return sorted(boxes, key=lambda r: -r.width * r.height)[:_MAX_REGIONS]
+    return sorted(_merged(boxes), key=lambda r: -r.width * r.height)[:_MAX_REGIONS]
+
+
+def _merged(boxes: list[Region]) -> list[Region]:
+    """Overlapping boxes joined into one (a glyph's blob inside its word's box, say)."""
+    out: list[Region] = []
+    for b in boxes:
+        while hit := next((o for o in out if _overlap(o, b)), None):
+            out.remove(hit)
+            x0, y0 = min(hit.x, b.x), min(hit.y, b.y)
+            x1 = max(hit.x + hit.width, b.x + b.width)
+            y1 = max(hit.y + hit.height, b.y + b.height)
+            b = Region(x0, y0, x1 - x0, y1 - y0)
+        out.append(b)
+    return out
+
+
+def _overlap(a: Region, b: Region) -> bool:
+    return (
+        a.x < b.x + b.width
+        and b.x < a.x + a.width
+        and a.y < b.y + b.height
+        and b.y < a.y + a.height
+    )
 
 
 def _mapped(r: Region, m: Affine) -> Region:

@@ -32,7 +32,14 @@ from provenance.verify.judge import TRUST_HINT as TRUST_HINT  # re-exported for 
 from provenance.verify.judge import context as _context
 from provenance.verify.judge import read_manifest as _read_manifest
 from provenance.verify.policy import TrustPolicy
-from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
+from provenance.verify.report import (
+    REGIONS_PICTURE,
+    ChainNode,
+    LedgerCheck,
+    Signer,
+    StatusCode,
+    VerificationReport,
+)
 from provenance.verify.words import PIXELS_CONFIRMED
 from provenance.vocab import LEDGER_ASSERTION, Verdict
 
@@ -57,7 +64,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 STRICT_CHAIN_REASON = "strict_chain policy: a broken ancestor fails this file"
 NETWORK_HINT = "verify with allow_network to fetch them"
 _THUMB_EDGE = 320
-REGIONS_PICTURE = "diff:regions"  # thumbnail key: an altered copy, its differing regions outlined
 
 
 @ledger_failures()  # ledger errors join the ProvenanceError family

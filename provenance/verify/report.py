@@ -183,6 +183,10 @@ class PixelCheck:
     original_size: list[int] | None = None  # [width, height]
 
 
+# The thumbnail key of an altered copy's picture, its differing regions outlined (HTML report).
+REGIONS_PICTURE = "diff:regions"
+
+
 # How the entry was found: the file's hash, the manifest's ledger claim, or its pictures.
 Match = Literal["exact", "manifest", "perceptual"]
 

@@ -8,57 +8,24 @@ by pixel against the recorded original kept in the home's originals store.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from provenance.backends.base import GenerateRequest
-from provenance.backends.local import LocalBackend
 from provenance.home.ledger import open_ledger
 from provenance.home.originals import OriginalsStore
 from provenance.home.paths import Home
-from provenance.recovery.detail import GRID
 from provenance.recovery.fingerprint import assess, compute
 from provenance.vocab import ENV_ORIGINALS, ENV_ORIGINALS_BUDGET
 from tests.conftest import reports, run
-from tests.verify.conftest import record
-
-POSTER = "poster 1200x630, dark blue, title '68% to 32%', caption 'turnout 61%'"
-OTHER_NUMBERS = "poster 1200x630, dark blue, title '53% to 47%', caption 'turnout 44%'"
-
-
-def _block_means(img: Image.Image) -> np.ndarray:
-    detail = compute(img).detail
-    assert detail is not None
-    return np.frombuffer(detail, np.uint8, GRID * GRID, 2).reshape(GRID, GRID).astype(float)
-
-
-def doctored(recorded: Image.Image, variant: Image.Image, rounds: int = 12) -> Image.Image:
-    """The attack: ``variant``'s 32x32 block brightness shifted until its block means are the
-    recorded ones (what the detail grid and the global hashes see)."""
-    pixels = np.asarray(variant.convert("RGB"), dtype=float).copy()
-    h, w = pixels.shape[:2]
-    rows = np.minimum(np.arange(h) * GRID // h, GRID - 1)
-    cols = np.minimum(np.arange(w) * GRID // w, GRID - 1)
-    target = _block_means(recorded)
-    for _ in range(rounds):
-        now = Image.fromarray(np.rint(pixels).astype(np.uint8))
-        delta = target - _block_means(now)
-        pixels = np.clip(pixels + delta[rows][:, cols][..., None], 0, 255)
-    return Image.fromarray(np.rint(pixels).astype(np.uint8))
+from tests.verify.conftest import OTHER_NUMBERS, POSTER, doctored, record, unrecorded
 
 
 def _jpeg(img: Image.Image, dest: Path, quality: int = 85) -> Path:
     img.convert("RGB").save(dest, "JPEG", quality=quality)
     return dest
-
-
-def _unrecorded(prompt: str) -> Image.Image:
-    made = LocalBackend().generate(GenerateRequest(prompt)).outputs[0].data
-    return Image.open(io.BytesIO(made)).convert("RGB")
 
 
 @pytest.fixture
@@ -83,7 +50,7 @@ def test_doctored_poster_is_a_possible_match_altered_with_the_numbers_outlined(
     poster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     recorded = Image.open(poster).convert("RGB")
-    variant = _unrecorded(OTHER_NUMBERS)
+    variant = unrecorded(OTHER_NUMBERS)
     fake = doctored(recorded, variant)
     copy = _jpeg(fake, tmp_path / "doctored.jpg")
     # the attack fools every fingerprint: before pixel confirmation this read `recovered`
@@ -150,7 +117,7 @@ def test_a_tampered_stored_original_is_not_an_original(
     home: Home, poster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     [path] = [p for p in home.originals_dir.rglob("*") if p.is_file()]
-    fake = doctored(Image.open(poster).convert("RGB"), _unrecorded(OTHER_NUMBERS))
+    fake = doctored(Image.open(poster).convert("RGB"), unrecorded(OTHER_NUMBERS))
     copy = _jpeg(fake, tmp_path / "fake.jpg")
     path.write_bytes(Path(copy).read_bytes())  # someone swaps the stored original
     store = OriginalsStore(home.originals_dir, 1 << 30)
@@ -218,7 +185,7 @@ def compute_sha(path: Path) -> str:
 def test_recorder_links_only_a_pixel_confirmed_parent(
     home: Home, poster: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake = _jpeg(doctored(Image.open(poster).convert("RGB"), _unrecorded(OTHER_NUMBERS)),
+    fake = _jpeg(doctored(Image.open(poster).convert("RGB"), unrecorded(OTHER_NUMBERS)),
                  tmp_path / "fake.jpg")  # fmt: skip
     honest = _jpeg(Image.open(poster), tmp_path / "honest.jpg")
     code, _, err = run(capsys, "import", str(fake))

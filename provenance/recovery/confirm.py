@@ -222,7 +222,7 @@ def _compare(cp: _Planes, og: _Planes, warp: Affine) -> Confirmation:
     scale = float(np.sqrt(abs(np.linalg.det(warp[:2, :2]))))
     m = warp[:2].astype(np.float64)
     shown = cv2.warpAffine(np.ones_like(cp.y), m, (w, h), flags=cv2.INTER_NEAREST)
-    margin = max(3, round(2 * scale))
+    margin = max(4, round(3 * scale))  # resampling smears the copy's own borders
     inside: Mask = cv2.erode(shown, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) > 0.5
     coverage = float(inside.mean())
     if coverage < (1 - MAX_CROP) ** 2 * 0.97:

@@ -99,7 +99,11 @@ def recover(ledger: Ledger, image: Image.Image, original_of: OriginalOf | None =
         for key, a in ranked
     ]
     leads = [c for c in candidates if c.label != "no match"][:LEADS]
-    checked = [_pixels(image, c, original_of) for c in leads]
+    checked: list[Pixels] = []
+    for lead in leads:
+        if any(p.state == "confirmed" for p in checked) and not lead.confident:
+            continue  # only another strong match can confirm too (and make it ambiguous)
+        checked.append(_pixels(image, lead, original_of))
     by_output = {p.candidate.output: p for p in checked}
     found = Recovery(
         None, [replace(c, pixels=by_output[c.output].state) if c.output in by_output else c

@@ -279,8 +279,8 @@ def _chroma_differs(cp: _Planes, og: _Planes, warp: Affine, inside: Mask) -> Mas
 
 
 def _confirmed_words(coverage: float) -> str:
-    shown = "" if coverage > 0.97 else f" (the copy shows {coverage:.0%} of it)"
-    return f"every pixel agrees with the recorded original within re-encoding noise{shown}"
+    shown = "" if coverage > 0.97 else f" (the copy shows {coverage:.0%} of the original)"
+    return f"every pixel agrees within re-encoding noise{shown}"
 
 
 def _blur(plane: Plane, sigma: float) -> Plane:

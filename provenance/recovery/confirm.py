@@ -25,22 +25,26 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
-__all__ = ["Confirmation", "Region", "confirm", "outline"]
+from provenance.recovery.regions import OUTLINE as OUTLINE  # re-exported with outline
+from provenance.recovery.regions import Region, mapped, regions_of
+from provenance.recovery.regions import outline as outline
+
+__all__ = ["OUTLINE", "Confirmation", "Region", "confirm", "outline"]
 
 State = Literal["confirmed", "altered", "unaligned"]
 Plane = npt.NDArray[Any]  # float32 (OpenCV's stubs type every result loosely)
 Mask = npt.NDArray[Any]  # bool
 Affine = npt.NDArray[Any]  # 3x3: copy pixel (x, y, 1) -> original pixel
 
+MAX_COMPARE_PIXELS = 16_000_000  # larger originals are compared at this many pixels
 MAX_CROP = 0.15  # a copy may lack up to this fraction of the original's width or height
 _WORK = 256  # long side of the scale and offset search
 _REFINE = 768  # long side at which the alignment is refined (ECC)
@@ -51,21 +55,9 @@ _MIN_CORRELATION = 0.6  # below this, the copy is not this original, however it 
 _FLOOR = 14.0
 _NOISE = 4.0
 _CHROMA_FLOOR = 18.0
-_MIN_AREA = 12  # copy pixels: a differing blob smaller than this is edge noise
-_MAX_REGIONS = 12
 _GAIN = (0.7, 1.4)
 _NOISE_CAP = 4.0
 _FIT_SAMPLES = 20_000
-
-
-@dataclass(frozen=True)
-class Region:
-    """A box where the copy's pixels differ from the original's (original pixel coordinates)."""
-
-    x: int
-    y: int
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)
@@ -191,19 +183,41 @@ def _full_frame(copy: Plane, original: Plane) -> Affine | None:
 
 
 def confirm(copy: Image.Image, original: Image.Image) -> Confirmation:
-    """Align ``copy`` to ``original`` and compare them at the original's full resolution."""
-    cp, og = _planes(copy), _planes(original)
+    """Align ``copy`` to ``original`` and compare them at the original's full resolution (above
+    :data:`MAX_COMPARE_PIXELS`, at that many: memory stays bounded; regions are scaled back)."""
+    w, h = original.size
+    if w * h <= MAX_COMPARE_PIXELS:
+        return _confirm(_planes(copy), _planes(original))
+    k = (MAX_COMPARE_PIXELS / (w * h)) ** 0.5
+    small = original.resize((max(8, int(w * k)), max(8, int(h * k))), Image.Resampling.BOX)
+    if copy.width * copy.height > MAX_COMPARE_PIXELS:  # the same filter on both sides
+        copy = copy.resize(
+            (max(8, int(copy.width * k)), max(8, int(copy.height * k))), Image.Resampling.BOX
+        )
+    # two different downscales of one picture: compare them a little softer
+    found = _confirm(_planes(copy), _planes(small), soften=2.5)
+    back = (w / small.width, h / small.height)
+    regions = [
+        Region(round(r.x * back[0]), round(r.y * back[1]), round(r.width * back[0]),
+               round(r.height * back[1]))
+        for r in found.regions
+    ]  # fmt: skip
+    scale = found.scale * back[0]
+    return replace(found, regions=regions, scale=scale, original_size=(w, h))
+
+
+def _confirm(cp: _Planes, og: _Planes, soften: float = 1.0) -> Confirmation:
     best: Confirmation | None = None
     exact = _full_frame(cp.y, og.y)
     if exact is not None:  # the common case (re-encoded or resized): no search needed
-        best = _compare(cp, og, exact)
+        best = _compare(cp, og, exact, soften)
         if best.state == "confirmed":
             return best
     found = _search(cp.y, og.y)
     if found is not None and found[1] >= _MIN_CORRELATION:
         if exact is not None and best is not None and _same_map(found[0], exact, og.size):
             return best  # the search agrees that the copy is the whole frame: no crop
-        result = _compare(cp, og, _refine(cp.y, og.y, found[0]))
+        result = _compare(cp, og, _refine(cp.y, og.y, found[0]), soften)
         if best is None or _area(result) < _area(best):
             best = result
     if best is None:
@@ -227,7 +241,7 @@ def _area(c: Confirmation) -> int:
     return sum(r.width * r.height for r in c.regions) if c.state == "altered" else 1 << 62
 
 
-def _compare(cp: _Planes, og: _Planes, warp: Affine) -> Confirmation:
+def _compare(cp: _Planes, og: _Planes, warp: Affine, soften: float = 1.0) -> Confirmation:
     """Differences between the copy (warped into the original's frame) and the original."""
     w, h = og.size
     scale = float(np.sqrt(abs(np.linalg.det(warp[:2, :2]))))
@@ -239,20 +253,20 @@ def _compare(cp: _Planes, og: _Planes, warp: Affine) -> Confirmation:
     if coverage < (1 - MAX_CROP) ** 2 * 0.97:
         why = f"the copy shows only {coverage:.0%} of the recorded original"
         return Confirmation("unaligned", why, coverage=coverage, scale=scale, original_size=(w, h))
-    sigma = max(1.0, scale)
+    sigma = max(soften, scale)
     y_copy = _blur(cv2.warpAffine(cp.y, m, (w, h), flags=cv2.INTER_LINEAR), sigma)
     y_orig = _tone_matched(_blur(_as_seen(og.y, scale), sigma), y_copy, inside, None)
     differs = _differs(np.abs(y_copy - y_orig), inside, _FLOOR)
     if cp.cb is not None and cp.cr is not None:  # a grayscale copy has no colour to compare
         differs |= _chroma_differs(cp, og, warp, inside)
-    regions = _regions(differs & inside, scale)
+    regions = regions_of(differs & inside, scale)
     if not regions:
         return Confirmation(
             "confirmed", _confirmed_words(coverage), [], [], coverage, scale, (w, h)
         )
     back = np.linalg.inv(warp)
     why = f"{len(regions)} region(s) differ from the recorded original beyond re-encoding noise"
-    copy_regions = [_mapped(r, back) for r in regions]
+    copy_regions = [mapped(r, back) for r in regions]
     return Confirmation("altered", why, regions, copy_regions, coverage, scale, (w, h))
 
 
@@ -340,66 +354,3 @@ def _fit(o: Plane, c: Plane, centre: float | None) -> tuple[float, float]:
     gain = float(np.dot(d, c - centre) / max(float(np.dot(d, d)), 1e-6))
     gain = gain if _GAIN[0] <= gain <= _GAIN[1] else 1.0
     return gain, centre * (1 - gain)
-
-
-def _regions(mask: Mask, scale: float) -> list[Region]:
-    """Boxes around the differing blobs (nearby ones merged), largest first."""
-    grow = max(1, round(2 * scale))
-    blob = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    blob = cv2.dilate(blob, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
-    min_area = _MIN_AREA * scale * scale + (2 * grow + 1) ** 2
-    boxes = [
-        Region(int(x), int(y), int(w), int(h))
-        for x, y, w, h, area in stats[1:count]
-        if area >= min_area
-    ]
-    return sorted(_merged(boxes), key=lambda r: -r.width * r.height)[:_MAX_REGIONS]
-
-
-def _merged(boxes: list[Region]) -> list[Region]:
-    """Overlapping boxes joined into one (a glyph's blob inside its word's box, say)."""
-    out: list[Region] = []
-    for b in boxes:
-        while hit := next((o for o in out if _overlap(o, b)), None):
-            out.remove(hit)
-            x0, y0 = min(hit.x, b.x), min(hit.y, b.y)
-            x1 = max(hit.x + hit.width, b.x + b.width)
-            y1 = max(hit.y + hit.height, b.y + b.height)
-            b = Region(x0, y0, x1 - x0, y1 - y0)
-        out.append(b)
-    return out
-
-
-def _overlap(a: Region, b: Region) -> bool:
-    return (
-        a.x < b.x + b.width
-        and b.x < a.x + a.width
-        and a.y < b.y + b.height
-        and b.y < a.y + a.height
-    )
-
-
-def _mapped(r: Region, m: Affine) -> Region:
-    corners = np.array([[r.x, r.y, 1], [r.x + r.width, r.y + r.height, 1]], dtype=np.float64) @ m.T
-    (x0, y0), (x1, y1) = corners[:, :2].min(axis=0), corners[:, :2].max(axis=0)
-    return Region(int(x0), int(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)))
-
-
-OUTLINE = (255, 0, 170)  # the colour regions are outlined in (rare in photographs)
-
-
-def outline(
-    copy: Image.Image, boxes: Sequence[tuple[int, int, int, int]], long_side: int = 480
-) -> Image.Image:
-    """The copy, downscaled, with each box ``(x, y, width, height)`` in the copy's pixels (a
-    :attr:`Confirmation.copy_regions`) outlined in :data:`OUTLINE`."""
-    picture = ImageOps.exif_transpose(copy).convert("RGB")
-    k = min(1.0, long_side / max(picture.size))
-    picture = picture.resize((max(1, round(picture.width * k)), max(1, round(picture.height * k))))
-    draw = ImageDraw.Draw(picture)
-    width = max(2, round(max(picture.size) / 160))
-    for x, y, w, h in boxes:
-        box = (x * k - width, y * k - width, (x + w) * k + width, (y + h) * k + width)
-        draw.rectangle(box, outline=OUTLINE, width=width)
-    return picture

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provenance.errors import InputError
-from provenance.home.files import write_private
+from provenance.home.files import ensure_private_dir, write_private
 from provenance.home.paths import Home
 from provenance.vocab import ENV_ORIGINALS, ENV_ORIGINALS_BUDGET
 
@@ -84,6 +84,7 @@ class OriginalsStore:
                 f"{ENV_ORIGINALS_BUDGET} or move old originals away",
             )
             return False
+        ensure_private_dir(self.root)  # mkdir's parents would get the umask's mode
         write_private(path, data)
         self._used = used + len(data)
         return True

@@ -215,8 +215,6 @@ def _confirm(cp: _Planes, og: _Planes, soften: float = 1.0) -> Confirmation:
             return best
     found = _search(cp.y, og.y)
     if found is not None and found[1] >= _MIN_CORRELATION:
-        if exact is not None and best is not None and _same_map(found[0], exact, og.size):
-            return best  # the search agrees that the copy is the whole frame: no crop
         result = _compare(cp, og, _refine(cp.y, og.y, found[0]), soften)
         if best is None or _area(result) < _area(best):
             best = result
@@ -247,7 +245,7 @@ def _compare(cp: _Planes, og: _Planes, warp: Affine, soften: float = 1.0) -> Con
     scale = float(np.sqrt(abs(np.linalg.det(warp[:2, :2]))))
     m = warp[:2].astype(np.float64)
     shown = cv2.warpAffine(np.ones_like(cp.y), m, (w, h), flags=cv2.INTER_NEAREST)
-    margin = max(4, round(3 * scale))  # resampling smears the copy's own borders
+    margin = max(4, round(4 * scale))  # resampling smears the copy's own borders
     inside: Mask = cv2.erode(shown, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)) > 0.5
     coverage = float(inside.mean())
     if coverage < (1 - MAX_CROP) ** 2 * 0.97:
@@ -330,10 +328,10 @@ def _tone_matched(original: Plane, copy: Plane, inside: Mask, centre: float | No
         return original
     # From "no change", refit on the pixels the fit explains: altered parts are outliers, and
     # must not bend the fit (a least-squares fit over everything would).
-    gain, offset = 1.0, float(np.median(c - o)) if centre is None else 0.0
+    gain, offset = _fit(o, c, centre)
     for _ in range(4):
         residual = np.abs(o * gain + offset - c)
-        keep = residual <= max(6.0, 3 * float(np.median(residual)))
+        keep = residual <= max(20.0, 3 * float(np.median(residual)))
         if keep.sum() < 16:
             break
         gain, offset = _fit(o[keep], c[keep], centre)

@@ -224,14 +224,6 @@ def _confirm(cp: _Planes, og: _Planes, soften: float = 1.0) -> Confirmation:
     return best
 
 
-def _same_map(a: Affine, b: Affine, size: tuple[int, int]) -> bool:
-    """Whether two copy -> original maps put the copy's corners within 1% of each other."""
-    w, h = size
-    corners = np.array([[0, 0, 1], [w, h, 1]], dtype=np.float64) @ np.linalg.inv(b).T
-    moved = np.abs(corners @ a.T - corners @ b.T)[:, :2]
-    return bool((moved <= 0.01 * max(w, h) + 1).all())
-
-
 def _area(c: Confirmation) -> int:
     """How much differs: a confirmation beats any alteration, which beats no alignment."""
     if c.state == "confirmed":

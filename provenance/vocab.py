@@ -74,3 +74,5 @@ ENV_TSA_URL: Final = "PROVENANCE_TSA_URL"  # the ledger reads the same name (led
 ENV_MAX_PIXELS: Final = "PROVENANCE_MAX_PIXELS"
 ENV_STATE_DIR: Final = "PROVENANCE_STATE_DIR"  # the verifier's memory of checkpoints seen
 ENV_OPENAI_MODEL: Final = "PROVENANCE_OPENAI_MODEL"  # the OpenAI backend's default model
+ENV_ORIGINALS: Final = "PROVENANCE_ORIGINALS"  # "off": the recorder keeps no copies of outputs
+ENV_ORIGINALS_BUDGET: Final = "PROVENANCE_ORIGINALS_BUDGET"  # the store's size limit, e.g. 5G

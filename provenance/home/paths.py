@@ -72,6 +72,12 @@ class Home:
         return self.root / "ledger" / "ledger.db"
 
     @property
+    def originals_dir(self) -> Path:
+        """Content-addressed copies of every recorded output (``originals/ab/abcd...``), the
+        pixels a stripped copy is confirmed against (``provenance.home.originals``)."""
+        return self.root / "originals"
+
+    @property
     def trust_dir(self) -> Path:
         """Extra trust-anchor PEM bundles that ``verify`` always uses."""
         return self.root / "trust"

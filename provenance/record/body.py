@@ -38,6 +38,9 @@ class InputRecord:
     link: str | None = None
     # "untrusted" or "invalid": the input carried credentials the recorder could not trust.
     credentials: str | None = None
+    # A look-alike of a recorded output whose pixels were not confirmed (so not linked):
+    # {"entry": id, "pixels": "altered" | "unaligned" | "unavailable"}.
+    lookalike: Json | None = None
 
     def to_json(self) -> Json:
         out: Json = {
@@ -54,6 +57,8 @@ class InputRecord:
             out["link"] = self.link
         if self.credentials is not None:  # absent otherwise: earlier leaves stay byte-identical
             out["credentials"] = self.credentials
+        if self.lookalike is not None:
+            out["lookalike"] = self.lookalike
         return out
 
 

@@ -46,6 +46,8 @@ from provenance.recovery import fingerprint
 # (manifest, media bytes, mime) -> the signed file's bytes
 Sign = Callable[[ManifestSpec, bytes, str], bytes]
 Progress = Callable[[str, float | None], None]
+# (output SHA-256, signed bytes) of each recorded output -> kept in the home (never raises)
+Keep = Callable[[list[tuple[str, bytes]]], None]
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,10 @@ def record_call(
     sign: Sign,
     progress: Progress,
     overwrite: bool,
+    keep: Keep | None = None,
 ) -> list[RecordedOutput]:
-    """Sign every output, append their entries in one transaction, then move them into place."""
+    """Sign every output, append their entries in one transaction, then move them into place;
+    ``keep`` then stores a copy of each (the home's originals), after the entries are in."""
     result = call.result
     if len(result.outputs) != len(dests):
         raise ProvenanceError(
@@ -159,6 +163,8 @@ def record_call(
             RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime, dict(result.facts))
         )
     fsync_dir(dests[0].parent)
+    if keep is not None:
+        keep([(p.sha256, p.signed) for p in pending])
     # After the files are in place: a refused checkpoint (a rewritten database) is an error the
     # caller sees, but the entries and their files stay together.
     ledger.maybe_checkpoint(entries)
@@ -177,6 +183,7 @@ class Pending:
     body: RecordBody
     fingerprints: list[tuple[str, str, int]]
     private: dict[str, Any]  # prompt-derived facts, stored with the prompt outside the leaf
+    signed: bytes = field(default=b"", repr=False)  # the file's bytes, for the originals store
 
     def append_request(
         self, call: CallFacts, parents: list[str], secret: str | None
@@ -252,7 +259,7 @@ def sign_output(
         signed_at=now,
     )
     ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
-    return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private)
+    return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private, signed)
 
 
 def output_facts_of(

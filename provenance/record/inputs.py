@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,8 @@ from provenance.verify.printable import printable
 
 if TYPE_CHECKING:
     import c2pa
+
+    from provenance.recovery.match import OriginalOf
 
 MAX_N = 10
 
@@ -43,6 +45,7 @@ class RecordInput:
     entry_id: str | None  # the ledger entry that produced it, when known
     link: str | None = None  # "perceptual": entry_id was recovered by fingerprints, not by hash
     credentials: str | None = None  # "untrusted"/"invalid": its credentials are not trusted
+    lookalike: dict[str, str] | None = None  # a recorded look-alike whose pixels did not confirm
 
     @property
     def name(self) -> str:
@@ -66,35 +69,64 @@ class RecordInput:
             fingerprints=fps,
             link=self.link,
             credentials=self.credentials,
+            lookalike=self.lookalike,
         )
 
 
-def read_input(ledger: Ledger, path: Path, role: Role) -> RecordInput:
-    """Read and hash ``path``; the ledger says which entry produced it, if any."""
+def read_input(
+    ledger: Ledger, path: Path, role: Role, original_of: OriginalOf | None = None
+) -> RecordInput:
+    """Read and hash ``path``; the ledger says which entry produced it, if any (by hash, or by a
+    perceptual match whose pixels ``original_of``'s copy of the recorded output confirms)."""
     data = read_file(path)
     image = imaging.open_image(data, name=str(path))
     mime = imaging.sniff_mime(data) or "application/octet-stream"
     digest = sha256_bytes(data)
     found = ledger.find_by_output(digest)
-    entry_id, link = (found[-1].id, None) if found else _perceptual_parent(ledger, image)
+    entry_id, link, lookalike = (
+        (found[-1].id, None, None) if found else _perceptual_parent(ledger, image, original_of)
+    )
+    if lookalike is not None:
+        print(
+            f"warning: {path.name}: {lookalike.pop('words')}; it is recorded without a parent "
+            "(not linked to that entry)",
+            file=sys.stderr,
+        )
+    fps = fingerprint.compute(image)
     return RecordInput(
-        path, data, mime, role, digest, image, fingerprint.compute(image), entry_id, link
+        path, data, mime, role, digest, image, fps, entry_id, link, lookalike=lookalike
     )
 
 
-def _perceptual_parent(ledger: Ledger, image: Image.Image) -> tuple[str | None, str | None]:
+def _perceptual_parent(
+    ledger: Ledger, image: Image.Image, original_of: OriginalOf | None
+) -> tuple[str | None, str | None, dict[str, str] | None]:
     """A recorded output this input is a copy of (stripped, re-encoded, resized), by the ledger's
-    fingerprint index: its lineage and AI disclosure must not be lost by re-saving the pixels."""
+    fingerprint index, linked only when its pixels are confirmed against the recorded original:
+    its lineage and AI disclosure must not be lost by re-saving the pixels, and a doctored
+    look-alike must not borrow them. Else the look-alike that did not confirm, if any."""
     from provenance.recovery.match import recover
+    from provenance.verify.words import pixel_words
 
     if ledger.size == 0:
-        return None, None
-    found = recover(ledger, image)
-    return (found.entry.id, "perceptual") if found.entry is not None else (None, None)
+        return None, None, None
+    found = recover(ledger, image, original_of)
+    if found.entry is not None:
+        return found.entry.id, "perceptual", None
+    px = found.pixels
+    if px is None or (px.state == "unavailable" and not px.candidate.confident):
+        return None, None, None
+    entry = ledger.get(px.candidate.entry)
+    boxes = [asdict(r) for r in px.confirmation.regions] if px.confirmation else []
+    words = pixel_words(px.state, entry.index if entry else None, boxes)
+    return None, None, {"entry": px.candidate.entry, "pixels": px.state, "words": words}
 
 
 def read_inputs(
-    ledger: Ledger, paths: list[Path], context: c2pa.Context | None = None
+    ledger: Ledger,
+    paths: list[Path],
+    context: c2pa.Context | None = None,
+    original_of: OriginalOf | None = None,
 ) -> list[RecordInput]:
     """The first path is the parent, the others references.
 
@@ -102,7 +134,10 @@ def read_inputs(
     credentials are not trusted is said so on stderr and marked in its record: an edit signed
     by a trusted identity must not be read as vouching for what its parent claims.
     """
-    ins = [read_input(ledger, p, "parent" if i == 0 else "reference") for i, p in enumerate(paths)]
+    ins = [
+        read_input(ledger, p, "parent" if i == 0 else "reference", original_of)
+        for i, p in enumerate(paths)
+    ]
     return [i if context is None else _judge_credentials(i, context) for i in ins]
 
 

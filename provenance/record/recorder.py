@@ -33,28 +33,18 @@ from provenance.backends.base import (
     EditRequest,
     GenerateRequest,
 )
-from provenance.credentials import (
-    ManifestSpec,
-    has_manifest,
-    make_context,
-    sign_bytes,
-)
+from provenance.credentials import ManifestSpec, has_manifest, make_context, sign_bytes
 from provenance.credentials.sign import ENV_TSA_URL
 from provenance.errors import BackendRefusedError, InputError, ledger_failures
 from provenance.home.actor import actor_pseudonym
 from provenance.home.identity import Identity, load_identity, read_meta
 from provenance.home.ledger import open_ledger
+from provenance.home.originals import keep_outputs, originals_for, reader_for
 from provenance.home.paths import ENV_ACTOR, Home, home_from_env
 from provenance.media import imaging
 from provenance.media.hashing import new_salt, salted_hash
 from provenance.record.body import ImportBody, PromptRecord, RefusalBody, refusal_reason
-from provenance.record.call import (
-    CallFacts,
-    Progress,
-    RecordedOutput,
-    record_call,
-    request_params,
-)
+from provenance.record.call import CallFacts, Progress, RecordedOutput, record_call, request_params
 from provenance.record.inputs import RecordInput, plan_outputs, read_input, read_inputs, read_mask
 from provenance.record.timestamps import signer_for
 
@@ -104,6 +94,9 @@ class Recorder:
         self.embed_prompt = embed_prompt
         self.record_refusals = record_refusals
         self.on_progress = on_progress
+        # a copy of every output, by hash: what verify confirms a stripped copy against
+        self.originals = originals_for(self.home)
+        self._original = reader_for(self.home).get  # a perceptual parent is confirmed against it
         # RFC 3161 timestamps keep signatures verifiable after the signer certificate expires.
         self._signer = signer_for(self.identity, tsa_url or os.environ.get(ENV_TSA_URL) or None)
         anchors = self.identity.ca_pem.decode() if self.identity.ca_pem else None
@@ -190,7 +183,7 @@ class Recorder:
             raise InputError("instruction: empty; say what to do, e.g. 'grayscale; brightness 1.1'")
         dests, fmt = plan_outputs(out, n, overwrite)
         options = self._provider_options(options, actor)
-        ins = read_inputs(self.ledger, [Path(p) for p in inputs], self._context)
+        ins = read_inputs(self.ledger, [Path(p) for p in inputs], self._context, self._original)
         mask_in = read_mask(Path(mask), ins[0]) if mask is not None else None
         all_inputs = [*ins, *([mask_in] if mask_in else [])]
         request = EditRequest(
@@ -240,7 +233,7 @@ class Recorder:
         Any C2PA manifest it carries is kept as it is. Importing the same bytes twice returns the
         existing entry.
         """
-        inp = read_input(self.ledger, Path(path), "parent")
+        inp = read_input(self.ledger, Path(path), "parent", self._original)
         for entry in self.ledger.find_by_output(inp.sha256):
             return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)
         body = ImportBody(
@@ -255,6 +248,7 @@ class Recorder:
             parents=[inp.entry_id] if inp.entry_id else [],
             fingerprints=[(inp.sha256, k, v) for k, v in inp.fingerprints.as_ledger()],
         )
+        self._keep([(inp.sha256, inp.data)])  # an imported root is a recorded original too
         return RecordedOutput(Path(path), entry.id, entry.index, inp.sha256, inp.mime)
 
     @contextlib.contextmanager
@@ -278,7 +272,7 @@ class Recorder:
         """
         with ledger_failures():
             dests, fmt = plan_outputs(out, 1, overwrite)
-            ins = read_inputs(self.ledger, [Path(p) for p in inputs])
+            ins = read_inputs(self.ledger, [Path(p) for p in inputs], None, self._original)
         step = Step(actions=list(actions))
         yield step
         if step.data is None and step.image is None:
@@ -328,7 +322,12 @@ class Recorder:
             identity=self.identity,
             origin=self.ledger.origin,
         )
-        return record_call(call, dests, self.ledger, self._sign, self._progress, overwrite)
+        return record_call(
+            call, dests, self.ledger, self._sign, self._progress, overwrite, self._keep
+        )
+
+    def _keep(self, files: list[tuple[str, bytes]]) -> None:
+        keep_outputs(self.originals, files)
 
     def _sign(self, spec: ManifestSpec, data: bytes, mime: str) -> bytes:
         return sign_bytes(spec, data, mime, self._signer, self._context)

@@ -32,7 +32,15 @@ from provenance.verify.judge import TRUST_HINT as TRUST_HINT  # re-exported for 
 from provenance.verify.judge import context as _context
 from provenance.verify.judge import read_manifest as _read_manifest
 from provenance.verify.policy import TrustPolicy
-from provenance.verify.report import ChainNode, LedgerCheck, Signer, StatusCode, VerificationReport
+from provenance.verify.report import (
+    REGIONS_PICTURE,
+    ChainNode,
+    LedgerCheck,
+    Signer,
+    StatusCode,
+    VerificationReport,
+)
+from provenance.verify.words import PIXELS_CONFIRMED
 from provenance.vocab import LEDGER_ASSERTION, Verdict
 
 if TYPE_CHECKING:
@@ -243,19 +251,40 @@ def _no_manifest(
         )
         if report.ledger.match == "perceptual":
             best = report.ledger.candidates[0]
+            best = next((c for c in report.ledger.candidates if c.pixels == "confirmed"), best)
             report.reasons.append(
                 f"pictures match: {best.label} ({best.reason}); the "
                 "file's bytes differ from the recorded output"
             )
+            if report.ledger.pixels is not None:
+                report.reasons.append(f"{PIXELS_CONFIRMED}: {report.ledger.pixels.reason}")
     else:
         report.verdict = Verdict.NO_CREDENTIALS
+        lead = _ledger_check.lead_words(report.ledger)
         report.reasons.append(
-            "no content credentials in the file, and no ledger entry for this file"
+            f"no content credentials in the file; {lead}"
+            if lead
+            else "no content credentials in the file, and no ledger entry for this file"
             if report.ledger.done
             else "no content credentials in the file"
         )
+        if thumbnails and image is not None and report.ledger.pixels is not None:
+            _regions_picture(report, image, report.ledger.pixels.copy_regions)
     _ledger_reasons(report)
     return report
+
+
+def _regions_picture(
+    report: VerificationReport, image: Image.Image, boxes: list[dict[str, int]]
+) -> None:
+    """The copy with the regions that differ from the recorded original outlined (HTML)."""
+    if not boxes:
+        return
+    from provenance.recovery.confirm import outline
+
+    buf = io.BytesIO()
+    outline(image, [(b["x"], b["y"], b["width"], b["height"]) for b in boxes]).save(buf, "PNG")
+    report.thumbnails[REGIONS_PICTURE] = buf.getvalue()
 
 
 def _self_thumbnail(

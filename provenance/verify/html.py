@@ -23,8 +23,15 @@ from pathlib import Path
 
 from provenance.errors import InputError
 from provenance.fileio import write_atomic
-from provenance.verify.report import ChainNode, VerificationReport
-from provenance.verify.words import action_name, ai_line, product_words, stamp_words
+from provenance.verify.report import REGIONS_PICTURE, ChainNode, VerificationReport
+from provenance.verify.words import (
+    POSSIBLE_ALTERED,
+    action_name,
+    ai_line,
+    product_words,
+    region_words,
+    stamp_words,
+)
 from provenance.vocab import Verdict
 
 _COLOURS = {
@@ -62,6 +69,7 @@ ul.reasons li{margin:2px 0}
        display:flex;align-items:center;justify-content:center}
 .children{margin-left:36px}
 .actions{font-family:monospace;font-size:13px;color:#333}
+.regions img{width:480px;max-width:100%}
 .bad{color:#b3261e;font-weight:600}.good{color:#1b7f3b;font-weight:600}
 """
 
@@ -124,8 +132,10 @@ def _file(r: VerificationReport) -> str:
     table = "".join(f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in facts)
     reasons = "".join(f"<li>{escape(x)}</li>" for x in r.reasons)
     chain = (
-        f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else _picture_only(r)
-    ) + _lineage(r)
+        (f"<h3>Chain of edits</h3>{_node(r.chain, r)}" if r.chain is not None else _picture_only(r))
+        + _altered(r)
+        + _lineage(r)
+    )
     return (
         f"<section class=file><div><span class=verdict style='background:{colour}'>"
         f"{escape(_WORDS.get(r.verdict, r.verdict))}</span>"
@@ -147,12 +157,12 @@ def _ledger_text(r: VerificationReport) -> str:
     return f"{led.reason}; {status}: {why}"
 
 
-def _img(key: str | None, r: VerificationReport) -> str:
+def _img(key: str | None, r: VerificationReport, alt: str = "thumbnail") -> str:
     data = r.thumbnails.get(key) if key else None
     if not data:
         return "<div class=noimg>no picture</div>"
     mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
-    return f"<img alt='thumbnail' src='data:{mime};base64,{base64.b64encode(data).decode()}'>"
+    return f"<img alt='{escape(alt)}' src='data:{mime};base64,{base64.b64encode(data).decode()}'>"
 
 
 def _node(n: ChainNode, r: VerificationReport) -> str:
@@ -188,6 +198,23 @@ def _lineage(r: VerificationReport) -> str:
         for e in r.ledger.lineage
     )
     return f"<h3>Ledger lineage, back to the roots</h3><ol>{items}</ol>"
+
+
+def _altered(r: VerificationReport) -> str:
+    """An altered copy: its picture with the regions that differ from the recorded original."""
+    px = r.ledger.pixels if r.ledger is not None else None
+    if px is None or px.state != "altered":
+        return ""
+    boxes = "".join(f"<li>{escape(region_words(b))}</li>" for b in px.regions)
+    size = f"{px.original_size[0]}x{px.original_size[1]}" if px.original_size else "?"
+    return (
+        f"<h3>{escape(POSSIBLE_ALTERED.capitalize())}: where this copy differs from the "
+        f"recorded original</h3><div class='node broken regions'>"
+        f"{_img(REGIONS_PICTURE, r, 'regions that differ, outlined')}<div>"
+        f"Outlined: the regions whose pixels differ from the recorded original (ledger entry "
+        f"{escape(str(px.index))}) beyond re-encoding noise. In the original's pixels "
+        f"({escape(size)}):<ul>{boxes}</ul></div></div>"
+    )
 
 
 def _picture_only(r: VerificationReport) -> str:

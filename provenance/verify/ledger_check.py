@@ -6,10 +6,12 @@ inclusion proof against the latest *signed* checkpoint, and perceptual recovery 
 from __future__ import annotations
 
 import weakref
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from provenance.verify.report import EntrySummary, Fork, LedgerCheck, Proof
+from provenance.verify.report import EntrySummary, Fork, LedgerCheck, PixelCheck, Proof
+from provenance.verify.words import pixel_words
 
 if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is checked
     from PIL import Image
@@ -17,6 +19,7 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
     from ledger import Entry, Ledger
     from ledger.checkpoint import Checkpoint
     from provenance.home.log_keys import PinnedKey
+    from provenance.recovery.match import Pixels
 
 NO_LEDGER = "no ledger configured"  # a neutral fact: a desk that only verifies has none
 
@@ -43,8 +46,10 @@ def check(
     if isinstance(claimed, dict):
         entry = _check_claim(ledger, claimed, entry, result)
     if entry is None and image is not None and not isinstance(claimed, dict):
-        found = recover(ledger, image)
+        found = recover(ledger, image, _originals())
         result.candidates, result.reason, entry = found.candidates, found.reason, found.entry
+        result.pixels = _pixel_check(ledger, found.pixels)
+        result.reason = (lead_words(result) if entry is None else "") or result.reason
         if entry is not None:
             result.match = "perceptual"
             result.problems += [found.caveat] if found.caveat else []
@@ -62,6 +67,46 @@ def check(
         else f"recorded as ledger entry {entry.index} ({entry.kind}, {result.match} match)"
     )
     return result
+
+
+def lead_words(check: LedgerCheck) -> str:
+    """The "possible match" sentence for a lead whose pixels did not confirm it ("" if none):
+    an altered or unalignable copy, or a strong fingerprint match without its original."""
+    px = check.pixels
+    if px is None or px.state == "confirmed":
+        return ""
+    if px.state == "unavailable" and px.fingerprints != "strong match":
+        return ""  # a weak look-alike without its original: the look-alike list says enough
+    return pixel_words(px.state, px.index, px.regions)
+
+
+def _originals() -> Callable[[str], bytes | None]:
+    """The verifier's own home store (where its ledger is): someone else's ledger's outputs are
+    not there, so their stripped copies stay possible matches."""
+    from provenance.home.originals import reader_for
+    from provenance.home.paths import home_from_env
+
+    return reader_for(home_from_env()).get
+
+
+def _pixel_check(ledger: Ledger, px: Pixels | None) -> PixelCheck | None:
+    if px is None:
+        return None
+    lead, found = px.candidate, px.confirmation
+    entry = ledger.get(lead.entry)
+    boxes = [asdict(r) for r in found.regions] if found else []
+    return PixelCheck(
+        px.state,
+        found.reason if found else "no copy of the recorded original in this home's store",
+        lead.entry,
+        lead.output,
+        entry.index if entry is not None else None,
+        lead.label,
+        boxes,
+        [asdict(r) for r in found.copy_regions] if found else [],
+        round(found.coverage, 4) if found else None,
+        list(found.original_size) if found else None,
+    )
 
 
 def unproven_match(check: LedgerCheck) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "ChainNode",
     "EntrySummary",
     "LedgerCheck",
+    "PixelCheck",
     "Proof",
     "Signer",
     "StatusCode",
@@ -165,6 +166,31 @@ class Proof:
 _PROOF_ALWAYS = ("verified", "signature", "reason")
 
 
+@dataclass
+class PixelCheck:
+    """A stripped copy compared pixel by pixel with a recorded original (docs/recovery.md).
+
+    ``state``: ``confirmed`` (these are the recorded pixels, re-encoded, resized or cropped),
+    ``altered`` (``regions`` differ: boxes ``{x, y, width, height}`` in the original's pixels;
+    ``copy_regions`` the same in the copy's), ``unaligned`` or ``unavailable`` (no copy of the
+    original in this home's store)."""
+
+    state: str
+    reason: str
+    entry: str  # the lead's entry id
+    output: str  # the recorded output's SHA-256
+    index: int | None = None  # the lead's entry index
+    fingerprints: str = ""  # the lead's fingerprint label ("strong match", "possible match")
+    regions: list[dict[str, int]] = field(default_factory=list)
+    copy_regions: list[dict[str, int]] = field(default_factory=list)
+    coverage: float | None = None  # fraction of the original the copy shows
+    original_size: list[int] | None = None  # [width, height]
+
+
+# The thumbnail key of an altered copy's picture, its differing regions outlined (HTML report).
+REGIONS_PICTURE = "diff:regions"
+
+
 # How the entry was found: the file's hash, the manifest's ledger claim, or its pictures.
 Match = Literal["exact", "manifest", "perceptual"]
 
@@ -181,6 +207,7 @@ class LedgerCheck:
     proof: Proof | None = None
     problems: list[str] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)  # perceptual search results
+    pixels: PixelCheck | None = None  # the deciding lead's pixels against its original
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -110,7 +110,8 @@ def _print_ledger(r: VerificationReport) -> None:
         if led.proof:
             click.echo(f"  ledger proof: {p(led.proof.reason)}")
     for c in led.candidates[:3]:
-        click.echo(f"  look-alike: entry {p(c.entry)} ({p(c.label)}: {p(c.reason)})")
+        pixels = f"; pixels {c.pixels}" if c.pixels else ""
+        click.echo(f"  look-alike: entry {p(c.entry)} ({p(c.label)}: {p(c.reason)}{pixels})")
 
 
 def print_summary(reports: Sequence[VerificationReport], *, err: bool, skipped: int = 0) -> None:

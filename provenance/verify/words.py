@@ -1,4 +1,5 @@
-"""How a desk reads C2PA facts: human action names and one AI-disclosure line (text and HTML).
+"""How a desk reads C2PA facts: human action names, one AI-disclosure line (text and HTML), and
+one phrase per situation of a stripped copy's pixel check.
 
 Example::
 
@@ -114,3 +115,31 @@ def stamp_words(signer: Signer) -> str:
 def product_words(signer: Signer) -> str | None:
     """The signer's product on the C2PA Conforming Products List, when it has one."""
     return f"on the C2PA Conforming Products List: {signer.product}" if signer.product else None
+
+
+# One phrase per situation of a perceptual lead's pixels (recovery.confirm): text, JSON, HTML.
+PIXELS_CONFIRMED = "pixels confirmed against the recorded original"
+POSSIBLE_ALTERED = "possible match, altered"
+POSSIBLE_UNAVAILABLE = "possible match"
+_PIXEL_WHY = {
+    "altered": "its pixels differ from the recorded original in {regions}",
+    "unaligned": "the copy could not be aligned with the recorded original to compare pixels",
+    "unavailable": "the recorded original was not available to confirm its pixels (no copy in "
+    "this home's originals store)",
+}
+
+
+def pixel_words(state: str, index: int | None, regions: list[dict[str, int]]) -> str:
+    """The one sentence for a lead whose pixels did not confirm it (``state`` not confirmed)."""
+    head = POSSIBLE_ALTERED if state == "altered" else POSSIBLE_UNAVAILABLE
+    boxes = ", ".join(region_words(r) for r in regions[:4]) + (" ..." if len(regions) > 4 else "")
+    why = _PIXEL_WHY.get(state, state).format(
+        regions=f"{len(regions)} region{'s' if len(regions) != 1 else ''} ({boxes})"
+    )
+    entry = f"ledger entry {index}" if index is not None else "a recorded output"
+    return f"{head}: it looks like {entry}, but {why}; not recovered"
+
+
+def region_words(r: dict[str, int]) -> str:
+    """``{x, y, width, height}`` -> ``"120x40 at (300, 96)"``."""
+    return f"{r['width']}x{r['height']} at ({r['x']}, {r['y']})"

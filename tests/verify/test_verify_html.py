@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from PIL import Image
 
 from provenance.home.paths import Home
 from tests.conftest import run, service_missing
-from tests.verify.conftest import record
+from tests.verify.conftest import OTHER_NUMBERS, POSTER, doctored, record, unrecorded
 
 
 def _chromium() -> str:
@@ -23,6 +24,62 @@ def _chromium() -> str:
     service_missing(
         "chromium is not installed (apt-get install chromium); HTML not checked in a browser"
     )
+
+
+def _screenshot(browser: str, page: Path, shot: Path, ud: Path, size: str) -> np.ndarray:
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            f"--user-data-dir={ud}",
+            f"--screenshot={shot}",
+            f"--window-size={size}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+
+
+@pytest.mark.browser
+def test_html_report_outlines_the_regions_of_an_altered_copy(
+    home: Home, workdir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: the doctored poster's report shows the copy with the altered numbers outlined."""
+    from provenance.recovery.confirm import OUTLINE
+
+    browser = _chromium()
+    poster = workdir / "poster.png"
+    record(capsys, "generate", POSTER, "-o", str(poster))
+    recorded = Image.open(poster).convert("RGB")
+    copy = tmp_path / "doctored.jpg"
+    doctored(recorded, unrecorded(OTHER_NUMBERS)).save(copy, "JPEG", quality=85)
+    page = tmp_path / "altered.html"
+    _, out, _ = run(capsys, "verify", "--json", "--html", str(page), str(copy))
+    [r] = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert r["ledger"]["pixels"]["state"] == "altered"
+    html = page.read_text()
+    assert "Possible match, altered" in html and "regions that differ, outlined" in html
+    pixels = _screenshot(browser, page, tmp_path / "altered.png", tmp_path / "ud", "1000,1400")
+    outlined = np.all(np.abs(pixels - np.array(OUTLINE)) < 40, axis=-1)
+    assert outlined.sum() > 300, "no outline drawn in the page"
+    # the outlines sit where the regions are: the picture is the copy at 480 px wide
+    ys, xs = np.nonzero(outlined)
+    regions = r["ledger"]["pixels"]["copy_regions"]
+    k = 480 / recorded.width
+    want_w = (max(b["x"] + b["width"] for b in regions) - min(b["x"] for b in regions)) * k
+    want_h = (max(b["y"] + b["height"] for b in regions) - min(b["y"] for b in regions)) * k
+    assert abs((xs.max() - xs.min()) - want_w) < 12, (xs.min(), xs.max(), want_w)
+    assert abs((ys.max() - ys.min()) - want_h) < 12, (ys.min(), ys.max(), want_h)
 
 
 @pytest.mark.browser

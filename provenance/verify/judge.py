@@ -64,9 +64,7 @@ def read_manifest(
     trusted = reading.state == "Trusted"
     vouched_by = policy.groups.signer.get(trust_list(codes) or "") if trusted else None
     trusted = vouched_by is not None  # a TSA list's root never vouches for a content signer
-    groups = policy.groups
-    tsa_only = set(groups.tsa) - set(groups.signer)
-    report.chain = _chain.build_chain(store, active, trusted, tsa_only)
+    report.chain = _chain.build_chain(store, active, trusted, _tsa_only(policy))
     report.signer = report.chain.signer
     report.actions = report.chain.actions
     dsts = _chain.all_source_types(report.chain)
@@ -216,6 +214,11 @@ def _time_stamp(report: VerificationReport, signer: Signer, policy: TrustPolicy)
 
 
 _STAMPED = ", trust list: "
+
+
+def _tsa_only(policy: TrustPolicy) -> set[str]:
+    """The names of the lists given to c2pa that hold TSA anchors only."""
+    return set(policy.groups.tsa) - set(policy.groups.signer)
 
 
 def trust_list(codes: list[StatusCode]) -> str | None:

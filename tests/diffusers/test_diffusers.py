@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -304,6 +306,26 @@ def test_weights_digest_cache_skips_unchanged_files(tiny_model: Path, tmp_path: 
     cache.write_text(json.dumps(entries))
     assert weights_digest(tiny_model, cache).digest != first.digest
     assert weights_digest(tiny_model).digest == first.digest
+
+
+def test_a_weight_changed_under_its_old_mtime_is_hashed_again(
+    home: Home, tiny_model: Path, workdir: Path
+) -> None:
+    """Same size, mtime put back (``touch -r``, a copy that keeps times): the cache used to
+    believe it, so the entry named weights that did not make the image. The change time and
+    the inode cannot be put back."""
+    first = _generate(home, tiny_model, workdir / "a.png")
+    weights = tiny_model / "unet" / "diffusion_pytorch_model.safetensors"
+    st = weights.stat()
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size
+    second = _generate(home, tiny_model, workdir / "b.png")
+    recorded = _entry(home, second.sha256)["request"]["facts"]["weights"]["digest"]
+    assert recorded == weights_digest(tiny_model).digest
+    assert recorded != _entry(home, first.sha256)["request"]["facts"]["weights"]["digest"]
 
 
 def test_single_checkpoint_needs_its_configs_on_disk(

@@ -158,6 +158,28 @@ def test_reproduce_gives_identical_pixels(
     assert report["identical"] is True and report["entry"] == edited.entry_id
 
 
+def test_a_scheduler_option_does_not_stick_to_later_calls(
+    home: Home, tiny_model: Path, workdir: Path
+) -> None:
+    """A call with scheduler=X used to leave X as the model's scheduler for the next call that
+    named none: that call recorded and ran X, and reproduce (the model's own) differed."""
+    with Recorder(home, backend=DiffusersBackend()) as rec:
+        for name, options in (("euler", {"scheduler": "EulerDiscreteScheduler"}), ("own", {})):
+            rec.generate(
+                "a red cat",
+                workdir / f"{name}.png",
+                model=str(tiny_model),
+                seed=3,
+                size="64x64",
+                options={**FAST, **options},
+            )
+    own = workdir / "own.png"
+    with open_ledger(home, read_only=True) as led:
+        [entry] = led.find_by_output(hashlib.sha256(own.read_bytes()).hexdigest())
+    assert entry.body["request"]["facts"]["scheduler"]["class"] == "DDIMScheduler"
+    assert reproduce(own).identical
+
+
 def test_reproduce_reports_how_far_pixels_differ(
     home: Home, tiny_model: Path, workdir: Path
 ) -> None:

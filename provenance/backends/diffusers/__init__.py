@@ -209,6 +209,10 @@ class DiffusersBackend:
     ) -> BackendOutput:
         if fmt not in MIME_BY_FORMAT:
             raise InputError(f"output format {fmt!r}: unsupported (choose png, jpeg or webp)")
+        if fmt == "png":  # lossless: encoded by the caller (the recorder: beside fingerprinting)
+            return BackendOutput(
+                b"", MIME_BY_FORMAT[fmt], actions, facts={"seed": seed}, pixels=image
+            )
         return BackendOutput(encode(image, fmt), MIME_BY_FORMAT[fmt], actions, facts={"seed": seed})
 
     def _result(

@@ -184,6 +184,33 @@ def test_encode_png_is_lossless_without_text_or_time_chunks() -> None:
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), np.asarray(image))
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16"])
+def test_encode_png_fast_is_lossless_and_deterministic(mode: str) -> None:
+    image = _noise().convert(mode) if mode != "RGBA" else _noise().convert("RGBA")
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize(image.size))
+    data = imaging.encode_png_fast(image)
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.format == "PNG" and decoded.mode == image.mode
+    assert np.array_equal(np.asarray(decoded), np.asarray(image))
+    assert imaging.encode_png_fast(image) == data
+    assert b"tIME" not in data and b"tEXt" not in data
+
+
+def test_encode_png_fast_keeps_an_icc_profile() -> None:
+    image = _noise()
+    image.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    decoded = Image.open(io.BytesIO(imaging.encode_png_fast(image)))
+    assert decoded.info.get("icc_profile") == image.info["icc_profile"]
+
+
+def test_thumbnail_jpeg_fits_the_long_edge() -> None:
+    small = Image.open(io.BytesIO(imaging.thumbnail_jpeg(_noise((600, 300)), 256)))
+    assert small.format == "JPEG" and small.size == (256, 128) and small.mode == "RGB"
+    tiny = Image.open(io.BytesIO(imaging.thumbnail_jpeg(_noise((40, 30)).convert("RGBA"), 256)))
+    assert tiny.size == (40, 30)  # never enlarged
+
+
 def test_encode_jpeg_flattens_alpha_onto_white_and_keeps_icc() -> None:
     rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 0))  # fully transparent red
     rgba.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -7,24 +7,40 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import c2pa
+import numpy as np
 import pytest
 from PIL import Image
 
 from ledger import Ledger
-from provenance.backends.base import Action
+from provenance.backends.base import (
+    Action,
+    BackendOutput,
+    BackendResult,
+    EditRequest,
+    GenerateRequest,
+)
 from provenance.cli import main
+from provenance.credentials import make_context
+from provenance.credentials.read import read_store
 from provenance.home.identity import create_ca, issue_signer, pem_cert, pem_key
 from provenance.home.ledger import open_ledger
 from provenance.home.paths import Home
+from provenance.media.imaging import encode, thumbnail_jpeg
 from provenance.record.recorder import Recorder
+from provenance.recovery import fingerprint
 from provenance.verify import verify_path
 from provenance.verify.policy import default_policy
 
 
 def _ledger(home: Home) -> Ledger:
     return open_ledger(home, read_only=True)
+
+
+def _context(home: Home) -> c2pa.Context:
+    return make_context(trust_anchors=home.ca_cert.read_text())
 
 
 def test_n_outputs_become_one_entry_each_sharing_the_request(home: Home, workdir: Path) -> None:
@@ -198,3 +214,67 @@ def test_a_forked_child_records_too(home: Home, tmp_path: Path) -> None:
         raise AssertionError("the forked child hung while recording")
     assert os.waitstatus_to_exitcode(status) == 0
     assert (tmp_path / "b.png").exists()
+
+
+class _PixelBackend:
+    """Renders one noisy image and returns it the way the diffusers backend does: as ``pixels``
+    (the PNG left to the recorder), as ``data`` alone, or with pixels that are not the data's."""
+
+    name = "pixels"
+
+    def __init__(self, image: Image.Image, mode: str, other: Image.Image | None = None) -> None:
+        self.image, self.mode, self.other = image, mode, other
+
+    def generate(self, request: GenerateRequest) -> BackendResult:
+        if self.mode == "pixels":
+            out = BackendOutput(b"", "image/png", pixels=self.image)
+        elif self.mode == "data":
+            out = BackendOutput(encode(self.image, "png"), "image/png")
+        else:  # "lying": the data is one image, the pixels another
+            out = BackendOutput(encode(self.image, "png"), "image/png", pixels=self.other)
+        return BackendResult((out,), "pixels", "noise-1", "trainedAlgorithmicMedia", "noise 1")
+
+    def edit(self, request: EditRequest) -> BackendResult:
+        raise NotImplementedError
+
+
+def _noise(size: tuple[int, int], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+
+
+def _record(home: Home, backend: _PixelBackend, out: Path) -> dict[str, Any]:
+    with Recorder(home, backend=backend) as rec:
+        [made] = rec.generate("noise", out)
+    assert verify_path(made.path, default_policy(home)).verdict == "trusted"
+    with _ledger(home) as led:
+        entry = led.get(made.entry_id)
+    assert entry is not None
+    return entry.body
+
+
+def test_backend_pixels_are_recorded_as_their_decoded_file_would_be(
+    home: Home, workdir: Path
+) -> None:
+    """Pixels handed over by a backend skip decoding the output; the record must not change."""
+    image = _noise((300, 200), 1)
+    given = _record(home, _PixelBackend(image, "pixels"), workdir / "given.png")
+    decoded = _record(home, _PixelBackend(image, "data"), workdir / "decoded.png")
+    assert given["output"]["fingerprints"] == decoded["output"]["fingerprints"]
+    assert (given["output"]["width"], given["output"]["height"]) == (300, 200)
+    assert given["output"]["fingerprints"] == fingerprint.compute(image).to_json()
+    assert given["output"]["provider_signed"] is False
+    assert np.array_equal(np.asarray(Image.open(workdir / "given.png")), np.asarray(image))
+    reading = read_store(
+        (workdir / "given.png").read_bytes(), "image/png", _context(home), thumbnails=True
+    )
+    assert reading.active is not None
+    thumb = reading.resources[reading.active["thumbnail"]["identifier"]]
+    assert thumb == thumbnail_jpeg(image, 256)  # made from the pixels, not by c2pa decoding
+
+
+def test_pixels_that_are_not_the_datas_are_ignored(home: Home, workdir: Path) -> None:
+    image, other = _noise((64, 48), 2), _noise((48, 64), 3)
+    body = _record(home, _PixelBackend(image, "lying", other), workdir / "out.png")
+    assert (body["output"]["width"], body["output"]["height"]) == (64, 48)
+    assert body["output"]["fingerprints"] == fingerprint.compute(image).to_json()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:  # an annotation only: backends that never make pixels need no Pillow here
+    from PIL import Image
 
 Role = Literal["parent", "mask", "reference"]
 OutputFormat = Literal["png", "jpeg", "webp", "gif", "svg"]  # gif, svg: remote models only
@@ -79,13 +82,29 @@ class Action:
 
 @dataclass(frozen=True)
 class BackendOutput:
-    """One produced image, encoded (PNG/JPEG/WebP bytes), possibly already carrying C2PA data."""
+    """One produced image, encoded (PNG/JPEG/WebP bytes), possibly already carrying C2PA data.
+
+    A backend that renders pixels may leave ``data`` empty and give ``pixels`` (mime
+    ``image/png``): its caller encodes them (:meth:`encoded`), the recorder beside its other work.
+    """
 
     data: bytes
     mime: str
     actions: tuple[Action, ...] = ()  # for edits: what was done; generate: usually empty
     revised_prompt: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)  # per-output facts worth recording
+    # The image that ``data`` is (or, when empty, will be) a PNG of, made here from these pixels,
+    # so it carries no C2PA manifest: the recorder fingerprints them and makes the claim
+    # thumbnail from them instead of decoding ``data``. None: ``data`` is all there is.
+    pixels: Image.Image | None = field(default=None, compare=False, repr=False)
+
+    def encoded(self) -> bytes:
+        """``data``, or the PNG of ``pixels`` when the backend left the encoding to its caller."""
+        if self.data or self.pixels is None:
+            return self.data
+        from provenance.media.imaging import encode_png_fast
+
+        return encode_png_fast(self.pixels)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from provenance.vocab import LEDGER_ASSERTION as LEDGER_ASSERTION
 # The C2PA specification version our claims are written to, declared in claim_generator_info
 # (the conformance program reads it there; see docs/conformance.md for why 2.2).
 C2PA_SPEC_VERSION = "2.2"
+_THUMBNAIL_ID = "thumbnail.jpg"  # the resource name a given claim thumbnail travels under
 
 _ALGS = {
     "es256": c2pa.C2paSigningAlg.ES256,
@@ -54,6 +55,9 @@ class ManifestSpec:
     actions: list[dict[str, Any]]
     ingredients: list[IngredientSpec] = field(default_factory=list)
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    # The claim thumbnail (JPEG bytes) when the caller has the pixels at hand; None: c2pa makes
+    # one from the signed asset if the context asks for thumbnails (decoding it once more).
+    thumbnail: bytes | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The c2pa Builder's manifest definition.
@@ -64,7 +68,7 @@ class ManifestSpec:
         """
         info = {"name": "provenance", "version": __version__, "specVersion": C2PA_SPEC_VERSION}
         actions = {"actions": self.actions, "allActionsIncluded": True}
-        return {
+        definition: dict[str, Any] = {
             "claim_generator_info": [info],
             "title": self.title,
             "assertions": [
@@ -72,6 +76,9 @@ class ManifestSpec:
                 *self.assertions,
             ],
         }
+        if self.thumbnail is not None:
+            definition["thumbnail"] = {"format": "image/jpeg", "identifier": _THUMBNAIL_ID}
+        return definition
 
 
 def make_signer(identity: Identity, *, tsa_url: str | None = None) -> c2pa.Signer:
@@ -94,6 +101,8 @@ def sign_bytes(
     try:
         builder = c2pa.Builder(spec.to_json(), context=context)
         try:
+            if spec.thumbnail is not None:
+                builder.add_resource(_THUMBNAIL_ID, io.BytesIO(spec.thumbnail))
             for ing in spec.ingredients:
                 builder.add_ingredient(
                     {"title": ing.title, "relationship": ing.relationship, "label": ing.label},

@@ -7,16 +7,18 @@ moved into place. A failure before the append leaves no file and no entry.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
+import io
 import json
-import os
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from ledger import AppendRequest, Ledger
 from provenance.backends.base import (
@@ -27,10 +29,12 @@ from provenance.backends.base import (
     GenerateRequest,
 )
 from provenance.credentials import ManifestSpec, has_manifest
+from provenance.credentials.context import THUMBNAIL_LONG_EDGE
 from provenance.errors import ProvenanceError
 from provenance.home.identity import Identity
 from provenance.media import imaging
 from provenance.media.hashing import new_salt, salted_hash, sha256_bytes
+from provenance.record import background
 from provenance.record.body import (
     OutputRecord,
     PromptRecord,
@@ -162,12 +166,22 @@ def record_call(
         recorded.append(
             RecordedOutput(p.dest, entry.id, entry.index, p.sha256, p.mime, dict(result.facts))
         )
-    fsync_dir(dests[0].parent)
-    if keep is not None:
-        keep([(p.sha256, p.signed) for p in pending])
     # After the files are in place: a refused checkpoint (a rewritten database) is an error the
-    # caller sees, but the entries and their files stay together.
-    ledger.maybe_checkpoint(entries)
+    # caller sees, but the entries and their files stay together. The renames are made durable
+    # beside the checkpoint's signing; both are done before the call returns.
+    # Keeping the copies in the home's originals store runs there too (it never raises).
+    placed = background.pool().submit(fsync_dir, dests[0].parent)
+    kept = (
+        None
+        if keep is None
+        else background.pool().submit(keep, [(p.sha256, p.signed) for p in pending])
+    )
+    try:
+        ledger.maybe_checkpoint(entries)
+    finally:
+        placed.result()
+        if kept is not None:
+            kept.result()
     return recorded
 
 
@@ -210,10 +224,8 @@ def sign_output(
 ) -> Pending:
     """Sign ``output`` into a fsynced temp file beside ``dest``."""
     result = call.result
-    # Decoding and fingerprinting run beside the signing: c2pa signs in native code without the
-    # GIL, so on two cores the two overlap. A bad output still fails before any file is written.
-    measured = _measurer().submit(_measure, output, result.backend)
-    output_facts, private, provider_signed = output_facts_of(result.backend, output)
+    output, pixels, thumbnail, measured = _start(output, result.backend)
+    output_facts, private, provider_signed = output_facts_of(result.backend, output, pixels)
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     facts = ManifestFacts(
         op=call.op,
@@ -228,6 +240,8 @@ def sign_output(
     )
     spec = build_manifest(facts, result, output, call.inputs)
     try:
+        if thumbnail is not None:  # else c2pa decodes the signed asset once more to make one
+            spec = dataclasses.replace(spec, thumbnail=thumbnail.result())
         signed = sign(spec, output.data, output.mime)
     finally:
         width, height, fps = measured.result()  # its error, if any, wins: nothing written yet
@@ -263,36 +277,65 @@ def sign_output(
 
 
 def output_facts_of(
-    backend: str, output: BackendOutput
+    backend: str, output: BackendOutput, pixels: Image.Image | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], bool]:
-    """An output's public facts, its private ones (secret) and whether its provider signed it."""
+    """An output's public facts, its private ones (secret) and whether its provider signed it.
+
+    ``pixels`` (see :func:`_pixels_of`): the backend encoded ``data`` here, so no provider did.
+    """
     public, private = split_private(output.facts)
     if output.revised_prompt is not None:
         private["revised_prompt"] = output.revised_prompt
-    provider_signed = has_manifest(output.data, output.mime)
+    provider_signed = pixels is None and has_manifest(output.data, output.mime)
     if backend != "local":  # a remote provider may sign its outputs: say whether it did
         public = {**public, "provider_manifest": provider_signed}
     return public, private, provider_signed
 
 
-@functools.cache
-def _measurer() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="provenance-measure")
+Measured = tuple[int, int, fingerprint.Fingerprints | None]
 
 
-# A forked child has no worker thread: it must start its own pool, not wait on the parent's.
-os.register_at_fork(after_in_child=_measurer.cache_clear)
-
-
-def _measure(
+def _start(
     output: BackendOutput, backend: str
-) -> tuple[int, int, fingerprint.Fingerprints | None]:
+) -> tuple[BackendOutput, Image.Image | None, Future[bytes] | None, Future[Measured]]:
+    """Start the claim thumbnail and the fingerprints on the worker; encode the output (when
+    the backend left that to us) meanwhile: OpenCV, Pillow and c2pa release the GIL, so on two
+    cores these overlap. Their errors surface before any file is written."""
+    pixels = _pixels_of(output)
+    worker = background.pool()
+    thumbnail = None
+    if pixels is not None:
+        thumbnail = worker.submit(imaging.thumbnail_jpeg, pixels, THUMBNAIL_LONG_EDGE)
+    measured = worker.submit(_measure, output, backend, pixels)
+    if not output.data and pixels is not None:
+        output = dataclasses.replace(output, data=output.encoded())
+    return output, pixels, thumbnail, measured
+
+
+def _pixels_of(output: BackendOutput) -> Image.Image | None:
+    """The backend's own pixels of a PNG output when its header agrees with them, else None."""
+    pixels = output.pixels
+    if pixels is None or output.mime != "image/png":
+        return None  # only a lossless encoding has exactly the pixels it was made from
+    if not output.data:
+        return pixels  # the PNG is made from them here
+    try:
+        with Image.open(io.BytesIO(output.data)) as header:  # the header only: no decoding
+            agrees = header.format == "PNG" and header.size == pixels.size
+            agrees = agrees and header.mode == pixels.mode
+    except Exception:
+        agrees = False
+    return pixels if agrees else None
+
+
+def _measure(output: BackendOutput, backend: str, pixels: Image.Image | None) -> Measured:
     """Size and fingerprints of an output; an SVG has no pixels: its declared size, none."""
     if output.mime == imaging.SVG_MIME:
         width, height = imaging.svg_size(output.data)
         return width, height, None
-    image = imaging.open_image(output.data, name=f"{backend} output")  # a GIF: its first frame
-    return image.width, image.height, fingerprint.compute(image)
+    if pixels is None:  # a GIF: its first frame
+        pixels = imaging.open_image(output.data, name=f"{backend} output")
+    return pixels.width, pixels.height, fingerprint.compute(pixels)
 
 
 def jsonable(value: Any) -> Any:

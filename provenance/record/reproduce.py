@@ -110,7 +110,7 @@ def reproduce(
     )
     if result.facts["weights"]["digest"] != recorded["digest"]:  # changed while running
         raise WeightsMismatchError(f"model {model_path}: the weights changed during the run")
-    return _compare(file, entry.id, recorded["digest"], data, result.outputs[0].data)
+    return _compare(file, entry.id, recorded["digest"], data, result.outputs[0].encoded())
 
 
 def check_weights(model_path: Path, recorded: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from provenance.errors import InputError, ProvenanceError
 from provenance.fileio import create_new
+from provenance.record import background
 
 TEMP_PATTERN = re.compile(
     r"^\.(?P<name>.+)\.provenance-tmp-(?:(?P<host>[a-z0-9]+)-(?P<boot>[0-9a-f]{8})-)?"
@@ -62,18 +63,22 @@ def write_temp(dest: Path, data: bytes) -> Path:
     fd = create_new(tmp, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with os.fdopen(os.dup(fd), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        # The temp file's name must survive a power cut too: once the ledger names its hash,
+        # `provenance doctor` must be able to find it and finish the rename. The directory is
+        # fsynced beside the file's own fsync; both are done before this returns.
+        named = background.pool().submit(fsync_dir, dest.parent)
+        try:
+            with os.fdopen(os.dup(fd), "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            named.result()
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
     _held[tmp] = fd  # the lock lives as long as this process or until place()/discard()
-    # The temp file's name must survive a power cut too: once the ledger names its hash,
-    # `provenance doctor` must be able to find it and finish the rename.
-    fsync_dir(dest.parent)
     return tmp
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,28 @@ def test_reproduce_gives_identical_pixels(
     assert report["identical"] is True and report["entry"] == edited.entry_id
 
 
+def test_a_scheduler_option_does_not_stick_to_later_calls(
+    home: Home, tiny_model: Path, workdir: Path
+) -> None:
+    """A call with scheduler=X used to leave X as the model's scheduler for the next call that
+    named none: that call recorded and ran X, and reproduce (the model's own) differed."""
+    with Recorder(home, backend=DiffusersBackend()) as rec:
+        for name, options in (("euler", {"scheduler": "EulerDiscreteScheduler"}), ("own", {})):
+            rec.generate(
+                "a red cat",
+                workdir / f"{name}.png",
+                model=str(tiny_model),
+                seed=3,
+                size="64x64",
+                options={**FAST, **options},
+            )
+    own = workdir / "own.png"
+    with open_ledger(home, read_only=True) as led:
+        [entry] = led.find_by_output(hashlib.sha256(own.read_bytes()).hexdigest())
+    assert entry.body["request"]["facts"]["scheduler"]["class"] == "DDIMScheduler"
+    assert reproduce(own).identical
+
+
 def test_reproduce_reports_how_far_pixels_differ(
     home: Home, tiny_model: Path, workdir: Path
 ) -> None:
@@ -304,6 +328,26 @@ def test_weights_digest_cache_skips_unchanged_files(tiny_model: Path, tmp_path: 
     cache.write_text(json.dumps(entries))
     assert weights_digest(tiny_model, cache).digest != first.digest
     assert weights_digest(tiny_model).digest == first.digest
+
+
+def test_a_weight_changed_under_its_old_mtime_is_hashed_again(
+    home: Home, tiny_model: Path, workdir: Path
+) -> None:
+    """Same size, mtime put back (``touch -r``, a copy that keeps times): the cache used to
+    believe it, so the entry named weights that did not make the image. The change time and
+    the inode cannot be put back."""
+    first = _generate(home, tiny_model, workdir / "a.png")
+    weights = tiny_model / "unet" / "diffusion_pytorch_model.safetensors"
+    st = weights.stat()
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert weights.stat().st_size == st.st_size
+    second = _generate(home, tiny_model, workdir / "b.png")
+    recorded = _entry(home, second.sha256)["request"]["facts"]["weights"]["digest"]
+    assert recorded == weights_digest(tiny_model).digest
+    assert recorded != _entry(home, first.sha256)["request"]["facts"]["weights"]["digest"]
 
 
 def test_single_checkpoint_needs_its_configs_on_disk(

@@ -68,7 +68,9 @@ def missing_dependencies() -> list[str]:
 class _Loaded:
     base: Any
     class_name: str
+    scheduler: Any  # the model's own, as loaded from disk, never run (see _run.scheduler_template)
     variants: dict[str, Any] = field(default_factory=dict)
+    schedulers: dict[str | None, Any] = field(default_factory=dict)  # option -> template
 
 
 class DiffusersBackend:
@@ -183,7 +185,7 @@ class DiffusersBackend:
                 base, class_name = _load.load_base(model, opts.dtype, opts.config)
             if opts.device != "cpu":  # loaded on the CPU; .to("cpu") would only warn
                 base = base.to(opts.device)
-            self._loaded[key] = _Loaded(base, class_name)
+            self._loaded[key] = _Loaded(base, class_name, base.scheduler)
         return self._loaded[key]
 
     def _variant(self, loaded: _Loaded, task: Task, opts: CallOptions) -> Any:
@@ -194,7 +196,12 @@ class DiffusersBackend:
             pipe.set_progress_bar_config(disable=True)
             loaded.variants[task] = pipe
         pipe = loaded.variants[task]
-        pipe.scheduler = _run.fresh_scheduler(loaded.base, opts.scheduler)
+        # From the model's own scheduler, never from the last call's (``base`` is the
+        # text-to-image variant: its scheduler is whatever that call was given).
+        if opts.scheduler not in loaded.schedulers:
+            template = _run.scheduler_template(loaded.scheduler, opts.scheduler)
+            loaded.schedulers[opts.scheduler] = template
+        pipe.scheduler = _run.fresh_scheduler(loaded.schedulers[opts.scheduler])
         return pipe
 
     def _output(
@@ -202,6 +209,10 @@ class DiffusersBackend:
     ) -> BackendOutput:
         if fmt not in MIME_BY_FORMAT:
             raise InputError(f"output format {fmt!r}: unsupported (choose png, jpeg or webp)")
+        if fmt == "png":  # lossless: encoded by the caller (the recorder: beside fingerprinting)
+            return BackendOutput(
+                b"", MIME_BY_FORMAT[fmt], actions, facts={"seed": seed}, pixels=image
+            )
         return BackendOutput(encode(image, fmt), MIME_BY_FORMAT[fmt], actions, facts={"seed": seed})
 
     def _result(

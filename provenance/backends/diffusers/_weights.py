@@ -2,8 +2,9 @@
 
 The digest is SHA-256 over ``"<sha256 hex>  <relative path>\\n"`` lines (``sha256sum`` format)
 for every file, sorted by relative POSIX path. Hashing a 7 GB model takes a minute, so each file's
-hash is cached under its absolute path with its size and ``st_mtime_ns``; a file whose size or
-mtime changed is hashed again. ``provenance reproduce`` hashes without the cache.
+hash is cached under its absolute path with its size, mtime, change time and inode; a file whose
+stat changed in any of them is hashed again (a write with the mtime put back still moves the change
+time). ``provenance reproduce`` hashes without the cache.
 """
 
 from __future__ import annotations
@@ -81,13 +82,13 @@ def weights_digest(model: Path, cache_file: Path | None = None) -> WeightsDigest
     out: list[WeightFile] = []
     for rel, path in model_files(model):
         st = path.stat()
-        key = str(path)
+        key, stamp = str(path), _stamp(st)
         hit = cache.get(key)
-        if hit and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
+        if hit and all(hit.get(k) == v for k, v in stamp.items()):
             sha = str(hit["sha256"])
         else:
             sha = _sha256_file(path)
-            cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+            cache[key] = {**stamp, "sha256": sha}
             changed = True
         out.append(WeightFile(rel, sha, st.st_size))
     if cache_file is not None and changed:
@@ -103,6 +104,17 @@ def compare(recorded: dict[str, Any], now: WeightsDigest) -> list[str]:
     problems += [f"{p} missing" for p in sorted(before) if p not in after]
     problems += [f"{p} added" for p in sorted(after) if p not in before]
     return problems
+
+
+def _stamp(st: os.stat_result) -> dict[str, int]:
+    """What must be unchanged for a cached hash to stand: size and mtime (which a copy or
+    ``touch`` can put back), and the inode and change time (which nothing can put back)."""
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "ino": st.st_ino,
+    }
 
 
 def _sha256_file(path: Path) -> str:

@@ -45,7 +45,7 @@ from ledger.models import HEAD as H
 from ledger.models import META as M
 from ledger.proofs import Proofs
 from ledger.reads import Reader
-from ledger.schema import check_sqlite_file, current_revision, upgrade
+from ledger.schema import check_sqlite_file, current_revision, head_revision, upgrade
 from ledger.signer_memory import SignerMemory
 from ledger.storage import closed_on_error, open_storage
 
@@ -169,7 +169,8 @@ class Ledger:
             rev = current_revision(conn, url)
             if rev is None:
                 raise NotALedgerError(f"{url}: no ledger here; run `provenance init` first")
-            upgrade(conn)  # a no-op at head; older ledgers are brought up to date
+            if rev != head_revision():  # older ledgers are brought up to date
+                upgrade(conn)
             meta = {str(k): str(v) for k, v in conn.execute(select(M.c.key, M.c.value))}
             if "origin" not in meta or conn.execute(select(H.c.size)).scalar() is None:
                 raise NotALedgerError(f"{url}: ledger tables are incomplete")

@@ -138,7 +138,7 @@ def test_a_tsa_anchor_never_vouches_for_an_ancestor(
     assert run(capsys, "trust", "add", "--tsa", str(workdir / "reuters-ca.pem"))[0] == 0
     code, out, _ = run(capsys, "verify", "--json", str(edited))
     [r] = reports(out)
-    assert (r["verdict"], r["chain_ok"]) == ("trusted", False)
+    assert (code, r["verdict"], r["chain_ok"]) == (0, "trusted", False)
     [parent] = r["chain"]["ingredients"]
     assert parent["ok"] is False and r["digital_source_type"] != "digitalCapture"
     assert any("unrecognized signer" in f["explanation"] for f in parent["failures"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,20 +106,18 @@ def _perceptual_parent(
     its lineage and AI disclosure must not be lost by re-saving the pixels, and a doctored
     look-alike must not borrow them. Else the look-alike that did not confirm, if any."""
     from provenance.recovery.match import recover
-    from provenance.verify.words import pixel_words
+    from provenance.verify.ledger_check import lead_words, pixel_check
 
     if ledger.size == 0:
         return None, None, None
     found = recover(ledger, image, original_of)
     if found.entry is not None:
         return found.entry.id, "perceptual", None
-    px = found.pixels
-    if px is None or (px.state == "unavailable" and not px.candidate.confident):
+    px = pixel_check(ledger, found.pixels)  # the same look-alike verify would report
+    words = lead_words(px)
+    if px is None or not words:
         return None, None, None
-    entry = ledger.get(px.candidate.entry)
-    boxes = [asdict(r) for r in px.confirmation.regions] if px.confirmation else []
-    words = pixel_words(px.state, entry.index if entry else None, boxes)
-    return None, None, {"entry": px.candidate.entry, "pixels": px.state, "words": words}
+    return None, None, {"entry": px.entry, "pixels": px.state, "words": words}
 
 
 def read_inputs(

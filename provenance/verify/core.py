@@ -260,7 +260,7 @@ def _no_manifest(
                 report.reasons.append(f"{PIXELS_CONFIRMED}: {report.ledger.pixels.reason}")
     else:
         report.verdict = Verdict.NO_CREDENTIALS
-        lead = _ledger_check.lead_words(report.ledger)
+        lead = _ledger_check.lead_words(report.ledger.pixels)
         report.reasons.append(
             f"no content credentials in the file; {lead}"
             if lead

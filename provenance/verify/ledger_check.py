@@ -48,8 +48,8 @@ def check(
     if entry is None and image is not None and not isinstance(claimed, dict):
         found = recover(ledger, image, _originals())
         result.candidates, result.reason, entry = found.candidates, found.reason, found.entry
-        result.pixels = _pixel_check(ledger, found.pixels)
-        result.reason = (lead_words(result) if entry is None else "") or result.reason
+        result.pixels = pixel_check(ledger, found.pixels)
+        result.reason = (lead_words(result.pixels) if entry is None else "") or result.reason
         if entry is not None:
             result.match = "perceptual"
             result.problems += [found.caveat] if found.caveat else []
@@ -69,10 +69,9 @@ def check(
     return result
 
 
-def lead_words(check: LedgerCheck) -> str:
+def lead_words(px: PixelCheck | None) -> str:
     """The "possible match" sentence for a lead whose pixels did not confirm it ("" if none):
     an altered or unalignable copy, or a strong fingerprint match without its original."""
-    px = check.pixels
     if px is None or px.state == "confirmed":
         return ""
     if px.state == "unavailable" and px.fingerprints != "strong match":
@@ -89,7 +88,8 @@ def _originals() -> Callable[[str], bytes | None]:
     return reader_for(home_from_env()).get
 
 
-def _pixel_check(ledger: Ledger, px: Pixels | None) -> PixelCheck | None:
+def pixel_check(ledger: Ledger, px: Pixels | None) -> PixelCheck | None:
+    """The deciding pixel comparison of a recovery, as the report (and the recorder) states it."""
     if px is None:
         return None
     lead, found = px.candidate, px.confirmation

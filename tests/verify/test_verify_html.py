@@ -111,27 +111,7 @@ def test_html_report_renders_with_thumbnails(
     assert html.count("data:image/") >= 4  # pictures of the file and its ancestors, inlined
     assert "http://" not in html.replace("http://cv.iptc.org", "")  # nothing to fetch
     assert "E-sig-CA.jpg" in html and "proof VERIFIED" in html
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'ud'}",
-            f"--screenshot={shot}",
-            "--window-size=1200,2000",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+    pixels = _screenshot(browser, page, tmp_path / "shot.png", tmp_path / "ud", "1200,2000")
     assert pixels.std() > 10  # not a blank page
     # the verdict badges are drawn: trusted green (#1b7f3b) appears on the page
     green = np.all(np.abs(pixels - np.array([0x1B, 0x7F, 0x3B])) < 12, axis=-1)

@@ -25,14 +25,13 @@ import random
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.calibrate_fingerprints import medians_ms
 from ledger import AppendRequest
 from provenance.home.identity import create_local_identity
 from provenance.home.ledger import create_ledger, open_ledger
@@ -98,17 +97,6 @@ def _copy(path: Path, how: str) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
-def _median_ms(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall time of each function, run in alternation so load hits all alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            bucket.append((time.perf_counter() - start) * 1000)
-    return [statistics.median(t) for t in times]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--full", action="store_true")
@@ -138,14 +126,14 @@ def main() -> None:
                     def alone(copy: Image.Image = copy) -> object:
                         return recover(led, copy)
 
-                    p, s = _median_ms([pixels, alone], repeats)
+                    p, s = medians_ms([pixels, alone], repeats)
                     pix.append(p)
                     search.append(s)
                 emit(name, statistics.median(pix), statistics.median(search), len(outs) * repeats)
             full, alone_ms = [], []
             for out in outs:
                 copy = _copy(out, "half")
-                f, a = _median_ms([lambda c=copy: recover(led, c, store.get),
+                f, a = medians_ms([lambda c=copy: recover(led, c, store.get),
                                    lambda c=copy: recover(led, c)], repeats)  # fmt: skip
                 full.append(f)
                 alone_ms.append(a)

@@ -477,7 +477,7 @@ def ledger_scale(images: dict[str, Image.Image], size: int) -> tuple[str, dict[s
     return text, bench
 
 
-def _medians_ms(fns: list[Callable[[], object]], n: int) -> list[float]:
+def medians_ms(fns: list[Callable[[], object]], n: int) -> list[float]:
     """Median wall time of each function, run in alternation so machine load hits all alike."""
     times: list[list[float]] = [[] for _ in fns]
     for fn in fns:
@@ -492,7 +492,7 @@ def _medians_ms(fns: list[Callable[[], object]], n: int) -> list[float]:
 
 def bench_compute(img: Image.Image, n: int = 50) -> dict[str, object]:
     img = img.resize((1024, 1024), Image.Resampling.LANCZOS)
-    value, baseline = _medians_ms([lambda: compute(img), lambda: imagehash.phash(img)], n)
+    value, baseline = medians_ms([lambda: compute(img), lambda: imagehash.phash(img)], n)
     return {"bench": "fingerprint.compute_1024", "value": round(value, 3), "unit": "ms",
             "baseline": round(baseline, 3), "ratio": round(value / baseline, 3), "n": n}  # fmt: skip
 

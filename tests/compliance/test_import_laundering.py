@@ -16,13 +16,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ledger.store import Ledger
 from provenance.backends.base import Action
 from provenance.backends.openai import OpenAIBackend
 from provenance.compliance.check import check_path
 from provenance.compliance.policy_file import parse_policy
 from provenance.home.ledger import open_ledger
+from provenance.home.originals import reader_for
 from provenance.home.paths import Home
 from provenance.record.recorder import Recorder
+from provenance.recovery.match import recover
 from tests.openai_server import OpenAIServer
 
 KEY = "sk-test-laundering-0123456789"
@@ -67,6 +70,18 @@ STRIPS = [png_resave, jpeg_reencode]
 PATHS = [via_import, via_step]
 
 
+def _why_not_linked(home: Home, led: Ledger, copy: Path) -> str:
+    """What the search and the pixel confirmation say of ``copy`` now (a failure's message)."""
+    with Image.open(copy) as im:
+        im.load()
+        found = recover(led, im, reader_for(home).get)
+    kept = reader_for(home).get(found.candidates[0].output) if found.candidates else None
+    return (
+        f"not linked: {found.reason!r}; candidates {found.candidates!r}; pixels {found.pixels!r}; "
+        f"original kept: {kept is not None}"
+    )
+
+
 @pytest.fixture
 def server() -> Iterator[OpenAIServer]:
     with OpenAIServer(api_key=KEY) as s:
@@ -90,7 +105,8 @@ def test_a_stripped_ai_output_keeps_its_lineage_and_disclosure(
     entry_id = path(home, copy, workdir)
     with open_ledger(home) as led:
         entry = led.get(entry_id)
-        assert entry is not None and ai.entry_id in entry.parents
+        assert entry is not None
+        assert ai.entry_id in entry.parents, _why_not_linked(home, led, copy)
         record = entry.body["output"] if entry.kind == "import" else entry.body["inputs"][0]
         assert record["link"] == "perceptual" and record["entry"] == ai.entry_id
         target = copy if entry.kind == "import" else workdir / "stepped.png"

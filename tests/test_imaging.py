@@ -197,6 +197,35 @@ def test_encode_png_fast_is_lossless_and_deterministic(mode: str) -> None:
     assert b"tIME" not in data and b"tEXt" not in data
 
 
+def _row_filters(data: bytes, width: int, channels: int) -> set[int]:
+    """The PNG filter type of each row (0: none, 4: Paeth) and whether the rows were deflated."""
+    at, idat = 8, b""
+    while at < len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        if data[at + 4 : at + 8] == b"IDAT":
+            idat += data[at + 8 : at + 8 + length]
+        at += 12 + length
+    rows = zlib.decompress(idat)
+    return set(rows[:: width * channels + 1])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_encode_png_fast_stores_noise_and_deflates_what_compresses(mode: str) -> None:
+    rng = np.random.default_rng(2)
+    noise = Image.fromarray(rng.integers(0, 256, (512, 512, len(mode)), dtype=np.uint8).squeeze())
+    smooth = Image.linear_gradient("L").resize((512, 512)).convert(mode)
+    raw = len(noise.tobytes())
+    stored, packed = imaging.encode_png_fast(noise), imaging.encode_png_fast(smooth)
+    # noise does not deflate: its rows are stored unfiltered (about its raw size), not run
+    # through the Paeth filter and deflate for nothing; what compresses still is
+    assert _row_filters(stored, 512, len(mode)) == {0} and raw < len(stored) < raw * 1.01
+    assert _row_filters(packed, 512, len(mode)) == {4} and len(packed) < raw // 20
+    for image, data in ((noise, stored), (smooth, packed)):
+        decoded = Image.open(io.BytesIO(data))
+        assert decoded.mode == image.mode
+        assert np.array_equal(np.asarray(decoded), np.asarray(image))
+
+
 def test_encode_png_fast_keeps_an_icc_profile() -> None:
     image = _noise()
     image.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -12,6 +12,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from provenance.errors import InputError
 from provenance.media import imaging
+from provenance.verify.signer_cert import _chunks
 
 
 def _png(image: Image.Image) -> bytes:
@@ -198,14 +199,8 @@ def test_encode_png_fast_is_lossless_and_deterministic(mode: str) -> None:
 
 
 def _row_filters(data: bytes, width: int, channels: int) -> set[int]:
-    """The PNG filter type of each row (0: none, 4: Paeth) and whether the rows were deflated."""
-    at, idat = 8, b""
-    while at < len(data):
-        length = int.from_bytes(data[at : at + 4], "big")
-        if data[at + 4 : at + 8] == b"IDAT":
-            idat += data[at + 8 : at + 8 + length]
-        at += 12 + length
-    rows = zlib.decompress(idat)
+    """The PNG filter types of the rows (0: none, 4: Paeth)."""
+    rows = zlib.decompress(_chunks(data, 8, b"IDAT", ">I", 4, 12))  # the verifier's chunk walk
     return set(rows[:: width * channels + 1])
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import skimage
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from provenance.recovery.confirm import confirm, outline
 
@@ -70,3 +70,42 @@ def test_an_overlaid_caption_is_altered_where_it_is() -> None:
 def test_a_different_picture_cannot_be_aligned_or_is_altered() -> None:
     found = confirm(_photo("coffee.png"), _photo("astronaut.png"))
     assert found.state in ("unaligned", "altered")
+
+
+def _poster(numbers: str) -> Image.Image:
+    card = Image.new("RGB", (512, 512), "white")
+    ImageDraw.Draw(card).text((40, 200), numbers, fill="black", font_size=60)
+    return card
+
+
+@pytest.mark.parametrize("side", [1, 8, 24, 64, 96])
+def test_a_copy_too_small_to_show_a_change_is_not_confirmed(side: int) -> None:
+    """A doctored poster shrunk to 24x24 px agreed with the recorded one at that size and was
+    "confirmed" (so verify said `recovered`: "these are the recorded pixels"). Under a quarter of
+    the original's size, the pixels are not compared at all, the genuine copy's included."""
+    recorded, doctored = _poster("68% to 32%"), _poster("86% to 14%")
+    for copy in (doctored, recorded):
+        found = confirm(copy.resize((side, side), Image.Resampling.LANCZOS), recorded)
+        assert found.state == "unaligned", (side, found)
+        assert "too little detail" in found.reason and not found.regions
+    quarter = confirm(recorded.resize((128, 128), Image.Resampling.LANCZOS), recorded)
+    assert quarter.state == "confirmed", quarter  # a quarter is still shown in full
+
+
+def test_a_copy_far_larger_than_the_original_is_not_confirmed() -> None:
+    """A 4x4 px recorded original "confirmed" any 512 px picture of its average colour."""
+    recorded = _poster("68% to 32%")
+    found = confirm(recorded, recorded.resize((4, 4), Image.Resampling.BOX))
+    assert found.state == "unaligned" and "times the recorded original's size" in found.reason
+
+
+@pytest.mark.parametrize("colour", ["black", "white"])
+def test_a_flat_copy_is_not_the_recorded_picture(colour: str) -> None:
+    """A flat black 512x512 square was "confirmed" as a recorded poster: the tone fit's unbounded
+    offset (-255) mapped the whole original to black. A flat white one vs a dark picture, alike."""
+    recorded = _poster("68% to 32%")
+    original = recorded if colour == "black" else ImageOps.invert(recorded)
+    found = confirm(Image.new("RGB", recorded.size, colour), original)
+    assert found.state == "altered", found
+    darker = ImageEnhance.Brightness(original).enhance(0.85)  # an honest tone change still agrees
+    assert confirm(darker, original).state == "confirmed"

@@ -56,6 +56,12 @@ _FLOOR = 14.0
 _NOISE = 4.0
 _CHROMA_FLOOR = 18.0
 _GAIN = (0.7, 1.4)
+# A uniform brightening or darkening moves luma by at most this many levels: an unbounded offset
+# would map the whole original onto a flat copy (a black square "confirmed" a recorded poster).
+_MAX_OFFSET = 40.0
+# A copy smaller than a quarter of the original (linear) shows too little to vouch for its
+# pixels: a doctored poster shrunk to 24x24 px "confirmed". (4.1: rounding of an exact quarter.)
+MAX_SCALE = 4.1
 _NOISE_CAP = 4.0
 _FIT_SAMPLES = 20_000
 
@@ -187,7 +193,7 @@ def confirm(copy: Image.Image, original: Image.Image) -> Confirmation:
     :data:`MAX_COMPARE_PIXELS`, at that many: memory stays bounded; regions are scaled back)."""
     w, h = original.size
     if w * h <= MAX_COMPARE_PIXELS:
-        return _confirm(_planes(copy), _planes(original))
+        return _big_enough(_confirm(_planes(copy), _planes(original)))
     k = (MAX_COMPARE_PIXELS / (w * h)) ** 0.5
     small = original.resize((max(8, int(w * k)), max(8, int(h * k))), Image.Resampling.BOX)
     if copy.width * copy.height > MAX_COMPARE_PIXELS:  # the same filter on both sides
@@ -203,7 +209,23 @@ def confirm(copy: Image.Image, original: Image.Image) -> Confirmation:
         for r in found.regions
     ]  # fmt: skip
     scale = found.scale * back[0]
-    return replace(found, regions=regions, scale=scale, original_size=(w, h))
+    return _big_enough(replace(found, regions=regions, scale=scale, original_size=(w, h)))
+
+
+def _big_enough(found: Confirmation) -> Confirmation:
+    """Pixels compared across more than :data:`MAX_SCALE` in size vouch for nothing: a copy
+    that much smaller cannot show what was changed, one that much larger shows detail the
+    original never had. Such a copy's pixels count as not compared, whatever they agree on."""
+    if found.state == "unaligned" or 1 / MAX_SCALE <= found.scale <= MAX_SCALE:
+        return found
+    why = (
+        f"the copy is {1 / found.scale:.0%} of the recorded original's size: under 25% it shows "
+        "too little detail to confirm its pixels"
+        if found.scale > MAX_SCALE
+        else f"the copy is {1 / found.scale:.1f} times the recorded original's size: over 4 "
+        "times it shows detail the original does not have, which cannot be confirmed"
+    )
+    return replace(found, state="unaligned", reason=why, regions=[], copy_regions=[])
 
 
 def _confirm(cp: _Planes, og: _Planes, soften: float = 1.0) -> Confirmation:
@@ -332,15 +354,20 @@ def _tone_matched(original: Plane, copy: Plane, inside: Mask, centre: float | No
 
 
 def _fit(o: Plane, c: Plane, centre: float | None) -> tuple[float, float]:
-    """Least-squares gain and offset (``centre``: a gain about it only), gain within _GAIN."""
+    """Least-squares gain and offset (``centre``: a gain about it only), gain within _GAIN and
+    offset within _MAX_OFFSET."""
     if o.size < 2 or float(o.std()) < 1e-6:
-        return 1.0, float(np.median(c - o)) if centre is None else 0.0
+        return 1.0, _bounded(float(np.median(c - o))) if centre is None else 0.0
     if centre is None:
         gain, offset = (float(v) for v in np.polyfit(o, c, 1))
         if _GAIN[0] <= gain <= _GAIN[1]:
-            return gain, offset
-        return 1.0, float(np.median(c - o))
+            return gain, _bounded(offset)
+        return 1.0, _bounded(float(np.median(c - o)))
     d = o - centre
     gain = float(np.dot(d, c - centre) / max(float(np.dot(d, d)), 1e-6))
     gain = gain if _GAIN[0] <= gain <= _GAIN[1] else 1.0
     return gain, centre * (1 - gain)
+
+
+def _bounded(offset: float) -> float:
+    return max(-_MAX_OFFSET, min(_MAX_OFFSET, offset))

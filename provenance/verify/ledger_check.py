@@ -76,7 +76,7 @@ def lead_words(px: PixelCheck | None) -> str:
         return ""
     if px.state == "unavailable" and px.fingerprints != "strong match":
         return ""  # a weak look-alike without its original: the look-alike list says enough
-    return pixel_words(px.state, px.index, px.regions)
+    return pixel_words(px.state, px.index, px.regions, px.reason)
 
 
 def _originals() -> Callable[[str], bytes | None]:

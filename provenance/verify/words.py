@@ -123,18 +123,22 @@ POSSIBLE_ALTERED = "possible match, altered"
 POSSIBLE_UNAVAILABLE = "possible match"
 _PIXEL_WHY = {
     "altered": "its pixels differ from the recorded original in {regions}",
-    "unaligned": "the copy could not be aligned with the recorded original to compare pixels",
+    "unaligned": "its pixels could not be compared with the recorded original ({why})",
     "unavailable": "the recorded original was not available to confirm its pixels (no copy in "
     "this home's originals store)",
 }
 
 
-def pixel_words(state: str, index: int | None, regions: list[dict[str, int]]) -> str:
-    """The one sentence for a lead whose pixels did not confirm it (``state`` not confirmed)."""
+def pixel_words(
+    state: str, index: int | None, regions: list[dict[str, int]], reason: str = ""
+) -> str:
+    """The one sentence for a lead whose pixels did not confirm it (``state`` not confirmed);
+    ``reason`` is the comparison's own (why an unaligned copy could not be compared)."""
     head = POSSIBLE_ALTERED if state == "altered" else POSSIBLE_UNAVAILABLE
     boxes = ", ".join(region_words(r) for r in regions[:4]) + (" ..." if len(regions) > 4 else "")
     why = _PIXEL_WHY.get(state, state).format(
-        regions=f"{len(regions)} region{'s' if len(regions) != 1 else ''} ({boxes})"
+        regions=f"{len(regions)} region{'s' if len(regions) != 1 else ''} ({boxes})",
+        why=reason or "no alignment found",
     )
     entry = f"ledger entry {index}" if index is not None else "a recorded output"
     return f"{head}: it looks like {entry}, but {why}; not recovered"

@@ -75,7 +75,9 @@ def read_store(
         return StoreReading(state=None, error=text)
     try:
         store = json.loads(reader.json())
-        state = reader.get_validation_state()
+        # what get_validation_state() returns, read from the JSON already parsed here (c2pa's
+        # method parses the whole store's JSON a second time to read this one field)
+        state = store.get("validation_state") if isinstance(store, dict) else None
         remote = None
         try:
             remote = None if reader.is_embedded() else reader.get_remote_url()
@@ -87,7 +89,10 @@ def read_store(
     finally:
         reader.close()
     return StoreReading(
-        state=str(state) if state else None, store=store, remote_url=remote, resources=resources
+        state=str(state) if state else None,
+        store=store if isinstance(store, dict) else {},
+        remote_url=remote,
+        resources=resources,
     )
 
 

@@ -53,3 +53,23 @@ def test_bad_keys_are_one_line_errors(tmp_path: Path, bad: str) -> None:
     with pytest.raises(InputError, match="not a log verifier key") as err:
         KnownLogs(Home(tmp_path)).add(bad)
     assert "\n" not in str(err.value)
+
+
+def test_the_active_home_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """home_from_env is cached per value of the variables it reads: a changed one is seen."""
+    from provenance.home.paths import ENV_HOME, home_from_env
+
+    monkeypatch.delenv(ENV_HOME, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "one"))
+    assert home_from_env().root == tmp_path / "one" / "provenance"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "two"))
+    assert home_from_env().root == tmp_path / "two" / "provenance"
+    monkeypatch.setenv(ENV_HOME, str(tmp_path / "set"))
+    assert home_from_env().root == tmp_path / "set"
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv(ENV_HOME, "~/h")
+    assert home_from_env().root == tmp_path / "user" / "h"
+    monkeypatch.setenv("HOME", str(tmp_path / "other"))
+    assert home_from_env().root == tmp_path / "other" / "h"

@@ -3,6 +3,7 @@ in this process (a failed allocation) and in worker processes (one that dies is 
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -52,3 +53,31 @@ def test_a_file_past_its_memory_budget_is_an_error_and_the_batch_carries_on(
     # Without a budget the same file is read (and found altered: the chunk is not the signed one).
     [r] = verify_many([(str(big), None)], default_policy(home), None, memory_budget_mib=None)
     assert r.verdict == "invalid"
+
+
+def _statm_now() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="Linux /proc only")
+def test_the_budget_reads_what_this_process_holds_now_even_after_a_fork() -> None:
+    """The kept /proc/self/statm descriptor is read afresh each time, and a forked child
+    (its descriptor would describe the parent) opens its own."""
+    from provenance.verify.batch import _held_bytes
+
+    before = _held_bytes()
+    grown = bytearray(256 * 1024 * 1024)
+    assert _held_bytes() >= before + len(grown)
+    del grown
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grow, and report whether the budget saw the child's own growth
+        extra = bytearray(512 * 1024 * 1024)
+        ok = abs(_held_bytes() - _statm_now()) < 64 * 1024 * 1024 and len(extra) > 0
+        os.write(w, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.waitpid(pid, 0)
+    os.close(r)

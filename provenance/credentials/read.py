@@ -53,11 +53,18 @@ class StoreReading:
 
 
 def read_store(
-    data: bytes, mime: str, context: c2pa.Context, *, thumbnails: bool = False
+    data: bytes,
+    mime: str,
+    context: c2pa.Context,
+    *,
+    thumbnails: bool = False,
+    network: bool = True,
 ) -> StoreReading:
     """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings.
 
     With ``thumbnails``, the claim and ingredient thumbnails are extracted too (for reports).
+    ``network=False`` says the context cannot fetch: a store that was read is then the embedded
+    one, and c2pa is not asked where it came from.
     """
     try:
         reader = c2pa.Reader(mime, io.BytesIO(data), context=context)
@@ -80,7 +87,7 @@ def read_store(
         state = store.get("validation_state") if isinstance(store, dict) else None
         remote = None
         try:
-            remote = None if reader.is_embedded() else reader.get_remote_url()
+            remote = None if not network or reader.is_embedded() else reader.get_remote_url()
         except c2pa.C2paError:
             remote = None
         resources = _thumbnails(reader, store) if thumbnails else {}

@@ -187,7 +187,7 @@ def _verify(
     if damaged:
         return _error(name, damaged)
     ctx = _context(policy)
-    reading = read_store(data, mime, ctx, thumbnails=thumbnails)
+    reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime
     )

@@ -109,10 +109,13 @@ def _read_regular(name: str) -> bytes:
     # O_NONBLOCK: should a FIFO replace the file since, opening it must not hang the batch
     fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        chunks = [os.read(fd, st.st_size + 1)]  # + 1: a file that grew is read to its end
+        first = os.read(fd, st.st_size + 1)  # + 1: a file that grew is read to its end
+        if len(first) <= st.st_size:  # a regular file reads short only at its end
+            return first
+        chunks = [first]
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))
-        return chunks[0] if len(chunks) <= 2 else b"".join(chunks)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 

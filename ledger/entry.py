@@ -274,9 +274,23 @@ def _leaf_body(leaf: bytes) -> Any:
     return _DECODER.decode(text)["body"]
 
 
+# The time as format_time writes it; anything else goes through strptime (~12 us more a leaf).
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
+
+
+def parse_time(text: str) -> datetime:
+    """A leaf's time (``%Y-%m-%dT%H:%M:%S.%fZ``, UTC), as strptime reads it: the same values,
+    and ValueError for the same strings (a date that does not exist, second 60, ...)."""
+    m = _TIME.fullmatch(text) if text.isascii() else None
+    if m is None:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    y, mo, d, h, mi, sec, us = map(int, m.groups())
+    return datetime(y, mo, d, h, mi, sec, us, tzinfo=UTC)
+
+
 def entry_from_leaf(leaf: bytes) -> Entry:
     doc = json.loads(leaf)
-    t = datetime.strptime(doc["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    t = parse_time(doc["time"])
     return Entry(
         id=doc["id"],
         index=doc["index"],

@@ -65,9 +65,33 @@ def hashes_in(conn: Connection, ranges: list[merkle.Range]) -> list[bytes]:
     return _fold(pieces, read_nodes(conn, keys))
 
 
+# An inclusion proof that misses the cache also reads every stored node inside the aligned
+# block of this many leaves around its index: the next files of a batch (usually neighbours in
+# the log) then find their proofs without a query.
+_BLOCK_LEVEL = 6
+_MAX_CACHED = 1 << 16
+
+
+def _block_keys(index: int, tree_size: int) -> list[int]:
+    """The perfect nodes whose leaves all lie in ``index``'s block and inside the tree."""
+    lo = index >> _BLOCK_LEVEL << _BLOCK_LEVEL
+    hi = min(tree_size, lo + (1 << _BLOCK_LEVEL))
+    return [
+        merkle.node_key(lv, ix)
+        for lv in range(_BLOCK_LEVEL + 1)
+        for ix in range(lo >> lv, hi >> lv)
+        if (ix + 1) << lv <= hi
+    ]
+
+
 class Proofs:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
+        # Stored subtree hashes already read for inclusion proofs. A perfect subtree's hash
+        # never changes as the log grows, and every proof is checked against a signed root by
+        # whoever uses it, so a hash read once serves the proofs that follow.
+        self._nodes: dict[int, bytes] = {}
+        self._size = 0  # the largest head size read with them
 
     def _hashes(self, tree_size: int, ranges: list[merkle.Range]) -> list[bytes]:
         pieces = [merkle.perfect_pieces(lo, hi) for lo, hi in ranges]
@@ -80,7 +104,21 @@ class Proofs:
     def inclusion(self, index: int, tree_size: int) -> list[bytes]:
         if not 0 <= index < tree_size:
             raise LedgerError(f"index {index}: not in a tree of size {tree_size}")
-        return self._hashes(tree_size, merkle.inclusion_ranges(index, tree_size))
+        pieces = [
+            merkle.perfect_pieces(lo, hi) for lo, hi in merkle.inclusion_ranges(index, tree_size)
+        ]
+        keys = [merkle.node_key(lv, ix) for ps in pieces for lv, ix in ps]
+        nodes = self._nodes
+        if tree_size > self._size or not all(k in nodes for k in keys):
+            extra = [k for k in _block_keys(index, tree_size) if k not in nodes]
+            size, found = self.storage.subtree_hashes(list(dict.fromkeys(keys + extra)))
+            if not 0 <= tree_size <= size:
+                raise LedgerError(f"tree size {tree_size}: the ledger has {size} entries")
+            if len(nodes) + len(found) > _MAX_CACHED:
+                nodes.clear()
+            nodes.update(found)
+            self._size = max(self._size, size)
+        return _fold(pieces, nodes)
 
     def consistency(self, old: int, new: int) -> list[bytes]:
         if not 0 <= old <= new:

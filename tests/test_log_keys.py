@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger.checkpoint import generate_log_key, verifier_key
+from ledger.witness.cosignature import witness_vkey
 from provenance.errors import InputError
 from provenance.home.log_keys import KnownLogs, pinned_key, read_vkey_arg
 from provenance.home.paths import Home
@@ -53,3 +54,56 @@ def test_bad_keys_are_one_line_errors(tmp_path: Path, bad: str) -> None:
     with pytest.raises(InputError, match="not a log verifier key") as err:
         KnownLogs(Home(tmp_path)).add(bad)
     assert "\n" not in str(err.value)
+
+
+def test_the_active_home_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """home_from_env is cached per value of the variables it reads: a changed one is seen."""
+    from provenance.home.paths import ENV_HOME, home_from_env
+
+    monkeypatch.delenv(ENV_HOME, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "one"))
+    assert home_from_env().root == tmp_path / "one" / "provenance"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "two"))
+    assert home_from_env().root == tmp_path / "two" / "provenance"
+    monkeypatch.setenv(ENV_HOME, str(tmp_path / "set"))
+    assert home_from_env().root == tmp_path / "set"
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv(ENV_HOME, "~/h")
+    assert home_from_env().root == tmp_path / "user" / "h"
+    monkeypatch.setenv("HOME", str(tmp_path / "other"))
+    assert home_from_env().root == tmp_path / "other" / "h"
+
+
+def test_the_verifier_memory_follows_the_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.home.log_keys import checkpoint_memory
+    from provenance.vocab import ENV_STATE_DIR
+
+    monkeypatch.setenv(ENV_STATE_DIR, str(tmp_path / "a"))
+    assert checkpoint_memory().directory == tmp_path / "a" / "checkpoints"
+    monkeypatch.setenv(ENV_STATE_DIR, str(tmp_path / "b"))
+    assert checkpoint_memory().directory == tmp_path / "b" / "checkpoints"
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv(ENV_STATE_DIR, "~/state")
+    assert checkpoint_memory().directory == tmp_path / "user" / "state" / "checkpoints"
+
+
+def test_a_witness_policy_added_after_a_first_check_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provenance.home.witnesses import ENV_WITNESS_POLICY, policy_file, witness_policy
+
+    monkeypatch.delenv(ENV_WITNESS_POLICY, raising=False)
+    home = Home(tmp_path)
+    assert witness_policy(home) is None
+    log = verifier_key(generate_log_key(), "a.example/log")
+    w = witness_vkey(generate_log_key(), "w.example")
+    policy_file(home).parent.mkdir(parents=True)
+    policy_file(home).write_text(f"log {log}\nwitness W {w}\nquorum W\n")
+    found = witness_policy(home)
+    assert found is not None and found[1] == policy_file(home)
+    policy_file(home).unlink()
+    assert witness_policy(home) is None

@@ -53,11 +53,18 @@ class StoreReading:
 
 
 def read_store(
-    data: bytes, mime: str, context: c2pa.Context, *, thumbnails: bool = False
+    data: bytes,
+    mime: str,
+    context: c2pa.Context,
+    *,
+    thumbnails: bool = False,
+    network: bool = True,
 ) -> StoreReading:
     """Validate the C2PA store embedded in ``data`` under ``context``'s trust settings.
 
     With ``thumbnails``, the claim and ingredient thumbnails are extracted too (for reports).
+    ``network=False`` says the context cannot fetch: a store that was read is then the embedded
+    one, and c2pa is not asked where it came from.
     """
     try:
         reader = c2pa.Reader(mime, io.BytesIO(data), context=context)
@@ -75,10 +82,12 @@ def read_store(
         return StoreReading(state=None, error=text)
     try:
         store = json.loads(reader.json())
-        state = reader.get_validation_state()
+        # what get_validation_state() returns, read from the JSON already parsed here (c2pa's
+        # method parses the whole store's JSON a second time to read this one field)
+        state = store.get("validation_state") if isinstance(store, dict) else None
         remote = None
         try:
-            remote = None if reader.is_embedded() else reader.get_remote_url()
+            remote = None if not network or reader.is_embedded() else reader.get_remote_url()
         except c2pa.C2paError:
             remote = None
         resources = _thumbnails(reader, store) if thumbnails else {}
@@ -87,7 +96,10 @@ def read_store(
     finally:
         reader.close()
     return StoreReading(
-        state=str(state) if state else None, store=store, remote_url=remote, resources=resources
+        state=str(state) if state else None,
+        store=store if isinstance(store, dict) else {},
+        remote_url=remote,
+        resources=resources,
     )
 
 

@@ -168,7 +168,16 @@ def _platform_state_dir() -> Path:
 
 def checkpoint_memory() -> CheckpointMemory:
     """The verifier's memory of the newest checkpoint seen per log."""
-    return CheckpointMemory(state_dir() / "checkpoints")
+    key = (os.environ.get(ENV_STATE_DIR), os.environ.get("HOME"))  # what state_dir() reads
+    found = _memories.get(key)
+    if found is None:  # one per state directory: a batch asks once per file
+        if len(_memories) >= 16:
+            _memories.clear()
+        found = _memories[key] = CheckpointMemory(state_dir() / "checkpoints")
+    return found
+
+
+_memories: dict[tuple[str | None, str | None], CheckpointMemory] = {}
 
 
 _accepted: set[tuple[Path, int, str, str]] = set()  # (memory folder, its mtime, key, note)
@@ -199,7 +208,7 @@ def remember(checkpoint: Checkpoint, vkey: str, proof: ProofSource) -> ForkDetec
 
 def _stamp(folder: Path) -> int:
     try:
-        return folder.stat().st_mtime_ns
+        return os.stat(folder).st_mtime_ns
     except OSError:
         return -1
 

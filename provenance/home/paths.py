@@ -95,8 +95,28 @@ class Home:
         return f"sqlite:///{self.ledger_db}"
 
 
+# The variables the answer depends on: a cached home is found again only while they hold.
+_HOME_VARS = (ENV_HOME, "HOME", "XDG_DATA_HOME", "USERPROFILE")
+_homes: dict[tuple[str | None, ...], Home] = {}
+
+
 def home_from_env() -> Home:
-    """The active home: ``$PROVENANCE_HOME`` or the platform's user data directory."""
+    """The active home: ``$PROVENANCE_HOME`` or the platform's user data directory.
+
+    Cached per value of the variables it reads (a ledger check asks once per file, and
+    platformdirs' answer costs ~10 us).
+    """
+    key = tuple(os.environ.get(v) for v in _HOME_VARS)
+    found = _homes.get(key)
+    if found is None:
+        found = _home_now()
+        if len(_homes) >= 16:
+            _homes.clear()
+        _homes[key] = found
+    return found
+
+
+def _home_now() -> Home:
     root = os.environ.get(ENV_HOME)
     if root:
         return Home(Path(root).expanduser())

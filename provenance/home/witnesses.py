@@ -136,7 +136,16 @@ def witness_policy(home: Home) -> tuple[Policy, Path] | None:
     """The policy verification enforces: ``$PROVENANCE_WITNESS_POLICY`` (what
     ``--witness-policy`` sets), else ``<home>/trust/witness.policy`` if present, else None."""
     named = os.environ.get(ENV_WITNESS_POLICY)
-    path = Path(named) if named else policy_file(home)
-    if not named and not path.exists():
+    if named:
+        return read_policy(Path(named)), Path(named)
+    path = _policy_paths.get(home)
+    if path is None:  # a ledger check asks once per file: the path is worked out once
+        if len(_policy_paths) >= 16:
+            _policy_paths.clear()
+        path = _policy_paths[home] = policy_file(home)
+    if not os.path.exists(path):  # still looked for every time: one added since counts
         return None
     return read_policy(path), path
+
+
+_policy_paths: dict[Home, Path] = {}

@@ -18,6 +18,7 @@ Offline by default: a remote manifest is fetched only when the policy allows the
 from __future__ import annotations
 
 import io
+import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,24 +82,42 @@ def verify_path(
     ``Home.log_pub``) used to check the checkpoint signature; without it the ledger's stored key is
     used. ``thumbnails`` keeps pictures of each ancestor for the HTML report.
     """
-    p = Path(path)
+    name = str(Path(path))
     try:
-        st = p.stat()
-        if stat.S_ISDIR(st.st_mode):
-            return _finish(_error(str(p), "is a directory, not a file"), policy)
-        if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a socket cannot be read
-            return _finish(_error(str(p), "not a regular file (device, FIFO or socket)"), policy)
-        size = st.st_size
-        if size > MAX_FILE_BYTES:
-            return _finish(
-                _error(str(p), f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"), policy
-            )
-        data = p.read_bytes()
+        data = _read_regular(name)
+    except _NotAFile as e:
+        return _finish(_error(name, str(e)), policy)
     except OSError as e:
-        return _finish(_error(str(p), f"cannot read ({e.strerror or e})"), policy)
-    return verify_bytes(
-        data, policy, ledger, name=str(p), log_verifier=log_verifier, thumbnails=thumbnails
-    )
+        return _finish(_error(name, f"cannot read ({e.strerror or e})"), policy)
+    return _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails)
+
+
+class _NotAFile(Exception):
+    """What is at a path cannot be verified as a file (a directory, a FIFO, too large)."""
+
+
+def _read_regular(name: str) -> bytes:
+    """The bytes of a regular file: its kind checked first (a FIFO or device is never opened),
+    then read through one descriptor (cheaper than pathlib's read_bytes, once per file)."""
+    st = os.stat(name)
+    if stat.S_ISDIR(st.st_mode):
+        raise _NotAFile("is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a socket cannot be read
+        raise _NotAFile("not a regular file (device, FIFO or socket)")
+    if st.st_size > MAX_FILE_BYTES:
+        raise _NotAFile(f"file too large ({st.st_size} bytes; limit {MAX_FILE_BYTES})")
+    # O_NONBLOCK: should a FIFO replace the file since, opening it must not hang the batch
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        first = os.read(fd, st.st_size + 1)  # + 1: a file that grew is read to its end
+        if len(first) <= st.st_size:  # a regular file reads short only at its end
+            return first
+        chunks = [first]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 @ledger_failures()  # ledger errors join the ProvenanceError family
@@ -112,6 +131,17 @@ def verify_bytes(
     thumbnails: bool = False,
 ) -> VerificationReport:
     """Verify a file held in memory (``name`` is used in reasons)."""
+    return _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails)
+
+
+def _verify_bytes(
+    data: bytes,
+    policy: TrustPolicy,
+    ledger: Ledger | None,
+    name: str,
+    log_verifier: str | None,
+    thumbnails: bool,
+) -> VerificationReport:
     try:
         report = _verify(data, policy, ledger, name, log_verifier, thumbnails)
     except MemoryError:
@@ -160,7 +190,7 @@ def _verify(
     if damaged:
         return _error(name, damaged)
     ctx = _context(policy)
-    reading = read_store(data, mime, ctx, thumbnails=thumbnails)
+    reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime
     )

@@ -36,7 +36,6 @@ def check(
     (for files without credentials) enables the perceptual search when the hash is unknown."""
     if ledger is None:
         return LedgerCheck(done=False, reason=NO_LEDGER)
-    from provenance.recovery.match import NO_ENTRY, recover
     from provenance.verify.lookup import latest_producer
 
     result = LedgerCheck(done=True, reason="")
@@ -46,6 +45,8 @@ def check(
     if isinstance(claimed, dict):
         entry = _check_claim(ledger, claimed, entry, result)
     if entry is None and image is not None and not isinstance(claimed, dict):
+        from provenance.recovery.match import recover  # numpy, OpenCV: only for a search
+
         found = recover(ledger, image, _originals())
         result.candidates, result.reason, entry = found.candidates, found.reason, found.entry
         result.pixels = pixel_check(ledger, found.pixels)
@@ -54,11 +55,13 @@ def check(
             result.match = "perceptual"
             result.problems += [found.caveat] if found.caveat else []
     if entry is None:
+        from provenance.recovery.match import NO_ENTRY
+
         result.reason = result.reason or NO_ENTRY
         return result
     result.entry = EntrySummary.of(entry)
-    chain = ledger.lineage(entry.id) if entry.parents else [entry]
-    result.lineage = [EntrySummary.of(e) for e in chain]
+    chain = ledger.lineage(entry.id) if entry.parents else []
+    result.lineage = [EntrySummary.of(e) for e in chain] or [result.entry]  # nothing to walk
     result.proof = proof(ledger, entry, log_verifier)
     result.reason = (
         f"the manifest names ledger entry {entry.index} ({entry.kind}), but this file is not "

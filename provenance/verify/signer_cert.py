@@ -64,18 +64,32 @@ def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert |
     if serial is None:
         return None
     found: dict[str, SignerCert] = {}
-    store = _store_bytes(data, mime)
-    at = store.find(b"\x30\x82")
+    store, lo, hi = _store(data, mime)
+    at = store.find(b"\x30\x82", lo, hi)
     while at != -1 and len(found) < 2:
-        length = struct.unpack(">H", store[at + 2 : at + 4])[0] + 4 if at + 4 <= len(store) else 0
-        if 64 < length <= _MAX_CERT:
+        length = struct.unpack(">H", store[at + 2 : at + 4])[0] + 4 if at + 4 <= hi else 0
+        if 64 < length <= _MAX_CERT and at + length <= hi:
             der = store[at : at + length]
             facts = _facts(der)
             if facts is not None and facts[0] == serial:
                 digest = hashlib.sha256(der).hexdigest()
                 found[digest] = SignerCert(digest, facts[1], serial, facts[2], der)
-        at = store.find(b"\x30\x82", at + 1)
+        at = store.find(b"\x30\x82", at + 1, hi)
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _store(data: bytes, mime: str) -> tuple[bytes, int, int]:
+    """The bytes that hold the manifest store, contiguous, as (buffer, start, end): a store in
+    one PNG or RIFF chunk (the usual case) is searched where it lies, not copied out first."""
+    spans = None
+    if mime == "image/png":
+        spans = _chunk_spans(data, 8, b"caBX", ">I", 4, 12)
+    elif mime == "image/webp":
+        spans = _chunk_spans(data, 12, b"C2PA", "<I", 0, 8)
+    if spans is not None and len(spans) == 1:
+        return data, spans[0][0], spans[0][1]
+    store = _store_bytes(data, mime)
+    return store, 0, len(store)
 
 
 def _store_bytes(data: bytes, mime: str) -> bytes:
@@ -91,16 +105,23 @@ def _store_bytes(data: bytes, mime: str) -> bytes:
 
 def _chunks(data: bytes, start: int, kind: bytes, fmt: str, type_at: int, head: int) -> bytes:
     """The payload of every ``kind`` chunk (PNG: length then type; RIFF: type then length)."""
-    out = bytearray()
+    return b"".join(data[a:b] for a, b in _chunk_spans(data, start, kind, fmt, type_at, head))
+
+
+def _chunk_spans(
+    data: bytes, start: int, kind: bytes, fmt: str, type_at: int, head: int
+) -> list[tuple[int, int]]:
+    """Where the payload of every ``kind`` chunk lies in ``data`` (cut at its end)."""
+    out = []
     i = start
     while i + head <= len(data):
         size_at = 0 if type_at else 4
         size = struct.unpack(fmt, data[i + size_at : i + size_at + 4])[0]
         if data[i + type_at : i + type_at + 4] == kind:
             body = i + (8 if head == 12 else head)
-            out += data[body : body + size]
+            out.append((body, min(body + size, len(data))))
         i += head + size + (size & 1 if head == 8 else 0)
-    return bytes(out)
+    return out
 
 
 def _jpeg_app11(data: bytes) -> bytes:

@@ -23,6 +23,7 @@ from ledger.entry import (
     entry_from_leaf,
     format_time,
     new_entry_id,
+    parse_time,
 )
 from ledger.errors import InvalidEntryError
 from tests.ledger.ledger_helpers import make_ledger
@@ -192,6 +193,61 @@ def test_in_memory_ledger_appends_through_the_engine() -> None:
 @given(st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC)))
 def test_format_time_is_strftime(t: datetime) -> None:
     assert format_time(t) == t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _strptime(text: str) -> datetime | str:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return "ValueError"
+
+
+def _parsed(text: str) -> datetime | str:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return "ValueError"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC)))
+def test_parse_time_reads_what_format_time_writes(t: datetime) -> None:
+    assert _parsed(format_time(t)) == _strptime(format_time(t))
+    if t.year >= 1000:  # strftime does not pad a smaller year, which strptime cannot read
+        assert parse_time(format_time(t)) == t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-29T00:00:00.000000Z",  # no such day
+        "2026-13-01T00:00:00.000000Z",
+        "2026-00-10T00:00:00.000000Z",
+        "2026-01-00T00:00:00.000000Z",
+        "2026-01-01T24:00:00.000000Z",
+        "2026-01-01T00:60:00.000000Z",
+        "2026-01-01T00:00:60.000000Z",  # strptime's %S reads 60 and 61; datetime refuses them
+        "2026-01-01T00:00:61.000000Z",
+        "0000-01-01T00:00:00.000000Z",
+        "2026-01-01T00:00:00.000000",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00.5Z",  # strptime's %f takes 1 to 6 digits: the slow path does
+        "2026-1-1T0:0:0.000001Z",
+        "2026-01-01T00:00:00.0000001Z",
+        "2026-01-01T00:00:00.000000+00:00",
+        "\u0662026-01-01T00:00:00.000000Z",  # a non-ASCII digit: \\d would take it
+        "2026-01-01T00:00:00.\u0660\u0660\u0660\u0660\u0660\u0660Z",
+        "2026-01-01 00:00:00.000000Z",
+    ],
+)
+def test_parse_time_accepts_and_refuses_what_strptime_does(text: str) -> None:
+    assert _parsed(text) == _strptime(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("0123456789-T:.Z \u0660"), min_size=20, max_size=30))
+def test_parse_time_agrees_with_strptime_on_any_string(text: str) -> None:
+    assert _parsed(text) == _strptime(text)
 
 
 def test_new_entry_ids_are_uuid7_strings_in_time_order() -> None:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import Ledger
 from ledger.errors import LedgerError, LedgerIntegrityError
-from ledger.merkle import verify_inclusion
+from ledger.merkle import inclusion_ranges, verify_inclusion
 from ledger.storage import EngineStorage, SqliteFileStorage
 from tests.ledger.ledger_helpers import make_ledger
 
@@ -56,3 +56,29 @@ def test_raw_reads_report_damage_and_bad_sizes(tmp_path: Path, log_key: Ed25519P
             with pytest.raises(LedgerIntegrityError, match="missing"):
                 for i in range(9):
                     led.inclusion_proof(i, 9)
+
+
+def test_inclusion_proofs_from_the_node_cache_equal_fresh_ones_as_the_log_grows(
+    tmp_path: Path, log_key: Ed25519PrivateKey
+) -> None:
+    """One ledger object answers every proof (most from the nodes it read for earlier ones,
+    across block edges and as the log grows); each equals the proof a fresh reader builds and
+    verifies against the root of its tree size."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    led = make_ledger(url, log_key, 70)
+    try:
+        for n in (70, 130, 131, 200):
+            while led.size < n:
+                led.append("generate", {"n": led.size}, outputs=[f"{led.size:064x}"])
+            with Ledger.open(url, checkpoint_every=None) as fresh:
+                for size in sorted({1, 63, 64, 65, 70, n - 1, n}):
+                    root = fresh.root(size)
+                    for i in range(size):
+                        proof = led.inclusion_proof(i, size)
+                        # the uncached read of the same ranges
+                        assert proof == fresh.proofs._hashes(size, inclusion_ranges(i, size))
+                        assert verify_inclusion(led.at(i).leaf_hash, i, size, proof, root)
+        with pytest.raises(LedgerError, match="the ledger has 200 entries"):
+            led.inclusion_proof(5, 201)
+    finally:
+        led.close()

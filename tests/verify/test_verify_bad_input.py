@@ -163,3 +163,29 @@ def test_bad_trust_bundle_is_a_usage_error(
     code, out, err = run(capsys, "verify", "--trust", str(bundle), str(signed))
     assert code == 2 and out == ""
     assert "anchors.pem: not a PEM certificate bundle" in err
+
+
+def test_a_file_is_read_whole_whatever_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify_path's read: one read for a file as large as it was when classified, more for
+    one that grew since (here: larger than the first read asks for), nothing for an empty one."""
+    from provenance.verify.core import _read_regular
+
+    for size in (0, 1, 4096, 3 * (1 << 20) + 7):
+        f = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        f.write_bytes(data)
+        assert _read_regular(str(f)) == data
+    grown = tmp_path / "grown"
+    grown.write_bytes(b"a" * 10)
+    real_stat = os.stat
+
+    def stat_then_grow(name: str) -> os.stat_result:
+        st = real_stat(name)
+        with open(name, "ab") as out:  # the file grows between its stat and its read
+            out.write(b"b" * (2 << 20))
+        return st
+
+    monkeypatch.setattr(os, "stat", stat_then_grow)
+    assert _read_regular(str(grown)) == b"a" * 10 + b"b" * (2 << 20)

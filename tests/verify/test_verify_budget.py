@@ -3,6 +3,7 @@ in this process (a failed allocation) and in worker processes (one that dies is 
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -52,3 +53,62 @@ def test_a_file_past_its_memory_budget_is_an_error_and_the_batch_carries_on(
     # Without a budget the same file is read (and found altered: the chunk is not the signed one).
     [r] = verify_many([(str(big), None)], default_policy(home), None, memory_budget_mib=None)
     assert r.verdict == "invalid"
+
+
+def _statm_now() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="Linux /proc only")
+def test_the_budget_reads_what_this_process_holds_now_even_after_a_fork() -> None:
+    """The kept /proc/self/statm descriptor is read afresh each time, and a forked child
+    (its descriptor would describe the parent) opens its own."""
+    from provenance.verify.batch import _held_bytes
+
+    before = _held_bytes()
+    grown = bytearray(256 * 1024 * 1024)
+    assert _held_bytes() >= before + len(grown)
+    del grown
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: grow, and report whether the budget saw the child's own growth
+        extra = bytearray(512 * 1024 * 1024)
+        ok = abs(_held_bytes() - _statm_now()) < 64 * 1024 * 1024 and len(extra) > 0
+        os.write(w, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.waitpid(pid, 0)
+    os.close(r)
+
+
+# a tick that lands in a finaliser is reported unraisable there (the clock check catches it)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_batch_takes_sigalrm_for_its_files_only(home: Home, workdir: Path) -> None:
+    """The budget's handler is installed once per batch: each file's timer still fires, a
+    SIGALRM between files still reaches the handler the caller had, and that handler is back
+    when the batch ends."""
+    import signal
+
+    from provenance.verify import batch
+
+    with Recorder(home) as rec:
+        [out] = rec.generate("A blue square", workdir / "ok.png", size="64x64")
+    got: list[int] = []
+    before = signal.signal(signal.SIGALRM, lambda signum, frame: got.append(signum))
+    try:
+        items = [(out.path, None)] * 3
+        slow = verify_many(items, default_policy(home), None, budget_s=0.0005)
+        first = next(slow)  # the batch is under way, suspended between two files
+        assert signal.getsignal(signal.SIGALRM) is batch._ALARM
+        signal.raise_signal(signal.SIGALRM)
+        assert got == [signal.SIGALRM]  # the caller's handler, not a budget
+        rest = list(slow)
+        assert [r.verdict for r in [first, *rest]] == ["error"] * 3
+        assert signal.getsignal(signal.SIGALRM) is not batch._ALARM
+        fine = list(verify_many(items, default_policy(home), None, budget_s=30))
+        assert [r.verdict for r in fine] == ["trusted"] * 3
+        assert got == [signal.SIGALRM] and not batch._ALARM.installed
+    finally:
+        assert signal.signal(signal.SIGALRM, before) is not batch._ALARM

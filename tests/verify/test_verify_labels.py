@@ -150,3 +150,46 @@ def test_ledger_listings_escape_names_from_files(
     for argv in (("log",), ("lineage", str(out))):
         code, text, _ = run(capsys, *argv)
         assert code == 0 and "\x1b" not in text and "\\x1b[2Jb" in text
+
+
+def test_the_signer_certificate_is_found_in_the_store_where_it_lies(workdir: Path) -> None:
+    """find_signer_cert searches a store held in one PNG chunk in place; split over several
+    chunks it is joined first. Either way it finds the signer's own certificate, and the bytes
+    searched are exactly the store's."""
+    import struct
+    import zlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from provenance.verify.signer_cert import _store, _store_bytes, find_signer_cert
+
+    identity, _ = stranger("Split Signer", "Elsewhere")
+    spec = ManifestSpec("a.png", [{"action": "c2pa.created", "digitalSourceType": CAPTURE}])
+    sign_png(workdir / "a.png", identity, spec)
+    data = (workdir / "a.png").read_bytes()
+    cert = x509.load_pem_x509_certificate(identity.chain_pem)
+    serial = str(cert.serial_number)
+    buf, lo, hi = _store(data, "image/png")
+    assert buf is data and buf[lo:hi] == _store_bytes(data, "image/png")
+    found = find_signer_cert(data, "image/png", serial)
+    assert found is not None and found.der == cert.public_bytes(Encoding.DER)
+    # the same store split over two caBX chunks (a cert may straddle the cut)
+    at = data.index(b"caBX") - 4
+    size = struct.unpack(">I", data[at : at + 4])[0]
+    body = data[at + 8 : at + 8 + size]
+
+    def chunk(payload: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(payload))
+            + b"caBX"
+            + payload
+            + struct.pack(">I", zlib.crc32(b"caBX" + payload))
+        )
+
+    cut = body.index(cert.public_bytes(Encoding.DER)) + 100
+    split = data[:at] + chunk(body[:cut]) + chunk(body[cut:]) + data[at + 12 + size :]
+    buf, lo, hi = _store(split, "image/png")
+    assert buf[lo:hi] == body
+    again = find_signer_cert(split, "image/png", serial)
+    assert again is not None and again.sha256 == found.sha256

@@ -94,6 +94,7 @@ def test_remote_manifest_is_not_fetched_offline(
     [r] = reports(out)
     assert server.hits >= 1
     assert (code, r["verdict"]) == (0, "trusted"), r["reasons"]
+    assert f"the manifest was fetched from {url}" in r["notes"]  # asked of c2pa when it can fetch
 
 
 def test_unreachable_remote_manifest_with_network_is_error(

@@ -28,6 +28,32 @@ def test_expected_verdict(name: str, c2pa_fixtures: Path) -> None:
     assert all(c.explanation and c.explanation != c.code for c in codes)
 
 
+@pytest.mark.parametrize("name", sorted(_EXPECTED))
+def test_state_is_what_c2pa_reports(name: str, c2pa_fixtures: Path) -> None:
+    """read_store takes the validation state from the JSON it parsed: the same answer as
+    c2pa's own get_validation_state (which parses the JSON again), for every fixture."""
+    import io
+
+    import c2pa
+
+    from provenance.credentials import make_context
+    from provenance.credentials.read import read_store
+    from provenance.media.sniff import mime_for
+
+    f = c2pa_fixtures / "public-testfiles" / name
+    data = f.read_bytes()
+    mime = mime_for(data, name) or ""
+    ctx = make_context(
+        trust_anchors=(c2pa_fixtures / "test-trust-anchors.pem").read_text(), thumbnail=False
+    )
+    try:
+        with c2pa.Reader(mime, io.BytesIO(data), context=ctx) as r:
+            want = r.get_validation_state()
+    except c2pa.C2paError:
+        want = None
+    assert read_store(data, mime, ctx).state == want
+
+
 def test_broken_ancestor_is_named_and_strict_chain_fails_it(
     c2pa_fixtures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

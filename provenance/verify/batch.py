@@ -57,38 +57,6 @@ def _fire(signum: int, frame: object) -> None:
     raise BudgetExceeded
 
 
-class _Alarm:
-    """SIGALRM for the files of a batch, installed once (``signal.signal`` twice a file cost
-    ~9 us): while a file's timer runs it raises :class:`BudgetExceeded`; otherwise the signal
-    goes to the handler that was there before when that is a function, or is dropped (a late
-    tick of a file's timer: CPython drops one whose handler was reset in the meantime)."""
-
-    def __init__(self) -> None:
-        self.armed = self.installed = False
-        self.previous: Any = None
-
-    def __call__(self, signum: int, frame: object) -> None:
-        if self.armed:
-            raise BudgetExceeded
-        if callable(self.previous):
-            self.previous(signum, frame)
-
-    def install(self) -> bool:
-        """Take SIGALRM for this batch (main thread; not again inside another batch)."""
-        if self.installed or threading.current_thread() is not threading.main_thread():
-            return False
-        self.previous, self.installed = signal.signal(signal.SIGALRM, self), True
-        return True
-
-    def restore(self) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-        self.previous, self.installed, self.armed = None, False, False
-
-
-_ALARM = _Alarm()
-
-
 class _Limits:
     """One file's budgets: the address space capped at what this process holds now plus ``mib``
     MiB (RLIMIT_AS, Linux), and a timer signal that interrupts the Python side of the file's
@@ -116,20 +84,14 @@ class _Limits:
             self._cap = old
         self._timed = bool(self.seconds) and threading.current_thread() is threading.main_thread()
         if self._timed:
-            if _ALARM.installed:  # the batch's handler: only armed for this file
-                _ALARM.armed = True
-            else:
-                self._alarm = signal.signal(signal.SIGALRM, _fire)
+            self._alarm = signal.signal(signal.SIGALRM, _fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds or 0)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            if self._alarm is None:
-                _ALARM.armed = False
-            else:
-                signal.signal(signal.SIGALRM, self._alarm)
+            signal.signal(signal.SIGALRM, self._alarm)
         if self._cap is not None:
             import resource
 
@@ -249,13 +211,10 @@ def verify_many(
         yield from _pooled(todo, policy, ledger, thumbnails, cores, budgets)
         return
     led = _open(ledger)
-    alarm = bool(budget_s) and _ALARM.install()
     try:
         for path, problem in todo:
             yield _one(path, problem, policy, led, ledger, thumbnails, budgets)
     finally:
-        if alarm:
-            _ALARM.restore()
         if led is not None:
             led.close()
 
@@ -321,8 +280,6 @@ def _init(
     _worker.update(
         policy=policy, source=source, thumbnails=thumbnails, ledger=_open(source), budget=budgets
     )
-    if budgets.seconds:  # a worker process is ours: its SIGALRM is the budget's for good
-        _ALARM.install()
 
 
 def _work(item: tuple[str, str | None]) -> VerificationReport:

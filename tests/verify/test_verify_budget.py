@@ -81,34 +81,3 @@ def test_the_budget_reads_what_this_process_holds_now_even_after_a_fork() -> Non
     assert os.read(r, 1) == b"1"
     os.waitpid(pid, 0)
     os.close(r)
-
-
-# a tick that lands in a finaliser is reported unraisable there (the clock check catches it)
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_batch_takes_sigalrm_for_its_files_only(home: Home, workdir: Path) -> None:
-    """The budget's handler is installed once per batch: each file's timer still fires, a
-    SIGALRM between files still reaches the handler the caller had, and that handler is back
-    when the batch ends."""
-    import signal
-
-    from provenance.verify import batch
-
-    with Recorder(home) as rec:
-        [out] = rec.generate("A blue square", workdir / "ok.png", size="64x64")
-    got: list[int] = []
-    before = signal.signal(signal.SIGALRM, lambda signum, frame: got.append(signum))
-    try:
-        items = [(out.path, None)] * 3
-        slow = verify_many(items, default_policy(home), None, budget_s=0.0005)
-        first = next(slow)  # the batch is under way, suspended between two files
-        assert signal.getsignal(signal.SIGALRM) is batch._ALARM
-        signal.raise_signal(signal.SIGALRM)
-        assert got == [signal.SIGALRM]  # the caller's handler, not a budget
-        rest = list(slow)
-        assert [r.verdict for r in [first, *rest]] == ["error"] * 3
-        assert signal.getsignal(signal.SIGALRM) is not batch._ALARM
-        fine = list(verify_many(items, default_policy(home), None, budget_s=30))
-        assert [r.verdict for r in fine] == ["trusted"] * 3
-        assert got == [signal.SIGALRM] and not batch._ALARM.installed
-    finally:
-        assert signal.signal(signal.SIGALRM, before) is not batch._ALARM

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.verify.core import verify_path
+from provenance.verify.ledger_check import in_batch
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import VerificationReport
 from provenance.vocab import Verdict
@@ -220,7 +221,12 @@ def verify_many(
 
 
 def _open(source: LedgerSource | None) -> Ledger | None:
-    return None if source is None else open_ledger(source, read_only=True, checkpoint_every=None)
+    """The batch's own read-only ledger: its checkpoints' checks are made once per batch."""
+    if source is None:
+        return None
+    led = open_ledger(source, read_only=True, checkpoint_every=None)
+    in_batch(led)
+    return led
 
 
 def _one(

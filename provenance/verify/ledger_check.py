@@ -168,6 +168,20 @@ def _check_claim(
 # a batch need not re-read it for every file (it is re-read when an entry is newer).
 _checkpoints: weakref.WeakKeyDictionary[Ledger, Checkpoint] = weakref.WeakKeyDictionary()
 
+# Ledgers a batch opened for itself (:func:`in_batch`), each with its checkpoints' verdicts: the
+# checks that concern the checkpoint and not the entry (the pinned key, the note's signature,
+# the stored row against it, the verifier memory, the witness policy) are made once per
+# checkpoint for the whole batch. A ledger opened by anyone else is checked afresh per file.
+_batches: weakref.WeakKeyDictionary[Ledger, dict[tuple[int, bytes, str, str | None], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def in_batch(ledger: Ledger) -> None:
+    """Mark ``ledger`` (opened by a batch for its own use, closed when it ends) as a batch's:
+    each checkpoint's own checks are then made once for all its files."""
+    _batches[ledger] = {}
+
 
 def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
     cp = _checkpoints.get(ledger)
@@ -178,16 +192,70 @@ def _latest_covering(ledger: Ledger, entry: Entry) -> Checkpoint | None:
     return cp if cp is not None and cp.size > entry.index else None
 
 
+class _Signed:
+    """A checkpoint whose signature verified with the pinned key, whose stored row agrees with
+    its note, and that extends what this user saw; with the witness policy once looked up."""
+
+    __slots__ = ("policy", "quorum", "signed", "source", "vkey")
+
+    def __init__(self, signed: Checkpoint, vkey: str, source: str) -> None:
+        self.signed, self.vkey, self.source = signed, vkey, source
+        self.policy: Any = _UNSET  # witness_policy()'s answer, once asked
+        self.quorum: Any = None  # the policy's evaluation of the note, once made
+
+
+_UNSET = object()
+
+
 def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     """Inclusion of ``entry`` in the latest checkpoint, its signature checked with a key pinned
     on the user's side (``log_verifier``, else this home's ``log.pub`` or a known log; never the
     key the database names), and the checkpoint proven to extend the newest one this user saw."""
+    from ledger import merkle
     from ledger.errors import LedgerError
-    from ledger.proofs import is_included, signed_checkpoint
 
     cp = _latest_covering(ledger, entry)
     if cp is None:
         return Proof(None, None, "no signed checkpoint covers this entry yet")
+    verdicts = _batches.get(ledger)
+    key = (cp.size, cp.root, cp.note, log_verifier)
+    verdict = verdicts.get(key) if verdicts is not None else None
+    if verdict is None:
+        verdict = _checkpoint_verdict(ledger, cp, log_verifier)
+        if verdicts is not None:
+            verdicts[key] = verdict
+    if isinstance(verdict, Proof):  # the checkpoint itself failed: the same for every entry
+        return verdict
+    signed = verdict.signed
+    try:
+        path = ledger.inclusion_proof(entry.index, signed.size)
+    except LedgerError as e:
+        why = f"no inclusion proof could be built ({e.diagnostics()})"
+        return Proof(False, True, why, signed.size)
+    # the leaf's own hash against the root the verified signature commits to (is_included's
+    # check, without looking the note's signature up again)
+    ok = merkle.verify_inclusion(
+        merkle.leaf_hash(entry.leaf), entry.index, signed.size, path, signed.root
+    )
+    proven = Proof(
+        ok,
+        True,
+        f"included in the latest signed checkpoint (signature checked with {verdict.source})"
+        if ok
+        else "inclusion proof FAILED against the latest signed checkpoint",
+        signed.size,
+        signed.root.hex(),
+        verdict.source,
+    )
+    return _under_policy(proven, cp.note, verdict if verdicts is not None else None)
+
+
+def _checkpoint_verdict(ledger: Ledger, cp: Checkpoint, log_verifier: str | None) -> Any:
+    """What the checkpoint ``cp`` is worth whatever the entry: a failed :class:`Proof`, or
+    :class:`_Signed`."""
+    from ledger.errors import LedgerError
+    from ledger.proofs import signed_checkpoint
+
     pinned, why_not = _pinned(ledger, log_verifier)
     if pinned is None:
         return Proof(None, None, why_not, cp.size)
@@ -204,35 +272,29 @@ def proof(ledger: Ledger, entry: Entry, log_verifier: str | None) -> Proof:
     fork = _remember(ledger, signed, vkey)
     if fork is not None:
         return Proof(False, True, str(fork), signed.size, signed.root.hex(), source, fork)
-    try:
-        path = ledger.inclusion_proof(entry.index, signed.size)
-    except LedgerError as e:
-        why = f"no inclusion proof could be built ({e.diagnostics()})"
-        return Proof(False, True, why, signed.size)
-    ok = is_included(entry.leaf, entry.index, path, cp.note, vkey)
-    proven = Proof(
-        ok,
-        True,
-        f"included in the latest signed checkpoint (signature checked with {source})"
-        if ok
-        else "inclusion proof FAILED against the latest signed checkpoint",
-        signed.size,
-        signed.root.hex(),
-        source,
-    )
-    return _under_policy(proven, cp.note)
+    return _Signed(signed, vkey, source)
 
 
-def _under_policy(proven: Proof, note: str) -> Proof:
+def _under_policy(proven: Proof, note: str, batch: _Signed | None = None) -> Proof:
     """Under a witness policy an inclusion proof counts only when the checkpoint carries a
-    quorum of valid cosignatures; either way the report says who cosigned which size."""
-    from provenance.home.paths import home_from_env
-    from provenance.home.witnesses import witness_policy
+    quorum of valid cosignatures; either way the report says who cosigned which size. In a
+    batch (``batch``: the checkpoint's verdict) the policy is looked up and evaluated once."""
+    if batch is not None and batch.policy is not _UNSET:
+        found = batch.policy
+    else:
+        from provenance.home.paths import home_from_env
+        from provenance.home.witnesses import witness_policy
 
-    found = witness_policy(home_from_env())
+        found = witness_policy(home_from_env())
+        if batch is not None:
+            batch.policy = found
     if found is None or not proven.verified:
         return proven
-    quorum = found[0].evaluate(note)
+    quorum = batch.quorum if batch is not None else None
+    if quorum is None:
+        quorum = found[0].evaluate(note)
+        if batch is not None:
+            batch.quorum = quorum
     if not quorum.satisfied:
         return replace(proven, verified=False, reason=quorum.verdict(), witnesses=quorum.to_dict())
     reason = f"{proven.reason[:-1]}; {quorum.verdict()})"

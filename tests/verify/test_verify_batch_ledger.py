@@ -1,0 +1,112 @@
+"""A batch makes each checkpoint's own checks (pinned key, signature, verifier memory, witness
+policy) once for all its files: its reports must be the ones each file gets verified alone."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ledger.checkpoint import generate_log_key
+from ledger.witness.cosignature import witness_vkey
+from provenance.home.ledger import LedgerSource, open_ledger
+from provenance.home.paths import Home
+from provenance.home.witnesses import ENV_WITNESS_POLICY
+from provenance.media.hashing import sha256_file
+from provenance.verify.batch import verify_many
+from provenance.verify.core import verify_path
+from provenance.verify.policy import default_policy
+from tests.conftest import png_bytes, reports, run
+from tests.verify.conftest import flip_after, record
+
+
+def _mixed_set(home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]) -> list[Path]:
+    """Recorded, tampered, unrecorded, and a file whose hash an index row was inserted for."""
+    a, b = workdir / "a.png", workdir / "b.png"
+    record(capsys, "generate", "A red circle on a white background", "-o", str(a))
+    record(capsys, "generate", "A blue square", "-o", str(b))
+    tampered = workdir / "tampered.png"
+    shutil.copy(b, tampered)
+    flip_after(tampered, b"IDAT", 40)
+    plain = workdir / "plain.png"
+    plain.write_bytes(png_bytes(color="green"))
+    inserted = workdir / "inserted.png"
+    inserted.write_bytes(png_bytes((200, 100), color="yellow"))
+    with sqlite3.connect(home.ledger_db) as db:  # the index now names entry 0 for this file
+        db.execute(
+            "INSERT INTO ledger_artifact (entry_idx, role, sha256) VALUES (0, 'output', ?)",
+            (sha256_file(inserted),),
+        )
+    return [a, tampered, plain, b, inserted, a]
+
+
+def _batch_and_alone(files: list[Path], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    _, together, err = run(capsys, "verify", "--json", *map(str, files))
+    assert together, err
+    alone = "".join(run(capsys, "verify", "--json", str(f))[1] for f in files)
+    return together, alone
+
+
+def test_a_batchs_reports_are_each_files_own(
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _mixed_set(home, workdir, capsys)
+    together, alone = _batch_and_alone(files, capsys)
+    assert together == alone  # the same bytes, file by file
+    got = reports(together)
+    assert [r["verdict"] for r in got] == [
+        "trusted",
+        "invalid",
+        "no_credentials",
+        "trusted",
+        "no_credentials",
+        "trusted",
+    ]
+    assert all(got[i]["ledger"]["proof"]["verified"] is True for i in (0, 3, 5))
+    assert got[1]["ledger"]["match"] == "manifest"
+    assert got[2]["ledger"]["match"] is None
+    assert got[4]["ledger"]["match"] is None  # the inserted index row is not believed
+    assert any("index was altered" in p for p in got[4]["ledger"]["problems"])
+    # the library's batch against verify_path on a ledger no batch opened
+    policy = default_policy(home)
+    source = LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())
+    batch = [r.to_json() for r in verify_many([(str(f), None) for f in files], policy, source)]
+    with open_ledger(source, read_only=True, checkpoint_every=None) as led:
+        each = [
+            verify_path(f, policy, led, log_verifier=source.log_verifier).to_json() for f in files
+        ]
+    assert batch == each
+
+
+def test_a_batch_fails_a_checkpoint_for_every_file_as_alone(
+    home: Home,
+    workdir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A checkpoint that fails once fails for every file of the batch, with the same words:
+    under a witness policy nobody cosigned, and with another log's key pinned."""
+    files = _mixed_set(home, workdir, capsys)
+    policy = tmp_path / "witness.policy"
+    witness = witness_vkey(generate_log_key(), "witness.example/w1")
+    policy.write_text(f"witness W1 {witness}\nquorum W1\n")
+    monkeypatch.setenv(ENV_WITNESS_POLICY, str(policy))
+    together, alone = _batch_and_alone(files, capsys)
+    assert together == alone
+    proofs = [r["ledger"]["proof"] for r in reports(together) if r["ledger"]["proof"]]
+    assert len(proofs) == 4  # a, tampered (its manifest's entry), b, a
+    assert all(p["verified"] is False and p["reason"].startswith("not witnessed") for p in proofs)
+    monkeypatch.delenv(ENV_WITNESS_POLICY)
+    other = Home(tmp_path / "other")
+    from provenance.home.ledger import create_ledger
+
+    create_ledger(other)
+    shutil.copy(other.log_pub, home.log_pub)  # another log's key pinned for this one
+    together, alone = _batch_and_alone(files, capsys)
+    assert together == alone
+    proofs = [r["ledger"]["proof"] for r in reports(together) if r["ledger"]["proof"]]
+    assert len(proofs) == 4
+    assert all(p["signature"] is False and "does not verify" in p["reason"] for p in proofs)

@@ -48,6 +48,15 @@ class Reader:
         leaves = self.storage.leaves("by_artifact", (sha256.lower(), role))
         return [entry_from_leaf(b) for b in leaves]
 
+    def by_artifacts(self, shas: Sequence[str], role: str) -> dict[str, list[Entry]]:
+        """:meth:`by_artifact` for many hashes in one query: each hash that has entries -> them,
+        in index order."""
+        wanted = list(dict.fromkeys(s.lower() for s in shas))
+        out: dict[str, list[Entry]] = {}
+        for sha, leaf in self.storage.artifact_leaves(wanted, role) if wanted else []:
+            out.setdefault(sha, []).append(entry_from_leaf(leaf))
+        return out
+
     def children(self, entry_id: str) -> list[Entry]:
         return self._entries(
             select(E.c.leaf)

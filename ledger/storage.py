@@ -89,6 +89,12 @@ class Storage:
         """Leaf bytes of one named lookup (``by_artifact``: in index order)."""
         raise NotImplementedError
 
+    def artifact_leaves(self, shas: list[str], role: str) -> list[tuple[str, bytes]]:
+        """``(sha256, leaf)`` of every entry the artifact index lists for one of ``shas`` (as
+        stored: lower-case hex) in ``role``, in index order: many ``by_artifact`` lookups in one
+        query per :data:`MAX_IN` hashes."""
+        raise NotImplementedError
+
     def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
         """The head's size and the stored hashes at ``keys``, read together."""
         raise NotImplementedError
@@ -111,6 +117,16 @@ class Storage:
         for fn in self._closers:
             fn()
         self.engine.dispose()
+
+
+MAX_IN = 500  # hashes per grouped query (SQLite's variable limit is 999 before 3.32)
+
+
+def _ordered(chunks: list[list[tuple[Any, str, bytes]]]) -> list[tuple[str, bytes]]:
+    rows = [r for chunk in chunks for r in chunk]
+    if len(chunks) > 1:  # each chunk is in index order; together they must be too
+        rows.sort(key=lambda r: int(r[0]))
+    return [(str(sha), bytes(leaf)) for _, sha, leaf in rows]
 
 
 _CORE: dict[str, Any] = {
@@ -142,6 +158,19 @@ class EngineStorage(Storage):
         with self.engine.connect() as conn:
             rows = conn.execute(_CORE[query], dict(zip("ab", params, strict=False))).scalars()
             return [bytes(leaf) for leaf in rows]
+
+    def artifact_leaves(self, shas: list[str], role: str) -> list[tuple[str, bytes]]:
+        chunks: list[list[tuple[Any, str, bytes]]] = []
+        with self.engine.connect() as conn:
+            for at in range(0, len(shas), MAX_IN):
+                stmt = (
+                    select(E.c.idx, A.c.sha256, E.c.leaf)
+                    .join(A, A.c.entry_idx == E.c.idx)
+                    .where(A.c.sha256.in_(shas[at : at + MAX_IN]), A.c.role == role)
+                    .order_by(E.c.idx)
+                )
+                chunks.append([(i, s, b) for i, s, b in conn.execute(stmt)])
+        return _ordered(chunks)
 
     def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
         with self.engine.connect() as conn:
@@ -175,6 +204,18 @@ class SqliteFileStorage(Storage):
 
     def leaves(self, query: LeafQuery, params: tuple[object, ...]) -> list[bytes]:
         return [bytes(row[0]) for row in self._read(_RAW[query], params)]
+
+    def artifact_leaves(self, shas: list[str], role: str) -> list[tuple[str, bytes]]:
+        chunks = []
+        for at in range(0, len(shas), MAX_IN):
+            part = shas[at : at + MAX_IN]
+            sql = (
+                "SELECT e.idx, a.sha256, e.leaf FROM ledger_entry e JOIN ledger_artifact a ON "
+                f"a.entry_idx = e.idx WHERE a.sha256 IN ({','.join('?' * len(part))}) "
+                "AND a.role = ? ORDER BY e.idx"
+            )
+            chunks.append(self._read(sql, (*part, role)))
+        return _ordered(chunks)
 
     def subtree_hashes(self, keys: list[int]) -> tuple[int, dict[int, bytes]]:
         marks = ",".join("?" * len(keys))

@@ -304,6 +304,9 @@ class Ledger:
     def find_by_output(self, sha256_hex: str) -> list[Entry]:
         return self.reader.by_artifact(sha256_hex, "output")
 
+    def find_by_outputs(self, sha256_hexes: Sequence[str]) -> dict[str, list[Entry]]:
+        return self.reader.by_artifacts(sha256_hexes, "output")
+
     def find_by_input(self, sha256_hex: str) -> list[Entry]:
         return self.reader.by_artifact(sha256_hex, "input")
 

@@ -17,11 +17,11 @@ Offline by default: a remote manifest is fetched only when the policy allows the
 
 from __future__ import annotations
 
-import io
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError, ledger_failures
@@ -32,9 +32,9 @@ from provenance.verify import ledger_check as _ledger_check
 from provenance.verify.judge import TRUST_HINT as TRUST_HINT  # re-exported for the CLI
 from provenance.verify.judge import context as _context
 from provenance.verify.judge import read_manifest as _read_manifest
+from provenance.verify.pictures import regions_picture, self_thumbnail
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.report import (
-    REGIONS_PICTURE,
     ChainNode,
     LedgerCheck,
     Signer,
@@ -64,7 +64,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # Hints that name the parameter to change; the CLI words them as its flags (cli/verify_cmds.py).
 STRICT_CHAIN_REASON = "strict_chain policy: a broken ancestor fails this file"
 NETWORK_HINT = "verify with allow_network to fetch them"
-_THUMB_EDGE = 320
 
 
 @ledger_failures()  # ledger errors join the ProvenanceError family
@@ -82,6 +81,72 @@ def verify_path(
     ``Home.log_pub``) used to check the checkpoint signature; without it the ledger's stored key is
     used. ``thumbnails`` keeps pictures of each ancestor for the HTML report.
     """
+    got = _verify_path(path, policy, ledger, log_verifier, thumbnails, defer=False)
+    assert isinstance(got, VerificationReport)
+    return got
+
+
+@dataclass
+class Deferred:
+    """A file verified up to its ledger check, which a batch makes for many files at once
+    (:func:`verify_path_deferred`, then :func:`finish_deferred`)."""
+
+    report: VerificationReport
+    claimed: Any  # the manifest's ledger assertion
+
+
+@ledger_failures()
+def verify_path_deferred(
+    path: str | Path,
+    policy: TrustPolicy,
+    ledger: Ledger,
+    *,
+    log_verifier: str | None = None,
+    thumbnails: bool = False,
+) -> VerificationReport | Deferred:
+    """:func:`verify_path`, except that a file with readable credentials comes back
+    :class:`Deferred` before its ledger check (the common case of a batch); any other file's
+    report is finished here, as verify_path finishes it."""
+    return _verify_path(path, policy, ledger, log_verifier, thumbnails, defer=True)
+
+
+@ledger_failures()
+def finish_deferred(
+    pending: Deferred,
+    policy: TrustPolicy,
+    ledger: Ledger,
+    *,
+    log_verifier: str | None = None,
+    producer: Any = _ledger_check.LOOK_UP,
+) -> VerificationReport:
+    """The rest of :func:`verify_path` for a :class:`Deferred` file: the ledger check
+    (``producer``: the index's answer for the file's hash, if the batch asked already), then
+    the report finished as verify_path finishes it."""
+    report = pending.report
+    try:
+        report.ledger = _ledger_check.check(
+            ledger,
+            report.sha256 or "",
+            pending.claimed,
+            log_verifier=log_verifier,
+            producer=producer,
+        )
+        _ledger_reasons(report)
+    except MemoryError:
+        raise
+    except Exception as e:  # as _verify_bytes: a verifier that crashes must still answer
+        report = _error(report.path, f"could not be verified ({type(e).__name__}: {e})")
+    return _finish(report, policy)
+
+
+def _verify_path(
+    path: str | Path,
+    policy: TrustPolicy,
+    ledger: Ledger | None,
+    log_verifier: str | None,
+    thumbnails: bool,
+    defer: bool,
+) -> VerificationReport | Deferred:
     name = str(Path(path))
     try:
         data = _read_regular(name)
@@ -89,7 +154,7 @@ def verify_path(
         return _finish(_error(name, str(e)), policy)
     except OSError as e:
         return _finish(_error(name, f"cannot read ({e.strerror or e})"), policy)
-    return _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails)
+    return _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails, defer)
 
 
 class _NotAFile(Exception):
@@ -131,7 +196,9 @@ def verify_bytes(
     thumbnails: bool = False,
 ) -> VerificationReport:
     """Verify a file held in memory (``name`` is used in reasons)."""
-    return _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails)
+    got = _verify_bytes(data, policy, ledger, name, log_verifier, thumbnails, False)
+    assert isinstance(got, VerificationReport)
+    return got
 
 
 def _verify_bytes(
@@ -141,14 +208,15 @@ def _verify_bytes(
     name: str,
     log_verifier: str | None,
     thumbnails: bool,
-) -> VerificationReport:
+    defer: bool,
+) -> VerificationReport | Deferred:
     try:
-        report = _verify(data, policy, ledger, name, log_verifier, thumbnails)
+        report = _verify(data, policy, ledger, name, log_verifier, thumbnails, defer)
     except MemoryError:
         raise  # out of memory (or a batch's per-file budget): not a fact about the file
     except Exception as e:  # a verifier that crashes on hostile input must still answer
         report = _error(name, f"could not be verified ({type(e).__name__}: {e})")
-    return _finish(report, policy)
+    return report if isinstance(report, Deferred) else _finish(report, policy)
 
 
 def require_accepted(report: VerificationReport, policy: TrustPolicy) -> VerificationReport:
@@ -180,7 +248,8 @@ def _verify(
     name: str,
     log_verifier: str | None,
     thumbnails: bool,
-) -> VerificationReport:
+    defer: bool = False,
+) -> VerificationReport | Deferred:
     if not data:
         return _error(name, "empty file (0 bytes)")
     mime = mime_for(data, name)
@@ -201,12 +270,12 @@ def _verify(
     _read_manifest(report, reading, policy, data)
     if thumbnails:
         report.thumbnails.update(reading.resources)
-        _self_thumbnail(report, data)
+        self_thumbnail(report, data)
+    claimed = report.assertions.get(LEDGER_ASSERTION)
+    if defer and ledger is not None:
+        return Deferred(report, claimed)
     report.ledger = _ledger_check.check(
-        ledger,
-        report.sha256 or "",
-        report.assertions.get(LEDGER_ASSERTION),
-        log_verifier=log_verifier,
+        ledger, report.sha256 or "", claimed, log_verifier=log_verifier
     )
     _ledger_reasons(report)
     return report
@@ -268,7 +337,7 @@ def _no_manifest(
         ledger, report.sha256 or "", None, log_verifier=log_verifier, image=image
     )
     if thumbnails and image is not None:
-        _self_thumbnail(report, data, image)
+        self_thumbnail(report, data, image)
     unproven = _ledger_check.unproven_match(report.ledger)
     if unproven:  # "recovered" needs a verified inclusion proof under a pinned key
         report.verdict = Verdict.NO_CREDENTIALS
@@ -299,41 +368,9 @@ def _no_manifest(
             else "no content credentials in the file"
         )
         if thumbnails and image is not None and report.ledger.pixels is not None:
-            _regions_picture(report, image, report.ledger.pixels.copy_regions)
+            regions_picture(report, image, report.ledger.pixels.copy_regions)
     _ledger_reasons(report)
     return report
-
-
-def _regions_picture(
-    report: VerificationReport, image: Image.Image, boxes: list[dict[str, int]]
-) -> None:
-    """The copy with the regions that differ from the recorded original outlined (HTML)."""
-    if not boxes:
-        return
-    from provenance.recovery.confirm import outline
-
-    buf = io.BytesIO()
-    outline(image, [(b["x"], b["y"], b["width"], b["height"]) for b in boxes]).save(buf, "PNG")
-    report.thumbnails[REGIONS_PICTURE] = buf.getvalue()
-
-
-def _self_thumbnail(
-    report: VerificationReport, data: bytes, image: Image.Image | None = None
-) -> None:
-    """The file itself, downscaled, as the root picture of the HTML report."""
-    try:
-        from provenance.media import imaging
-
-        img = image if image is not None else imaging.open_image(data, name=report.path)
-        small = img.convert("RGB")
-        small.thumbnail((_THUMB_EDGE, _THUMB_EDGE))
-        buf = io.BytesIO()
-        small.save(buf, "JPEG", quality=80)
-    except Exception:
-        return  # a report without a picture is still a report
-    report.thumbnails["self:file"] = buf.getvalue()
-    if report.chain is not None and report.chain.thumbnail is None:
-        report.chain.thumbnail = "self:file"
 
 
 def _ledger_reasons(report: VerificationReport) -> None:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # the ledger, SQLAlchemy and numpy load only when a ledger is
 NO_LEDGER = "no ledger configured"  # a neutral fact: a desk that only verifies has none
 
 
+LOOK_UP: Any = object()  # check()'s default: the index is asked for this file alone
+
+
 def check(
     ledger: Ledger | None,
     digest: str,
@@ -31,15 +34,19 @@ def check(
     *,
     log_verifier: str | None,
     image: Image.Image | None = None,
+    producer: Entry | None = LOOK_UP,
 ) -> LedgerCheck:
     """``claimed`` is the manifest's ledger assertion (``{"origin", "entry"}``) or None; ``image``
-    (for files without credentials) enables the perceptual search when the hash is unknown."""
+    (for files without credentials) enables the perceptual search when the hash is unknown.
+    ``producer``: the index's answer for ``digest`` (the latest entry listing it as an output),
+    when a batch asked for many files at once; it is confirmed against its leaf all the same."""
     if ledger is None:
         return LedgerCheck(done=False, reason=NO_LEDGER)
     from provenance.verify.lookup import latest_producer
 
     result = LedgerCheck(done=True, reason="")
-    entry = _confirmed(latest_producer(ledger, digest), digest, result)
+    hit = latest_producer(ledger, digest) if producer is LOOK_UP else producer
+    entry = _confirmed(hit, digest, result)
     if entry is not None:
         result.match = "exact"
     if isinstance(claimed, dict):

@@ -82,3 +82,34 @@ def test_inclusion_proofs_from_the_node_cache_equal_fresh_ones_as_the_log_grows(
             led.inclusion_proof(5, 201)
     finally:
         led.close()
+
+
+@pytest.mark.parametrize("max_in", [500, 3])  # 3: many chunks, each in index order, merged
+def test_grouped_output_lookup_equals_one_lookup_per_hash(
+    tmp_path: Path, log_key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch, max_in: int
+) -> None:
+    import ledger.storage
+
+    monkeypatch.setattr(ledger.storage, "MAX_IN", max_in)
+    fast, engine = _both(tmp_path, log_key, 12)
+    with fast, engine:
+        shared = f"{5:064x}"  # recorded again by two later entries: all three, in index order
+        fast.append("edit", {"n": "a"}, outputs=[shared, "ab" * 32])
+        fast.append("edit", {"n": "b"}, outputs=["ab" * 32, shared], inputs=["cd" * 32])
+        asked = [f"{i:064x}" for i in (11, 0, 5, 3)] + ["ab" * 32, "f" * 64, shared.upper()]
+        asked += ["cd" * 32, f"{11:064x}"]  # an input only, and a repeat
+        want = {h.lower(): fast.find_by_output(h) for h in asked if fast.find_by_output(h)}
+        assert len(want[shared]) == 3 and "cd" * 32 not in want and "f" * 64 not in want
+        for led in (fast, engine):
+            got = led.find_by_outputs(asked)
+            assert got == want
+            assert [e.index for e in got[shared]] == sorted(e.index for e in got[shared])
+        assert fast.find_by_outputs([]) == {}
+
+
+def test_grouped_output_lookup_on_any_database(any_url: str, log_key: Ed25519PrivateKey) -> None:
+    with make_ledger(any_url, log_key, 7) as led:
+        led.append("edit", {"n": "a"}, outputs=[f"{2:064x}"])
+        asked = [f"{i:064x}" for i in (6, 2, 0)] + ["e" * 64]
+        want = {h: led.find_by_output(h) for h in asked if led.find_by_output(h)}
+        assert led.find_by_outputs(asked) == want and len(want[f"{2:064x}"]) == 2

@@ -78,6 +78,10 @@ def test_a_batchs_reports_are_each_files_own(
             verify_path(f, policy, led, log_verifier=source.log_verifier).to_json() for f in files
         ]
     assert batch == each
+    pooled = verify_many(
+        [(str(f), None) for f in files], policy, source, workers=2, pool_threshold=2
+    )
+    assert [r.to_json() for r in pooled] == each  # worker processes: one file at a time
 
 
 def test_a_batch_fails_a_checkpoint_for_every_file_as_alone(

@@ -64,7 +64,7 @@ def _statm_now() -> int:
 def test_the_budget_reads_what_this_process_holds_now_even_after_a_fork() -> None:
     """The kept /proc/self/statm descriptor is read afresh each time, and a forked child
     (its descriptor would describe the parent) opens its own."""
-    from provenance.verify.batch import _held_bytes
+    from provenance.verify.budgets import _held_bytes
 
     before = _held_bytes()
     grown = bytearray(256 * 1024 * 1024)

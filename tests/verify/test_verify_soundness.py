@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance.home.ledger import open_ledger
+from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.home.paths import Home
 from provenance.verify.batch import verify_many
 from provenance.verify.core import verify_path
@@ -100,11 +100,13 @@ def test_every_file_in_a_batch_has_a_time_budget(
     assert code == 0, err
     items = [(str(out), None), (str(out), None)]
     policy = default_policy(home)
-    slow = list(verify_many(items, policy, None, budget_s=0.0005))
-    assert [r.verdict for r in slow] == ["error", "error"]  # each stopped, the batch went on
-    assert all("verification exceeded 0.0005 s" in r.reasons[0] for r in slow)
-    fine = list(verify_many(items, policy, None, budget_s=30))
-    assert [r.verdict for r in fine] == ["trusted", "trusted"]
+    # without a ledger, and with one (each file's ledger check then made with its group's)
+    for source in (None, LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())):
+        slow = list(verify_many(items, policy, source, budget_s=0.0005))
+        assert [r.verdict for r in slow] == ["error", "error"]  # each stopped, the batch went on
+        assert all("verification exceeded 0.0005 s" in r.reasons[0] for r in slow)
+        fine = list(verify_many(items, policy, source, budget_s=30))
+        assert [r.verdict for r in fine] == ["trusted", "trusted"]
 
 
 def test_signer_pinned_by_certificate_not_serial(

@@ -15,6 +15,7 @@ from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.home.paths import Home
 from provenance.home.witnesses import ENV_WITNESS_POLICY
 from provenance.media.hashing import sha256_file
+from provenance.verify import batch
 from provenance.verify.batch import verify_many
 from provenance.verify.core import verify_path
 from provenance.verify.policy import default_policy
@@ -34,12 +35,16 @@ def _mixed_set(home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]) ->
     plain.write_bytes(png_bytes(color="green"))
     inserted = workdir / "inserted.png"
     inserted.write_bytes(png_bytes((200, 100), color="yellow"))
-    with sqlite3.connect(home.ledger_db) as db:  # the index now names entry 0 for this file
-        db.execute(
-            "INSERT INTO ledger_artifact (entry_idx, role, sha256) VALUES (0, 'output', ?)",
-            (sha256_file(inserted),),
-        )
-    return [a, tampered, plain, b, inserted, a]
+    forged = workdir / "forged.png"  # with credentials: its ledger check is made in the group
+    shutil.copy(a, forged)
+    flip_after(forged, b"IDAT", 60)
+    with sqlite3.connect(home.ledger_db) as db:  # the index now names entry 0 for these files
+        for f in (inserted, forged):
+            db.execute(
+                "INSERT INTO ledger_artifact (entry_idx, role, sha256) VALUES (0, 'output', ?)",
+                (sha256_file(f),),
+            )
+    return [a, tampered, plain, b, inserted, forged, a]
 
 
 def _batch_and_alone(files: list[Path], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
@@ -50,7 +55,7 @@ def _batch_and_alone(files: list[Path], capsys: pytest.CaptureFixture[str]) -> t
 
 
 def test_a_batchs_reports_are_each_files_own(
-    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str]
+    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = _mixed_set(home, workdir, capsys)
     together, alone = _batch_and_alone(files, capsys)
@@ -62,25 +67,28 @@ def test_a_batchs_reports_are_each_files_own(
         "no_credentials",
         "trusted",
         "no_credentials",
+        "invalid",
         "trusted",
     ]
-    assert all(got[i]["ledger"]["proof"]["verified"] is True for i in (0, 3, 5))
+    assert all(got[i]["ledger"]["proof"]["verified"] is True for i in (0, 3, 6))
     assert got[1]["ledger"]["match"] == "manifest"
     assert got[2]["ledger"]["match"] is None
-    assert got[4]["ledger"]["match"] is None  # the inserted index row is not believed
-    assert any("index was altered" in p for p in got[4]["ledger"]["problems"])
-    # the library's batch against verify_path on a ledger no batch opened
+    # the inserted index rows are not believed: the entry's own leaf does not list the hash
+    assert got[4]["ledger"]["match"] is None and got[5]["ledger"]["match"] == "manifest"
+    assert all(any("index was altered" in p for p in got[i]["ledger"]["problems"]) for i in (4, 5))
+    # the library's batch against verify_path on a ledger no batch opened, with groups of every
+    # size: all files in one, two a group, one a group
     policy = default_policy(home)
     source = LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())
-    batch = [r.to_json() for r in verify_many([(str(f), None) for f in files], policy, source)]
+    items = [(str(f), None) for f in files]
     with open_ledger(source, read_only=True, checkpoint_every=None) as led:
         each = [
             verify_path(f, policy, led, log_verifier=source.log_verifier).to_json() for f in files
         ]
-    assert batch == each
-    pooled = verify_many(
-        [(str(f), None) for f in files], policy, source, workers=2, pool_threshold=2
-    )
+    for group in (32, 2, 1):
+        monkeypatch.setattr(batch, "GROUP", group)
+        assert [r.to_json() for r in verify_many(items, policy, source)] == each
+    pooled = verify_many(items, policy, source, workers=2, pool_threshold=2)
     assert [r.to_json() for r in pooled] == each  # worker processes: one file at a time
 
 
@@ -101,7 +109,7 @@ def test_a_batch_fails_a_checkpoint_for_every_file_as_alone(
     together, alone = _batch_and_alone(files, capsys)
     assert together == alone
     proofs = [r["ledger"]["proof"] for r in reports(together) if r["ledger"]["proof"]]
-    assert len(proofs) == 4  # a, tampered (its manifest's entry), b, a
+    assert len(proofs) == 5  # a, tampered and forged (their manifests' entries), b, a
     assert all(p["verified"] is False and p["reason"].startswith("not witnessed") for p in proofs)
     monkeypatch.delenv(ENV_WITNESS_POLICY)
     other = Home(tmp_path / "other")
@@ -112,5 +120,5 @@ def test_a_batch_fails_a_checkpoint_for_every_file_as_alone(
     together, alone = _batch_and_alone(files, capsys)
     assert together == alone
     proofs = [r["ledger"]["proof"] for r in reports(together) if r["ledger"]["proof"]]
-    assert len(proofs) == 4
+    assert len(proofs) == 5
     assert all(p["signature"] is False and "does not verify" in p["reason"] for p in proofs)

@@ -13,7 +13,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,8 +245,20 @@ def sign_output(
         signed = sign(spec, output.data, output.mime)
     finally:
         width, height, fps = measured.result()  # its error, if any, wins: nothing written yet
-    tmp = write_temp(dest, signed)
-    digest = sha256_bytes(signed)
+    # The hash on the worker while this thread writes and fsyncs the temp file: both release
+    # the GIL. (The temp file's directory fsync queues behind the hash on the same worker;
+    # write_temp waits for it.) The file is durable before the entry that names its hash.
+    hashed = background.pool().submit(sha256_bytes, signed)
+    try:
+        tmp = write_temp(dest, signed)
+    except BaseException:
+        wait([hashed])  # nothing of this call outlives it
+        raise
+    try:
+        digest = hashed.result()
+    except BaseException:
+        discard(tmp)
+        raise
     out = OutputRecord(
         digest,
         output.mime,

@@ -16,7 +16,8 @@ default. Figures (medians over ``--n`` rounds, after one warm-up round; DESIGN.m
 - ``diffusers.backend_added_512``: the part of it spent in the backend call, outside the pipeline
   (weights digest, scheduler copy, facts); the recorder's own share is the rest.
 - ``diffusers.png_encode_512``: the part of it spent encoding the PNG (OpenCV, Paeth filter, RLE
-  deflate), which the bare sign + append is given for free; baseline: Pillow's default PNG encode
+  deflate; rows that do not deflate stored; one IDAT chunk: provenance.media.png), which the bare
+  sign + append is given for free (it signs the same bytes); baseline: Pillow's default PNG encode
   of the same pixels (what ``image.save("out.png")`` costs a caller without the recorder).
 - ``diffusers.first_call_added_512``: the same for the first recorded call of a process (loading
   the model from disk, first-call imports); no baseline.

@@ -235,6 +235,38 @@ def test_thumbnail_jpeg_fits_the_long_edge() -> None:
     assert tiny.size == (40, 30)  # never enlarged
 
 
+@pytest.mark.parametrize(
+    ("mode", "size", "expected"),
+    [
+        ("RGB", (512, 512), (256, 256)),  # an exact integer reduction
+        ("RGBA", (600, 300), (256, 128)),  # reduced by 2, then resized
+        ("P", (1000, 7), (256, 2)),
+        ("L", (3000, 2), (256, 1)),
+        ("I;16", (257, 100), (256, 100)),  # no integer reduction: resized only
+    ],
+)
+def test_thumbnail_jpeg_of_any_mode_and_shape(
+    mode: str, size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    image = _noise(size).convert(mode)
+    small = Image.open(io.BytesIO(imaging.thumbnail_jpeg(image, 256)))
+    assert small.format == "JPEG" and small.mode == "RGB" and small.size == expected
+
+
+def test_thumbnail_jpeg_looks_like_the_image() -> None:
+    """The box reduction keeps the picture: each quadrant's colour survives."""
+    image = Image.new("RGB", (512, 512), "red")
+    image.paste((0, 0, 255), (256, 0, 512, 256))
+    image.paste((0, 255, 0), (0, 256, 256, 512))
+    small = np.asarray(Image.open(io.BytesIO(imaging.thumbnail_jpeg(image, 256)))).astype(int)
+    for (y, x), colour in {
+        (60, 60): (255, 0, 0),
+        (60, 190): (0, 0, 255),
+        (190, 60): (0, 255, 0),
+    }.items():
+        assert np.abs(small[y, x] - colour).max() < 12
+
+
 def test_encode_jpeg_flattens_alpha_onto_white_and_keeps_icc() -> None:
     rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 0))  # fully transparent red
     rgba.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

@@ -67,9 +67,13 @@ class OriginalsStore:
             return None
         return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
-    def keep(self, sha256: str, data: bytes) -> bool:
-        """Store ``data`` under ``sha256`` (only if it hashes to it); False when over budget."""
-        if hashlib.sha256(data).hexdigest() != sha256:
+    def keep(self, sha256: str, data: bytes, *, hashed: bool = False) -> bool:
+        """Store ``data`` under ``sha256`` (only if it hashes to it); False when over budget.
+
+        ``hashed``: the caller computed ``sha256`` from these very bytes itself (the recorder,
+        which has just hashed them for the ledger), so they are not hashed once more here.
+        """
+        if not hashed and hashlib.sha256(data).hexdigest() != sha256:
             raise InputError(f"originals: the bytes do not hash to {sha256[:16]}...")
         path = self.path_for(sha256)
         if path.is_file() and self.get(sha256) is not None:
@@ -116,13 +120,18 @@ def reader_for(home: Home) -> OriginalsStore:
     return OriginalsStore(home.originals_dir, DEFAULT_BUDGET)
 
 
-def keep_outputs(store: OriginalsStore | None, files: list[tuple[str, bytes]]) -> None:
-    """Keep each recorded output; never raises: a failure warns, the recorded call stands."""
+def keep_outputs(
+    store: OriginalsStore | None, files: list[tuple[str, bytes]], *, hashed: bool = False
+) -> None:
+    """Keep each recorded output; never raises: a failure warns, the recorded call stands.
+
+    ``hashed``: each hash was computed from its bytes by the caller (see ``keep``).
+    """
     if store is None:
         return
     for sha256, data in files:
         try:
-            store.keep(sha256, data)
+            store.keep(sha256, data, hashed=hashed)
         except Exception as e:  # a full disk, a read-only home: the entry is already recorded
             _warn_once(
                 f"fail:{store.root}",

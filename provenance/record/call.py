@@ -13,7 +13,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,8 +245,7 @@ def sign_output(
         signed = sign(spec, output.data, output.mime)
     finally:
         width, height, fps = measured.result()  # its error, if any, wins: nothing written yet
-    tmp = write_temp(dest, signed)
-    digest = sha256_bytes(signed)
+    tmp, digest = _write_hashed(dest, signed)
     out = OutputRecord(
         digest,
         output.mime,
@@ -274,6 +273,26 @@ def sign_output(
     )
     ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
     return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private, signed)
+
+
+def _write_hashed(dest: Path, signed: bytes) -> tuple[Path, str]:
+    """The fsynced temp file of ``signed`` beside ``dest``, and its SHA-256.
+
+    The hash runs on the worker while this thread writes and fsyncs the file: both release the
+    GIL. (The file's directory fsync queues behind the hash on the same worker; write_temp waits
+    for it.) Both are done before this returns, so before any entry can name the hash.
+    """
+    hashed = background.pool().submit(sha256_bytes, signed)
+    try:
+        tmp = write_temp(dest, signed)
+    except BaseException:
+        wait([hashed])  # nothing of this call outlives it
+        raise
+    try:
+        return tmp, hashed.result()
+    except BaseException:
+        discard(tmp)
+        raise
 
 
 def output_facts_of(

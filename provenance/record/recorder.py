@@ -327,7 +327,9 @@ class Recorder:
         )
 
     def _keep(self, files: list[tuple[str, bytes]]) -> None:
-        keep_outputs(self.originals, files)
+        # every hash here was computed by this process from the same bytes (the output's for
+        # the ledger, an import's on reading it): keep() need not hash them again
+        keep_outputs(self.originals, files, hashed=True)
 
     def _sign(self, spec: ManifestSpec, data: bytes, mime: str) -> bytes:
         return sign_bytes(spec, data, mime, self._signer, self._context)

@@ -126,6 +126,26 @@ def test_a_tampered_stored_original_is_not_an_original(
     assert r["verdict"] == "no_credentials" and r["ledger"]["pixels"]["state"] == "unavailable"
 
 
+def test_the_store_keeps_the_recorded_bytes_and_checks_what_it_was_not_told_is_hashed(
+    home: Home, poster: Path, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from provenance.errors import InputError
+
+    data = poster.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    store = OriginalsStore(home.originals_dir, 1 << 30)
+    assert store.get(digest) == data  # the recorder kept the file's own bytes (hashed=True)
+    other = OriginalsStore(tmp_path / "store", 1 << 30)
+    with pytest.raises(InputError, match="do not hash"):
+        other.keep(digest, data + b"x")  # unhashed bytes are checked against their name
+    assert other.keep(digest, data, hashed=True) and other.get(digest) == data
+    wrong = "0" * 64
+    assert other.keep(wrong, data, hashed=True)  # a caller's promise is not checked ...
+    assert other.get(wrong) is None  # ... but a read always is
+
+
 def test_store_off_switch(
     home: Home,
     workdir: Path,

@@ -149,6 +149,11 @@ class Sequencer:
         with self._locked():
             return self._key
 
+    def channel(self) -> str:
+        """The channel this process's notes come on (its backend's own)."""
+        with self._locked() as conn:
+            return f"{self._channel}_{conn.info.backend_pid}"
+
     def integrate_pending(self) -> int:
         """Integrate everything pending now (waiting for the lock); the number of entries."""
         total = 0

@@ -117,13 +117,17 @@ class Sequencer:
             raise InvalidEntryError("entry id already in the ledger (twice in one append)")
         payload = encode(prepared)
         with self._locked() as conn:
-            cur = conn.cursor()
-            # ONE round trip: the checks, the queue row, the lock's try and (if got) the head
-            # and the queue; without the lock, the row's commit and the lock's second try.
+            cur, ctl = conn.cursor(), conn.cursor()
+            # One round trip: the checks, the queue row, the lock's try and (if got) the head
+            # and the queue; without the lock, a second: the row's commit (or with nothing to
+            # check, the empty transaction's end: the row was committed before the try).
             with conn.pipeline():
-                cur.execute("BEGIN")
+                ctl.execute("BEGIN")
                 asked = ask(conn, prepared)
                 cur.execute(_QUEUE, (ids, payload))
+                if asked is None:  # no check can refuse it: visible before the lock's try
+                    ctl.execute("COMMIT")
+                    ctl.execute("BEGIN")
                 head, pend = self._begin(conn, _TRY)
                 if asked is not None:
                     judge(conn, asked, prepared)
@@ -132,12 +136,15 @@ class Sequencer:
                 if got is None:
                     # Accepted without waiting for the WAL flush (the session's setting): append
                     # returns only after the batch that integrates it commits synchronously.
-                    cur.execute("COMMIT")
-                    cur.execute(_RETRY, (self._key,))
+                    ctl.execute("COMMIT")
+                    if asked is not None:
+                        ctl.execute(_RETRY, (self._key,))
             if got is not None:  # this writer integrates: its own row and everything pending
                 return self._lead(conn, seq, prepared, (got, pend))
-            # Free once the row was visible: nobody's look after a batch may have seen it.
-            return self._wait(conn, seq, prepared, lead=bool(cur.fetchone()[0]))
+            # A holder that refused the try sees the row in its look after its commit. When
+            # the row became visible only after the try, try again: free, nobody's look may
+            # have seen it, so this writer integrates.
+            return self._wait(conn, seq, prepared, lead=asked is not None and ctl.fetchone()[0])
 
     def abandoned(self, *, clear: bool) -> list[str]:
         """Refused rows whose writers are gone: their reasons (deleted with ``clear``)."""

@@ -233,11 +233,15 @@ class Sequencer:
         self, conn: Any, seq: int, mine: list[Prepared], started: tuple[Any, Any]
     ) -> list[Entry]:
         """The batch of a writer that got the lock with its queue row (still uncommitted)."""
-        done, rejected, _ = self._batch(conn, (seq, mine), *started)
+        done, rejected, full = self._batch(conn, (seq, mine), *started)
         if seq in rejected:
             raise refusal(rejected[seq])
         if seq in done:
             return done[seq]
+        if not full:  # committed before the try: a batch that ended just before took it
+            got = result(conn, seq, [p.entry_id for p in mine])
+            if got is not None:
+                return got
         return self._wait(conn, seq, mine, lead=True)  # a queue longer than a batch: the next
 
     def _taken(

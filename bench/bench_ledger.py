@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -108,12 +109,16 @@ def _pg_url() -> tuple[str, str] | None:
         return None
 
 
-def _pg_writer(url: str, n: int, times: mp.Queue) -> None:  # type: ignore[type-arg]
+def _pg_writer(url: str, n: int, times: mp.Queue, ready: Any) -> None:  # type: ignore[type-arg]
     """``n`` appends of one entry each, as the recorder appends; each call's latency kept."""
     with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
         led.append("generate", {"warm": True})  # connections up before the clock starts
         lat = []
-        start = time.time()  # timed inside the worker: process start-up is not the ledger's cost
+        # Every writer started, connected and warm before any clock starts: without this, the
+        # first writers ran while the last were still importing (16 spawned interpreters on 2
+        # cores: seconds of start-up counted as the ledger's time, and their CPU taken from it).
+        ready.wait()
+        start = time.time()
         for i in range(n):
             t = time.perf_counter()
             led.append("generate", {"i": i, "model": "m"}, outputs=[f"{i:064x}"])
@@ -121,11 +126,19 @@ def _pg_writer(url: str, n: int, times: mp.Queue) -> None:  # type: ignore[type-
         times.put((start, time.time(), lat))
 
 
-def _bare_writer(url: str, n: int, leaf: bytes, first: int, times: mp.Queue) -> None:  # type: ignore[type-arg]
+def _bare_writer(
+    url: str,
+    n: int,
+    leaf: bytes,
+    first: int,
+    times: mp.Queue,  # type: ignore[type-arg]
+    ready: Any,
+) -> None:
     """``n`` bare inserts of ``leaf``, one row per transaction (the one-entry-per-call bound)."""
     eng = create_engine(url)
     raw = eng.raw_connection()
     cur = raw.cursor()
+    ready.wait()  # as _pg_writer: every process connected before the clock starts
     start = time.time()
     for i in range(first, first + n):
         cur.execute("INSERT INTO e VALUES (%s, %s)", (i, leaf))
@@ -149,8 +162,9 @@ def _pg_bare(batch: int, n: int, leaf: bytes, writers: int = 1) -> float | None:
         ctx = mp.get_context("spawn")
         q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         each = n // writers
+        ready = ctx.Barrier(writers)
         ps = [
-            ctx.Process(target=_bare_writer, args=(url, each, leaf, k * each, q))
+            ctx.Process(target=_bare_writer, args=(url, each, leaf, k * each, q, ready))
             for k in range(writers)
         ]
         for p in ps:
@@ -191,7 +205,8 @@ def _pg_run(writers: int, per_writer: int) -> tuple[float, list[float]] | None:
     Ledger.create(url, origin=ORIGIN).close()
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q)) for _ in range(writers)]
+    ready = ctx.Barrier(writers)
+    ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q, ready)) for _ in range(writers)]
     for p in ps:
         p.start()
     spans = [q.get() for _ in ps]

@@ -111,8 +111,9 @@ def write_batch(
     return entries
 
 
-# PostgreSQL (the sequencer's batches): each table's rows in ONE statement, columns as arrays,
-# instead of one Bind/Execute per row: a batch's write costs the server a handful of statements.
+# PostgreSQL (the sequencer's batches): each table's rows in one ``unnest`` insert, columns as
+# arrays, and the new head, as the data-modifying CTEs of ONE statement that the sequencer ends
+# with its own (the queue rows deleted, the waiters notified): a batch's write is one statement.
 _ARRAYS = {
     "entry": "ledger_entry (idx, entry_id, kind, ts, leaf)/bigint,text,text,bigint,bytea",
     "node": "ledger_node (pos, hash)/bigint,bytea",
@@ -122,25 +123,34 @@ _ARRAYS = {
     "fingerprint": "ledger_fingerprint (entry_id, output, kind, value)/text,text,text,bigint",
 }
 SQL_ARRAYS = {
-    name: f"INSERT INTO {target} SELECT * FROM unnest("
-    + ", ".join(f"%s::{t}[]" for t in types.split(","))
-    + ")"
+    name: f"w_{name} AS (INSERT INTO {target} SELECT * FROM unnest("
+    + ", ".join(f"%(w_{name}_{k})s::{t}[]" for k, t in enumerate(types.split(",")))
+    + "))"
     for name, (target, types) in ((n, v.split("/")) for n, v in _ARRAYS.items())
 }
+_SET_HEAD = (
+    "w_head AS (UPDATE ledger_head SET size = %(w_size)s, frontier = %(w_frontier)s, "
+    "last_ts = %(w_ts)s WHERE id = 1)"
+)
 
 
-def write_arrays(cur: Any, items: Sequence[Prepared], head: tuple[int, bytes, int]) -> list[Entry]:
-    """:func:`write_batch` for PostgreSQL: the same rows, each table's in one ``unnest`` insert."""
+def write_arrays(
+    items: Sequence[Prepared], head: tuple[int, bytes, int]
+) -> tuple[list[Entry], str, dict[str, Any]]:
+    """:func:`write_batch` for PostgreSQL: the entries, and ``WITH`` clauses (without the
+    statement's final query) that write their rows and the new head, with their parameters."""
     size, blob, last_ts = head
     now, ts = stamp(last_ts)
     rows = Rows()
     entries, size, blob = build(items, size, blob, now, ts, rows)
+    parts, params = [], {"w_size": size, "w_frontier": blob, "w_ts": ts}
     for name, sql in SQL_ARRAYS.items():
         data = getattr(rows, name)
         if data:
-            cur.execute(sql, [list(col) for col in zip(*data, strict=True)])
-    cur.execute(SQL_OTHER["set_head"], (size, blob, ts))
-    return entries
+            parts.append(sql)
+            for k, col in enumerate(zip(*data, strict=True)):
+                params[f"w_{name}_{k}"] = list(col)
+    return entries, "WITH " + ", ".join([*parts, _SET_HEAD]), params
 
 
 def build(

@@ -1,13 +1,17 @@
 """PostgreSQL appends in two steps, as Trillian and Tessera do: accept, then integrate in batches.
 
-A writer inserts its entries as one pending row and tries the integration lock (a
-transaction-level advisory lock keyed by the pending table's oid) in the same statement.
-Holding it, it integrates every pending row, its own among them, in that ONE transaction
-(leaves, subtree hashes, index rows, head, rows deleted), committed synchronously. Without it,
-it commits the row without waiting for the WAL flush and waits on its backend's channel: the
-batch that integrates the row tells it the index; a batch that ends with rows still pending
-names the first, whose writer does the next batch; a wait that hears nothing (a holder killed)
-ends in a blocking take of the lock. So contention makes batches bigger, not lock queues.
+A writer inserts its entries as one pending row and, in the same round trip, tries the
+integration lock (a transaction-level advisory lock keyed by the pending table's oid) and reads
+the head and the queue. Holding it, it integrates every pending row, its own among them, in that
+ONE transaction (leaves, subtree hashes, index rows, head, rows deleted, each integrated writer
+notified: one statement), committed synchronously; in the same round trip, after the commit, it
+names the writer of the first row still pending, who does the next batch. Without the lock, it
+commits its row (without waiting for the WAL flush) and tries the lock once more in one round
+trip: got, nobody held it after the row became visible, so it integrates; not got, the holder's
+after-commit look sees the row. Then it waits on its backend's channel for the note that says
+its row's index (or that it goes next); a wait that hears nothing for ``wait_s`` (a holder or a
+named writer killed) ends in a blocking take of the lock. Contention makes batches bigger, not
+lock queues, and each writer is woken once per append.
 
 Crash safety follows from the transactions: a pending row is integrated and deleted in one
 commit, or still pending for the next batch; a killed integrator's batch rolls back. One row
@@ -19,30 +23,38 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from ledger.batch import Prepared, check_head, prepare, write_arrays
-from ledger.entry import (
-    AppendRequest,
-    Entry,
-    entry_from_leaf,
+from ledger.entry import AppendRequest, Entry, to_micros
+from ledger.errors import InvalidEntryError
+from ledger.pending import (
+    Note,
+    abandoned,
+    ask,
+    decode,
+    encode,
+    judge,
+    parse_note,
+    rebuilt,
+    refusal,
+    result,
+    screen,
 )
-from ledger.errors import (
-    InvalidEntryError,
-    LedgerError,
-    LedgerIntegrityError,
-    UnknownEntryError,
-)
-from ledger.pending import Note, abandoned, decode, encode, note_of, rebuilt
 from ledger.storage import Storage
 
 MAX_BATCH = 1024  # entries per integrating transaction: bounds a batch's time and memory
 WAIT_S = 0.2  # longest wait for a notification before taking the lock anyway
 _LOCK_CLASS = 0x1ED6 << 32  # advisory key: this class, the pending table's oid below
+_QUEUE = (
+    "INSERT INTO ledger_pending (ids, payload, waiter) VALUES (%s, %s, pg_backend_pid()) "
+    "RETURNING seq"
+)
 # The head row under the integration lock: tried (no row: another writer holds it), or taken
-# (waits for the holder's commit).
+# (waits for the holder's commit). FOR UPDATE as the direct path (erasures) takes it.
 _TRY = (
     "SELECT size, frontier, last_ts FROM ledger_head "
     "WHERE id = 1 AND pg_try_advisory_xact_lock(%s) FOR UPDATE"
@@ -51,32 +63,32 @@ _TAKE = (
     "SELECT size, frontier, last_ts FROM ledger_head, pg_advisory_xact_lock(%s) "
     "WHERE id = 1 FOR UPDATE OF ledger_head"
 )
-# A writer's entries accepted, and the lock tried in the same statement: held, it integrates.
-_QUEUE = (
-    "INSERT INTO ledger_pending (ids, payload, waiter) VALUES (%s, %s, pg_backend_pid()) "
-    "RETURNING seq, pg_try_advisory_xact_lock(%s)"
-)
-# The batch's rows deleted; its note to the writers it integrated or refused and to the writer
-# of the first row still pending (this statement's snapshot: rows committed during the batch
-# count), who does the next batch, each on its backend's channel. None pending: to everyone (a
-# row committed just after that snapshot has a writer waiting; it tries the lock).
-_NOTIFY = """
-WITH gone AS (DELETE FROM ledger_pending WHERE seq = ANY(%(gone)s) RETURNING waiter),
-nx AS (SELECT min(seq) AS seq FROM ledger_pending
-       WHERE error IS NULL AND seq <> ALL(%(gone)s)),
-who AS (SELECT waiter FROM gone
-        UNION SELECT waiter FROM ledger_pending WHERE seq = ANY(%(refused)s)
-        UNION SELECT p.waiter FROM ledger_pending p, nx WHERE p.seq = nx.seq
-        UNION SELECT NULL FROM nx WHERE nx.seq IS NULL)
-SELECT pg_notify(%(ch)s || coalesce('_' || waiter::text, ''),
-                 %(note)s || coalesce((SELECT seq FROM nx)::text, ''))
-FROM who"""
 # Pending rows, only for the lock's holder (an InitPlan, evaluated once; re-taking a held lock
-# is a no-op): a writer that failed to get it is not sent the whole queue.
+# is a no-op). A statement of its own, AFTER the one that got the lock: a statement's snapshot
+# predates its own lock, so one that took it from a holder just committed would still see the
+# rows that holder integrated.
 _PENDING = (
     "SELECT seq, payload FROM ledger_pending WHERE error IS NULL "
     "AND (SELECT pg_try_advisory_xact_lock(%s)) ORDER BY seq LIMIT %s"
 )
+# After its commit: is the lock free now that the writer's row is visible? (An implicit
+# transaction of its own: got and released at once.)
+_RETRY = "SELECT pg_try_advisory_xact_lock(%s)"
+# The end of a batch's one statement: its rows deleted, each integrated writer told its row's
+# first index and the batch time on its backend's channel (never the integrator itself).
+_DONE = """, gone AS (DELETE FROM ledger_pending WHERE seq = ANY(%(gone)s) RETURNING seq, waiter)
+SELECT pg_notify(%(ch)s || '_' || g.waiter::text,
+                 %(ts)s || ';' || g.seq::text || ':' || x.first::text || ';;')
+FROM gone g JOIN unnest(%(seqs)s::bigint[], %(firsts)s::bigint[]) x(seq, first) ON x.seq = g.seq
+WHERE g.waiter <> pg_backend_pid()
+UNION ALL
+SELECT pg_notify(%(ch)s || '_' || p.waiter::text, '0;;' || p.seq::text || ';')
+FROM ledger_pending p WHERE p.seq = ANY(%(refused)s) AND p.waiter <> pg_backend_pid()"""
+# After a batch's commit (the same round trip): the writer of the first row still pending does
+# the next batch. Run after the commit, it sees every row committed while the batch ran.
+_NEXT = """SELECT pg_notify(%(ch)s || '_' || waiter::text, '0;;;' || seq::text)
+FROM (SELECT seq, waiter FROM ledger_pending WHERE error IS NULL ORDER BY seq LIMIT 1) x
+WHERE waiter <> pg_backend_pid()"""
 
 # Connections inherited across fork(): never used nor closed in the child (closing would end
 # the parent's session), kept alive here.
@@ -84,8 +96,10 @@ _INHERITED: list[Any] = []
 
 
 class Sequencer:
-    """One connection per process (threads share it under a lock), listening on the ledger's
-    channel from its first use, so no notification sent after an entry is queued is missed."""
+    """One connection per process (threads share it under a lock), in autocommit mode (every
+    transaction is an explicit BEGIN ... COMMIT, so a commit and what follows it share a round
+    trip), listening on its backend's channel from its first use, so no notification sent after
+    an entry is queued is missed."""
 
     def __init__(self, storage: Storage, *, max_batch: int = MAX_BATCH, wait_s: float = WAIT_S):
         self.storage = storage
@@ -103,23 +117,34 @@ class Sequencer:
             raise InvalidEntryError("entry id already in the ledger (twice in one append)")
         payload = encode(prepared)
         with self._locked() as conn:
-            cur = conn.cursor()
-            # Pipelined: the checks, the queue row, the lock's try and (if got) the head and the
-            # queue in ONE round trip.
+            cur, ctl = conn.cursor(), conn.cursor()
+            # One round trip: the checks, the queue row, the lock's try and (if got) the head
+            # and the queue; without the lock, a second: the row's commit (or with nothing to
+            # check, the empty transaction's end: the row was committed before the try).
             with conn.pipeline():
-                asked = _ask(conn, prepared)
-                cur.execute(_QUEUE, (ids, payload, self._key))
+                ctl.execute("BEGIN")
+                asked = ask(conn, prepared)
+                cur.execute(_QUEUE, (ids, payload))
+                if asked is None:  # no check can refuse it: visible before the lock's try
+                    ctl.execute("COMMIT")
+                    ctl.execute("BEGIN")
+                head, pend = self._begin(conn, _TRY)
                 if asked is not None:
-                    _judge(conn, asked, prepared)
-                started = self._begin(conn, _TRY)  # re-taking a held lock is a no-op
-                seq, locked = cur.fetchone()
-                if locked:  # this writer integrates: its own row and everything pending
-                    return self._own_batch(conn, seq, prepared, started)
-                # Accepted without waiting for the WAL flush: append returns only after the
-                # batch that integrates the row commits synchronously (docs/ledger.md).
-                cur.execute("SET LOCAL synchronous_commit = off")
-                conn.commit()
-            return self._wait(conn, seq, prepared, self.wait_s)
+                    judge(conn, asked, prepared)
+                seq = int(cur.fetchone()[0])
+                got = head.fetchone()
+                if got is None:
+                    # Accepted without waiting for the WAL flush (the session's setting): append
+                    # returns only after the batch that integrates it commits synchronously.
+                    ctl.execute("COMMIT")
+                    if asked is not None:
+                        ctl.execute(_RETRY, (self._key,))
+            if got is not None:  # this writer integrates: its own row and everything pending
+                return self._lead(conn, seq, prepared, (got, pend))
+            # A holder that refused the try sees the row in its look after its commit. When
+            # the row became visible only after the try, try again: free, nobody's look may
+            # have seen it, so this writer integrates.
+            return self._wait(conn, seq, prepared, lead=asked is not None and ctl.fetchone()[0])
 
     def abandoned(self, *, clear: bool) -> list[str]:
         """Refused rows whose writers are gone: their reasons (deleted with ``clear``)."""
@@ -131,18 +156,19 @@ class Sequencer:
         with self._locked():
             return self._key
 
+    def channel(self) -> str:
+        """The channel this process's notes come on (its backend's own)."""
+        with self._locked() as conn:
+            return f"{self._channel}_{conn.info.backend_pid}"
+
     def integrate_pending(self) -> int:
         """Integrate everything pending now (waiting for the lock); the number of entries."""
         total = 0
         with self._locked() as conn:
             while True:
-                with conn.pipeline():
-                    got = self._integrate(conn, None, _TAKE)
-                    conn.commit()
-                assert got is not None  # a blocking take always gets the lock
-                n = sum(len(v) for v in got[0].values())
-                total += n
-                if not n and not got[1]:
+                done, _, full = self._taken(conn, None)
+                total += sum(len(v) for v in done.values())
+                if not full:
                     return total
 
     # --- the connection --------------------------------------------------------------------
@@ -171,16 +197,17 @@ class Sequencer:
             params.pop("context", None)  # SQLAlchemy's adapters: plain psycopg types here
             # Names the process in pg_stat_activity (the crash harness kills integrators by it).
             params.setdefault("application_name", f"provenance-ledger {os.getpid()}")
-            conn: Any = psycopg.connect(**params)
+            conn: Any = psycopg.connect(**params, autocommit=True)
             try:
                 cur = conn.cursor()
                 cur.execute("SELECT 'ledger_pending'::regclass::oid::bigint, pg_backend_pid()")
                 oid, pid = (int(x) for x in cur.fetchone())
                 self._key, self._channel = _LOCK_CLASS | oid, f"ledger_pending_{oid}"
-                # The shared channel, and this backend's own (the batches' notes to it).
-                cur.execute(f"LISTEN {self._channel}")
+                # This backend's own channel (the batches' notes to it).
                 cur.execute(f"LISTEN {self._channel}_{pid}")
-                conn.commit()
+                # Queue rows commit without waiting for the WAL flush; a batch, which makes
+                # the entries durable, sets it on for its transaction (docs/ledger.md).
+                cur.execute("SET synchronous_commit = off")
             except BaseException:
                 conn.close()
                 raise
@@ -195,206 +222,127 @@ class Sequencer:
 
     # --- integrating -----------------------------------------------------------------------
 
-    def _own_batch(
-        self, conn: Any, seq: int, mine: list[Prepared], started: tuple[Any, Any]
-    ) -> list[Entry]:
-        """The batch of a writer that got the lock with its queue row (still uncommitted)."""
-        batch = self._batch(conn, (seq, mine), *started)
-        conn.commit()  # synchronous: the entries are durable when append returns
-        assert batch is not None  # the lock is held
-        done, rejected = batch
-        if seq in rejected:
-            raise _refusal(rejected[seq])
-        if seq in done:
-            return done[seq]
-        return self._wait(conn, seq, mine, 0.0)  # a queue longer than a batch: the next one
-
     def _begin(self, conn: Any, lock: str) -> tuple[Any, Any]:
-        """Send a batch's first statements: the lock with the head row, the queue."""
+        """Send a batch's first statements: the lock with the head row, then the queue."""
         cur, pend = conn.cursor(), conn.cursor()
-        # FOR UPDATE as the direct path (erasures) takes it, so the two never interleave.
         cur.execute(lock, (self._key,))
         pend.execute(_PENDING, (self._key, self.max_batch))
         return cur, pend
 
-    def _integrate(
-        self, conn: Any, own: tuple[int, list[Prepared]] | None, lock: str
-    ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
-        """One batch under the lock (``_TRY``: None if another writer holds it)."""
-        return self._batch(conn, own, *self._begin(conn, lock))
+    def _lead(
+        self, conn: Any, seq: int, mine: list[Prepared], started: tuple[Any, Any]
+    ) -> list[Entry]:
+        """The batch of a writer that got the lock with its queue row (still uncommitted)."""
+        done, rejected, full = self._batch(conn, (seq, mine), *started)
+        if seq in rejected:
+            raise refusal(rejected[seq])
+        if seq in done:
+            return done[seq]
+        if not full:  # committed before the try: a batch that ended just before took it
+            got = result(conn, seq, [p.entry_id for p in mine])
+            if got is not None:
+                return got
+        return self._wait(conn, seq, mine, lead=True)  # a queue longer than a batch: the next
+
+    def _taken(
+        self, conn: Any, own: tuple[int, list[Prepared]] | None
+    ) -> tuple[dict[int, list[Entry]], dict[int, str], bool]:
+        """One batch under the lock, waiting for it (a round trip, then the batch's)."""
+        with conn.pipeline():
+            conn.cursor().execute("BEGIN")
+            head, pend = self._begin(conn, _TAKE)
+            got = head.fetchone()
+        return self._batch(conn, own, got, pend)
 
     def _batch(
-        self, conn: Any, own: tuple[int, list[Prepared]] | None, cur: Any, pend: Any
-    ) -> tuple[dict[int, list[Entry]], dict[int, str]] | None:
-        """The rest of a batch (None: the lock not got): pending rows in order, ``own`` (this
-        writer's seq and entries) among them. Returns the entries by seq and the rows refused
-        (an id already used, a parent missing); an own row refused is deleted, others keep the
-        reason for their writer. The caller commits."""
-        row = cur.fetchone()
-        if row is None:
-            return None
+        self, conn: Any, own: tuple[int, list[Prepared]] | None, row: Any, pend: Any
+    ) -> tuple[dict[int, list[Entry]], dict[int, str], bool]:
+        """The rest of a batch, the lock held: pending rows in order, ``own`` (this writer's
+        seq and entries) among them, written, deleted and notified in one statement, committed
+        synchronously, and the next writer named, in one round trip. Returns the entries by
+        seq, the rows refused (an id already used, a parent missing; an own row refused is
+        deleted, others keep the reason for their writer), and whether rows were left out."""
         head = check_head(int(row[0]), bytes(row[1]), int(row[2]))
         mine = own[0] if own else None
         groups: list[tuple[int, list[Prepared]]] = []
-        room = self.max_batch
-        for seq, payload in pend.fetchall():
+        room, rows = self.max_batch, pend.fetchall()
+        for seq, payload in rows:
             items = own[1] if seq == mine and own else decode(bytes(payload))
             if groups and len(items) > room:
                 break
             groups.append((int(seq), items))
             room -= len(items)
-        accepted, rejected = _screen(cur, groups)
-        entries = write_arrays(cur, [p for _, g in accepted for p in g], head)
-        done: dict[int, list[Entry]] = {}
-        for seq, g in accepted:
-            done[seq], entries = entries[: len(g)], entries[len(g) :]
-        refused = [s for s in rejected if s != mine]
-        for s in refused:
-            cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (rejected[s], s))
-        gone = list(done) + [s for s in rejected if s == mine]
-        note = note_of(done, rejected)
-        cur.execute(_NOTIFY, {"gone": gone, "refused": refused, "ch": self._channel, "note": note})
-        return done, rejected
+        full = len(groups) < len(rows) or len(rows) >= self.max_batch
+        with conn.pipeline():
+            cur = conn.cursor()
+            accepted, rejected = screen(conn, groups) if groups else ([], {})
+            done: dict[int, list[Entry]] = {}
+            if accepted:
+                entries, sql, params = write_arrays([p for _, g in accepted for p in g], head)
+                for seq, g in accepted:
+                    done[seq], entries = entries[: len(g)], entries[len(g) :]
+            else:
+                sql, params = "WITH nothing AS (SELECT 1)", {}
+            if not groups:  # nothing pending when read: end the transaction, name the next
+                cur.execute("COMMIT")
+                cur.execute(_NEXT, {"ch": self._channel})
+                return done, rejected, full
+            refused = [s for s in rejected if s != mine]
+            for s in refused:
+                cur.execute("UPDATE ledger_pending SET error = %s WHERE seq = %s", (rejected[s], s))
+            first = next((v[0] for v in done.values() if v), None)
+            params.update(
+                gone=list(done) + [s for s in rejected if s == mine],
+                refused=refused,
+                ch=self._channel,
+                ts=str(0 if first is None else to_micros(first.time)),
+                seqs=list(done),
+                firsts=[v[0].index for v in done.values()],
+            )
+            cur.execute("SET LOCAL synchronous_commit = on")  # the entries' durability
+            cur.execute(sql + _DONE, params)
+            cur.execute("COMMIT")
+            cur.execute(_NEXT, {"ch": self._channel})
+        return done, rejected, full
 
     # --- waiting ---------------------------------------------------------------------------
 
-    def _wait(self, conn: Any, seq: int, mine: list[Prepared], wait: float) -> list[Entry]:
+    def _wait(self, conn: Any, seq: int, mine: list[Prepared], *, lead: bool) -> list[Entry]:
         ids = [p.entry_id for p in mine]
         while True:
-            note = self._notified(conn, wait) if wait else None
-            lock = _TAKE if wait == self.wait_s else _TRY
-            if note is not None:
-                if seq in note.placed:
-                    return rebuilt(mine, note.ts[seq], note.placed[seq])
-                if note.look or seq in note.refused:
-                    with conn.pipeline():
-                        got = _result(conn, seq, ids)
+            if not lead:
+                note = self._heard(conn, seq)
+                if note is not None and note.first is not None:
+                    return rebuilt(mine, note.ts, note.first)
+                if note is not None and note.refused:
+                    got = result(conn, seq, ids)  # raises the reason
                     if got is not None:
                         return got
-                if note.next is not None and note.next != seq:
-                    wait = self.wait_s  # an earlier row's writer does the next batch, mine in it
-                    continue
-                # This row is the first pending (take the lock: the notifier released it), or
-                # none was seen pending when the batch ended (try it: others may too).
-                lock = _TAKE if note.next == seq else _TRY
-            # After a silent full wait, queue for the lock: its holder may have been killed
-            # before notifying.
-            with conn.pipeline():
-                batch = self._integrate(conn, (seq, mine), lock)
-                conn.commit()
-            if batch is None:  # another writer's batch: it notifies
-                wait = self.wait_s
-                continue
-            done, rejected = batch
+                # Named next (the notifier released the lock), or a silent full wait: the
+                # holder may have been killed before notifying. Queue for the lock.
+            done, rejected, full = self._taken(conn, (seq, mine))
             if seq in rejected:
-                raise _refusal(rejected[seq])
+                raise refusal(rejected[seq])
             if seq in done:
                 return done[seq]
-            if not done:  # integrated by a batch not yet seen
-                with conn.pipeline():
-                    got = _result(conn, seq, ids)
+            lead = full  # a full batch without this row: the next one now
+            if not full:  # not pending when read: integrated by a batch not yet heard from
+                got = result(conn, seq, ids)
                 if got is not None:
                     return got
-            wait = 0.0 if done else self.wait_s  # a full batch without this row: the next now
 
-    def _notified(self, conn: Any, wait: float) -> Note | None:
-        """What the batches notified since the last call placed; None when nothing came
-        within the wait."""
-        note: Note | None = None
-        # The first that comes (stop_after: otherwise the generator runs out the timeout), then
-        # whatever else is already here.
-        for timeout, most in ((wait, 1), (0.0, None)):
-            for n in conn.notifies(timeout=timeout, stop_after=most):
-                note = note or Note()
-                note.add(n.payload)
-            if note is None:
-                return None
-        return note
-
-
-def _result(conn: Any, seq: int, ids: list[str]) -> list[Entry] | None:
-    """This writer's entries once integrated; None while still pending; raises if refused."""
-    cur, leaves = conn.cursor(), conn.cursor()
-    cur.execute("SELECT error FROM ledger_pending WHERE seq = %s", (seq,))
-    leaves.execute("SELECT leaf FROM ledger_entry WHERE entry_id = ANY(%s) ORDER BY idx", (ids,))
-    row, found = cur.fetchone(), [bytes(r[0]) for r in leaves.fetchall()]
-    if row is not None and row[0] is not None:
-        cur.execute("DELETE FROM ledger_pending WHERE seq = %s", (seq,))
-    conn.commit()
-    if row is not None:
-        if row[0] is None:
-            return None
-        raise _refusal(str(row[0]))
-    if len(found) != len(ids):
-        raise LedgerIntegrityError(
-            f"pending entries {ids[0]}...: gone from the queue but not in the tree"
-        )
-    return [entry_from_leaf(leaf) for leaf in found]
-
-
-def _refusal(why: str) -> LedgerError:
-    return UnknownEntryError(why) if why.startswith("parent") else InvalidEntryError(why)
-
-
-def _ask(conn: Any, items: list[Prepared]) -> Any:
-    """Send the query for ids a caller named and parents already in the tree (refused as the
-    direct path refuses them); the cursor to judge it with, or None when nothing to ask."""
-    named = [p.entry_id for p in items if p.req.entry_id is not None]
-    parents = sorted({x for p in items for x in p.req.parents} - {p.entry_id for p in items})
-    if not named and not parents:
+    def _heard(self, conn: Any, seq: int) -> Note | None:
+        """The note about row ``seq``: notes about this writer's earlier rows (kept by psycopg
+        from during its queries) are dropped, not acted on. None when none comes in the wait."""
+        end = time.monotonic() + self.wait_s
+        while (left := end - time.monotonic()) > 0:
+            heard: Note | None = None
+            # The whole packet is read (stop_after stops only after it): none is lost, and a
+            # row's index wins over its being named next.
+            for n in conn.notifies(timeout=left, stop_after=1):
+                note = parse_note(n.payload)
+                if note.seq == seq and (heard is None or note.first is not None or note.refused):
+                    heard = note
+            if heard is not None:
+                return heard
         return None
-    cur = conn.cursor()
-    cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (named + parents,))
-    return cur
-
-
-def _judge(conn: Any, asked: Any, items: list[Prepared]) -> None:
-    """Raise for an id already used or a parent neither in the tree nor queued (a queued one is
-    integrated first: its row's seq is lower)."""
-    found = {str(r[0]) for r in asked.fetchall()}
-    used = [p.entry_id for p in items if p.req.entry_id is not None and p.entry_id in found]
-    if used:
-        raise InvalidEntryError(f"entry id already in the ledger ({used[0]})")
-    own = {p.entry_id for p in items}
-    missing = sorted({x for p in items for x in p.req.parents} - own - found)
-    if not missing:
-        return
-    cur = conn.cursor()
-    cur.execute(
-        "SELECT DISTINCT unnest(ids) FROM ledger_pending WHERE error IS NULL AND ids && %s",
-        (missing,),
-    )
-    queued = {str(r[0]) for r in cur.fetchall()}
-    absent = [p for p in missing if p not in queued]
-    if absent:
-        raise UnknownEntryError(f"parent entry {absent[0]} is not in the ledger")
-
-
-def _screen(
-    cur: Any, groups: list[tuple[int, list[Prepared]]]
-) -> tuple[list[tuple[int, list[Prepared]]], dict[int, str]]:
-    """Groups that may join the tree, in order, and why the others may not (never raises: one
-    bad row must not stall the queue)."""
-    # Ids this code made (UUIDv7, 74 random bits) are new; ids a caller named may not be.
-    named = {p.entry_id for _, g in groups for p in g if p.req.entry_id is not None}
-    wanted = named | {x for _, g in groups for p in g for x in p.req.parents}
-    in_tree: set[str] = set()
-    if wanted:
-        cur.execute("SELECT entry_id FROM ledger_entry WHERE entry_id = ANY(%s)", (list(wanted),))
-        in_tree = {str(r[0]) for r in cur.fetchall()}
-    seen: set[str] = set()
-    accepted, rejected = [], {}
-    for seq, g in groups:
-        mine = [p.entry_id for p in g]
-        dup = next((i for i in mine if i in in_tree or i in seen), None)
-        if dup is not None or len(set(mine)) != len(mine):
-            rejected[seq] = f"entry id already in the ledger ({dup or mine[0]})"
-            continue
-        have = in_tree | seen | set(mine)
-        gone = next((x for p in g for x in p.req.parents if x not in have), None)
-        if gone is not None:
-            rejected[seq] = f"parent entry {gone} is not in the ledger"
-            continue
-        accepted.append((seq, g))
-        seen.update(mine)
-    return accepted, rejected

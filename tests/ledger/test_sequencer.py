@@ -135,7 +135,7 @@ def test_killed_while_queued_is_integrated_by_the_next_append(
     led.close()
 
 
-def test_killed_inside_its_batch_leaves_no_trace_and_others_go_on(
+def test_killed_inside_its_batch_its_queued_entry_is_integrated_once_and_others_go_on(
     pg_url: str, log_key: Ed25519PrivateKey
 ) -> None:
     led = make_ledger(pg_url, log_key, 1)
@@ -147,7 +147,7 @@ def test_killed_inside_its_batch_leaves_no_trace_and_others_go_on(
         _until(lambda: _lock_waiters(pg_url) == 1, "a writer stopped inside its batch")
         queued = ctx.Process(target=_appender, args=(pg_url, "queued"))
         queued.start()
-        _until(lambda: _pending(pg_url) == 1, "the second writer's pending row")
+        _until(lambda: _pending(pg_url) == 2, "both writers' pending rows")
         os.kill(integrator.pid or 0, signal.SIGKILL)  # its transaction rolls back
         integrator.join()
     queued.join(60)
@@ -156,7 +156,10 @@ def test_killed_inside_its_batch_leaves_no_trace_and_others_go_on(
     led.close()
     with _open(pg_url) as led:
         tags = [e.body.get("tag") for e in led.iter_entries()]
-        assert tags == [None, "queued"]  # the killed writer's entry was never acknowledged
+        # Its row was committed before it tried the lock (nothing to check): queued like any
+        # waiter's, integrated once by the next batch, never acknowledged; its batch left
+        # nothing (its transaction rolled back).
+        assert tags == [None, "dies", "queued"]
         assert led.audit().ok
 
 
@@ -358,3 +361,53 @@ def test_crash_harness_kills_writers_and_integrators(pg_url: str) -> None:
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0 and stats["violations"] == [], (stats, proc.stderr[-2000:])
     assert stats["kills"] == 10 and stats["entries"] >= stats["acknowledged"] > 0
+
+
+def _heard(listener: Any, wait: float) -> dict[str, list[str]]:
+    """Notes a LISTENing connection got within ``wait``, by channel."""
+    got: dict[str, list[str]] = {}
+    for n in listener.notifies(timeout=wait):
+        got.setdefault(n.channel, []).append(n.payload)
+    return got
+
+
+def test_a_batch_wakes_only_the_writers_it_integrated(
+    pg_url: str, log_key: Ed25519PrivateKey
+) -> None:
+    """An integrator is told nothing about its own rows, a writer whose row another batch
+    integrated is told once, and nobody else is woken (16 writers were woken about twice per
+    append: a note to every listener whenever a batch left nothing pending, and one to the
+    integrator itself)."""
+    import psycopg
+
+    make_ledger(pg_url, log_key).close()
+    leds = [_open(pg_url) for _ in range(2)]
+    seqs = [led.appender.sequencer for led in leds]
+    channels = [s.channel() for s in seqs]  # type: ignore[union-attr]
+    key = seqs[0].lock_key()  # type: ignore[union-attr]
+    seqs[1].wait_s = 120.0  # type: ignore[union-attr]  # told, not timed out
+    shared = channels[0].rsplit("_", 1)[0]  # where a note to every listener went
+    engine = create_engine(pg_url)
+    _, params = engine.dialect.create_connect_args(engine.url)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as listener:
+        for ch in [*channels, shared]:
+            listener.execute(f"LISTEN {ch}")
+        for i in range(3):  # alone: it integrates each of its own appends
+            assert leds[0].append("a", {"i": i}).index == i
+        assert _heard(listener, 0.5) == {}
+        box: list[Entry] = []
+        with _integration_held(pg_url, key):
+            t = threading.Thread(target=lambda: box.append(leds[1].append("b", {"who": 1})))
+            t.start()
+            _until(partial(_pending_is, pg_url, 1), "the waiting writer's row")
+        mine = leds[0].append("a", {"i": 3})  # integrates the waiting row, then its own
+        t.join(60)
+        assert [e.index for e in box] == [3] and mine.index == 4
+        heard = _heard(listener, 0.5)
+        assert list(heard) == [channels[1]] and len(heard[channels[1]]) == 1
+        assert ":3;" in heard[channels[1]][0]  # its row's index, from which it rebuilt it
+    engine.dispose()
+    assert leds[0].audit().ok
+    for led in leds:
+        led.close()

@@ -23,7 +23,33 @@ class BudgetExceeded(BaseException):
 
 
 def _fire(signum: int, frame: object) -> None:
+    if _Native.depth:  # inside c2pa-python: raised when its call returns (see native_call)
+        _Native.fired = True
+        return
     raise BudgetExceeded
+
+
+class _Native:
+    """While c2pa-python runs: the native library calls back into Python (the stream's read and
+    seek) through ctypes, and the timer's exception raised inside such a callback is dropped by
+    ctypes, which hands the native side a bogus result; a few reads later c2pa aborted the whole
+    process (SIGABRT: no report, the batch gone). Inside it the timer only notes that it fired;
+    the exception is raised as the call returns. c2pa's native work is bounded by c2pa itself."""
+
+    depth = 0
+    fired = False
+
+    def __enter__(self) -> None:
+        _Native.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _Native.depth -= 1
+        if not _Native.depth and _Native.fired:
+            _Native.fired = False
+            raise BudgetExceeded
+
+
+native_call = _Native()  # `with native_call: ...` around every c2pa-python call of a file
 
 
 class Limits:
@@ -53,6 +79,7 @@ class Limits:
             self._cap = old
         self._timed = bool(self.seconds) and threading.current_thread() is threading.main_thread()
         if self._timed:
+            _Native.fired = False
             self._alarm = signal.signal(signal.SIGALRM, _fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds or 0)
         return self
@@ -61,6 +88,7 @@ class Limits:
         if self._timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._alarm)
+            _Native.fired = False
         if self._cap is not None:
             import resource
 

@@ -29,6 +29,7 @@ from provenance.media.hashing import sha256_bytes
 from provenance.media.sniff import mime_for
 from provenance.verify import container as _container
 from provenance.verify import ledger_check as _ledger_check
+from provenance.verify.budgets import native_call
 from provenance.verify.judge import TRUST_HINT as TRUST_HINT  # re-exported for the CLI
 from provenance.verify.judge import context as _context
 from provenance.verify.judge import read_manifest as _read_manifest
@@ -258,8 +259,9 @@ def _verify(
     damaged = _container.problem(data, mime)
     if damaged:
         return _error(name, damaged)
-    ctx = _context(policy)
-    reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
+    with native_call:  # never interrupted by a file's timer mid-call (verify/budgets.py)
+        ctx = _context(policy)
+        reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime
     )

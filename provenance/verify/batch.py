@@ -19,7 +19,7 @@ import glob
 import mimetypes
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -174,27 +174,42 @@ def _one(
     thumbnails: bool,
     budgets: Budgets | None = None,
 ) -> VerificationReport:
-    budget_s, mib = (budgets.seconds, budgets.mib) if budgets else (None, None)
+    log_verifier = source.log_verifier if source else None
+    got, _ = _budgeted(
+        path,
+        problem,
+        policy,
+        budgets or Budgets(None, None),
+        lambda: verify_path(path, policy, led, log_verifier=log_verifier, thumbnails=thumbnails),
+    )
+    assert isinstance(got, VerificationReport)
+    return got
+
+
+def _budgeted(
+    path: str,
+    problem: str | None,
+    policy: TrustPolicy,
+    budgets: Budgets,
+    run: Callable[[], VerificationReport | Deferred],
+) -> tuple[VerificationReport | Deferred, float]:
+    """``run()`` (a file's verification) under the file's budgets: what it returned and the
+    seconds it took, or the file's `error` report (its ``problem``, or a budget it ran past)."""
     if problem is None:
         started = time.monotonic()
         try:
-            with Limits(budget_s, mib):
-                report = verify_path(
-                    path,
-                    policy,
-                    led,
-                    log_verifier=source.log_verifier if source else None,
-                    thumbnails=thumbnails,
-                )
+            with Limits(budgets.seconds, budgets.mib):
+                got = run()
             # The timer's exception can be swallowed (raised inside a finaliser): check the clock.
-            if not budget_s or time.monotonic() - started <= budget_s:
-                return report
-            problem = f"verification exceeded {budget_s:g} s (the file's budget); not checked"
+            took = time.monotonic() - started
+            if not budgets.seconds or took <= budgets.seconds:
+                return got, took
+            problem = _over_time(budgets)
         except BudgetExceeded:
-            problem = f"verification exceeded {budget_s:g} s (the file's budget); not checked"
+            problem = _over_time(budgets)
         except MemoryError:
-            problem = f"verification exceeded {mib} MiB (the file's budget); not checked"
-    return error_report(path, problem, policy)
+            problem = _over_memory(budgets)
+    return error_report(path, problem, policy), 0.0
 
 
 # Files whose ledger checks are made together: each file is verified up to its ledger check,
@@ -238,22 +253,15 @@ def _first(
 ) -> tuple[VerificationReport | Deferred, float]:
     """:func:`_one` up to the file's ledger check: the report or what is left of the file, and
     the seconds of its budget spent."""
-    if problem is None:
-        started = time.monotonic()
-        try:
-            with Limits(budgets.seconds, budgets.mib):
-                got = verify_path_deferred(
-                    path, policy, led, log_verifier=source.log_verifier, thumbnails=thumbnails
-                )
-            took = time.monotonic() - started
-            if not budgets.seconds or took <= budgets.seconds:
-                return got, took
-            problem = _over_time(budgets)
-        except BudgetExceeded:
-            problem = _over_time(budgets)
-        except MemoryError:
-            problem = _over_memory(budgets)
-    return error_report(path, problem, policy), 0.0
+    return _budgeted(
+        path,
+        problem,
+        policy,
+        budgets,
+        lambda: verify_path_deferred(
+            path, policy, led, log_verifier=source.log_verifier, thumbnails=thumbnails
+        ),
+    )
 
 
 def _second(

@@ -125,18 +125,11 @@ def finish_deferred(
     the report finished as verify_path finishes it."""
     report = pending.report
     try:
-        report.ledger = _ledger_check.check(
-            ledger,
-            report.sha256 or "",
-            pending.claimed,
-            log_verifier=log_verifier,
-            producer=producer,
-        )
-        _ledger_reasons(report)
+        report = _with_ledger(report, ledger, pending.claimed, log_verifier, producer)
     except MemoryError:
         raise
     except Exception as e:  # as _verify_bytes: a verifier that crashes must still answer
-        report = _error(report.path, f"could not be verified ({type(e).__name__}: {e})")
+        report = _crashed(report.path, e)
     return _finish(report, policy)
 
 
@@ -216,7 +209,7 @@ def _verify_bytes(
     except MemoryError:
         raise  # out of memory (or a batch's per-file budget): not a fact about the file
     except Exception as e:  # a verifier that crashes on hostile input must still answer
-        report = _error(name, f"could not be verified ({type(e).__name__}: {e})")
+        report = _crashed(name, e)
     return report if isinstance(report, Deferred) else _finish(report, policy)
 
 
@@ -276,11 +269,28 @@ def _verify(
     claimed = report.assertions.get(LEDGER_ASSERTION)
     if defer and ledger is not None:
         return Deferred(report, claimed)
+    return _with_ledger(report, ledger, claimed, log_verifier)
+
+
+def _with_ledger(
+    report: VerificationReport,
+    ledger: Ledger | None,
+    claimed: Any,
+    log_verifier: str | None,
+    producer: Any = _ledger_check.LOOK_UP,
+) -> VerificationReport:
+    """``report`` with its ledger check (``claimed``: the manifest's ledger assertion) and
+    the reasons it gives."""
     report.ledger = _ledger_check.check(
-        ledger, report.sha256 or "", claimed, log_verifier=log_verifier
+        ledger, report.sha256 or "", claimed, log_verifier=log_verifier, producer=producer
     )
     _ledger_reasons(report)
     return report
+
+
+def _crashed(name: str, e: Exception) -> VerificationReport:
+    """The report of a file the verifier itself failed on: it must still answer."""
+    return _error(name, f"could not be verified ({type(e).__name__}: {e})")
 
 
 def _unreadable_store(
@@ -307,11 +317,7 @@ def _unreadable_store(
         report.not_checked.append(
             f"remote manifest at {reading.remote_url}: not fetched, the network is off"
         )
-        report.ledger = _ledger_check.check(
-            ledger, report.sha256 or "", None, log_verifier=log_verifier
-        )
-        _ledger_reasons(report)
-        return report
+        return _with_ledger(report, ledger, None, log_verifier)
     return _error(
         report.path, f"the content credentials are corrupt and cannot be read ({reading.error})"
     )

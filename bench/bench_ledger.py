@@ -96,7 +96,7 @@ def bench_sqlite_append(rounds: int, per_round: int) -> None:
     )
 
 
-def _pg_url() -> tuple[str, str] | None:
+def pg_url() -> tuple[str, str] | None:
     try:
         eng = create_engine(PG, isolation_level="AUTOCOMMIT")
         schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -151,7 +151,7 @@ def _bare_writer(
 def _pg_bare(batch: int, n: int, leaf: bytes, writers: int = 1) -> float | None:
     """Bare inserts of the same leaf bytes: one writer, ``batch`` rows per transaction, or
     ``writers`` processes with one row per transaction each."""
-    got = _pg_url()
+    got = pg_url()
     if got is None:
         return None
     url, schema = got
@@ -159,19 +159,8 @@ def _pg_bare(batch: int, n: int, leaf: bytes, writers: int = 1) -> float | None:
     with eng.begin() as c:
         c.execute(text("CREATE TABLE e (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL)"))
     if writers > 1:
-        ctx = mp.get_context("spawn")
-        q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
         each = n // writers
-        ready = ctx.Barrier(writers)
-        ps = [
-            ctx.Process(target=_bare_writer, args=(url, each, leaf, k * each, q, ready))
-            for k in range(writers)
-        ]
-        for p in ps:
-            p.start()
-        spans = [q.get() for _ in ps]
-        for p in ps:
-            p.join()
+        spans = spawned(_bare_writer, [(url, each, leaf, k * each) for k in range(writers)])
         rate: float = each * writers / (max(e for _, e in spans) - min(s for s, _ in spans))
     else:
         raw = eng.raw_connection()
@@ -185,11 +174,26 @@ def _pg_bare(batch: int, n: int, leaf: bytes, writers: int = 1) -> float | None:
         rate = n / (time.perf_counter() - t)
         raw.close()
     eng.dispose()
-    _drop(schema)
+    drop_schema(schema)
     return rate
 
 
-def _drop(schema: str) -> None:
+def spawned(target: Any, argses: list[tuple[Any, ...]]) -> list[Any]:
+    """One spawned process per ``argses`` item, each running ``target(*args, queue, barrier)``
+    (the barrier starts their clocks together): what each put on the queue."""
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    ready = ctx.Barrier(len(argses))
+    ps = [ctx.Process(target=target, args=(*args, q, ready)) for args in argses]
+    for p in ps:
+        p.start()
+    got = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    return got
+
+
+def drop_schema(schema: str) -> None:
     eng = create_engine(PG, isolation_level="AUTOCOMMIT")
     with eng.connect() as c:
         c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -198,26 +202,18 @@ def _drop(schema: str) -> None:
 
 def _pg_run(writers: int, per_writer: int) -> tuple[float, list[float]] | None:
     """One run of ``writers`` processes on a new ledger: appends/s and every call's latency."""
-    got = _pg_url()
+    got = pg_url()
     if got is None:
         return None
     url, schema = got
     Ledger.create(url, origin=ORIGIN).close()
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    ready = ctx.Barrier(writers)
-    ps = [ctx.Process(target=_pg_writer, args=(url, per_writer, q, ready)) for _ in range(writers)]
-    for p in ps:
-        p.start()
-    spans = [q.get() for _ in ps]
-    for p in ps:
-        p.join()
+    spans = spawned(_pg_writer, [(url, per_writer)] * writers)
     total = writers * per_writer
     rate = total / (max(e for _, e, _ in spans) - min(s for s, _, _ in spans))
     with Ledger.open(url, checkpoint_every=None, checkpoint_interval=None) as led:
         if not led.audit().ok or led.size != total + writers:
             print(f"# pg w{writers}: tree damaged after the run", file=sys.stderr)
-    _drop(schema)
+    drop_schema(schema)
     return rate, [x for _, _, ls in spans for x in ls]
 
 

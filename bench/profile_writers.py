@@ -11,21 +11,17 @@ psycopg's ``notifies`` is wrapped in each writer to count what it hears.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import resource
 import sys
 import time
-import uuid
 from collections.abc import Generator
 from typing import Any
 
+from bench_ledger import drop_schema, pg_url, spawned  # the same schema and start barrier
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from ledger import Ledger
-
-PG = os.environ.get("PROVENANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _backend_cpu(pid: int) -> float:
@@ -72,31 +68,19 @@ def _writer(url: str, n: int, q: Any, ready: Any) -> None:
 
 
 def run(writers: int, n: int) -> dict[str, Any]:
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    schema = f"prof_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG).update_query_dict({"options": f"-csearch_path={schema}"})
-    u = url.render_as_string(hide_password=False)
+    got = pg_url()
+    if got is None:
+        raise SystemExit("profile_writers: PostgreSQL is needed")
+    u, schema = got
     Ledger.create(u, origin="bench.example/log").close()
-    ctx = mp.get_context("spawn")
-    q: Any = ctx.Queue()
-    ready = ctx.Barrier(writers)
-    ps = [ctx.Process(target=_writer, args=(u, n, q, ready)) for _ in range(writers)]
-    for p in ps:
-        p.start()
-    res = [q.get() for _ in ps]
-    for p in ps:
-        p.join()
+    res = spawned(_writer, [(u, n)] * writers)
     with Ledger.open(u, checkpoint_every=None, checkpoint_interval=None) as led:
         ok = led.audit().ok and led.size == writers * (n + 1)
     eng = create_engine(u)
     with eng.connect() as c:
         batches = int(c.execute(text("SELECT count(DISTINCT ts) FROM ledger_entry")).scalar_one())
     eng.dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    drop_schema(schema)
     total = writers * n
     lat = sorted(x for r in res for x in r["lat"])
     out: dict[str, Any] = {

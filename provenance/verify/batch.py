@@ -321,9 +321,6 @@ _worker: dict[str, object] = {}
 def _init(
     policy: TrustPolicy, source: LedgerSource | None, thumbnails: bool, budgets: Budgets
 ) -> None:
-    from provenance.media import hashing
-
-    hashing.alongside = False  # the pool's workers already keep every core busy
     _worker.update(
         policy=policy, source=source, thumbnails=thumbnails, ledger=_open(source), budget=budgets
     )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance.credentials.read import StoreReading, read_store
 from provenance.errors import VerificationError, ledger_failures
-from provenance.media.hashing import sha256_alongside
+from provenance.media.hashing import sha256_bytes
 from provenance.media.sniff import mime_for
 from provenance.verify import container as _container
 from provenance.verify import ledger_check as _ledger_check
@@ -252,11 +252,12 @@ def _verify(
     damaged = _container.problem(data, mime)
     if damaged:
         return _error(name, damaged)
-    digest = sha256_alongside(data)  # on the second core while c2pa reads the same bytes
     with native_call:  # never interrupted by a file's timer mid-call (verify/budgets.py)
         ctx = _context(policy)
         reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
-    report = VerificationReport(path=name, verdict=Verdict.ERROR, sha256=digest(), mime=mime)
+    report = VerificationReport(
+        path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime
+    )
     if reading.error is not None and reading.state is None:
         return _unreadable_store(report, reading, data, policy, ledger, log_verifier)
     if reading.state is None:

@@ -122,22 +122,3 @@ def test_a_batch_fails_a_checkpoint_for_every_file_as_alone(
     proofs = [r["ledger"]["proof"] for r in reports(together) if r["ledger"]["proof"]]
     assert len(proofs) == 5
     assert all(p["signature"] is False and "does not verify" in p["reason"] for p in proofs)
-
-
-def test_a_file_hashed_beside_its_read_is_found_by_its_hash(
-    home: Home, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file past ALONGSIDE_MIN_BYTES is hashed on the background thread while c2pa reads it:
-    the hash the report carries, and the ledger is asked for, is still the file's own."""
-    from provenance.media import hashing
-
-    big = workdir / "big.png"
-    record(capsys, "generate", "A red circle", "--size", "1024x1024", "-o", str(big))
-    monkeypatch.setattr(hashing, "alongside", True)
-    monkeypatch.setattr(hashing, "ALONGSIDE_MIN_BYTES", 4096)  # this file is hashed beside
-    assert big.stat().st_size >= hashing.ALONGSIDE_MIN_BYTES
-    source = LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())
-    [report] = verify_many([(str(big), None)], default_policy(home), source, workers=1)
-    assert report.sha256 == sha256_file(big)
-    assert report.verdict == "trusted" and report.ledger is not None
-    assert report.ledger.match == "exact" and report.ledger.proof and report.ledger.proof.verified

@@ -14,7 +14,9 @@ verify.files_per_s_single_no_ledger  the same without the ledger cross-check (``
                            (A fresh `provenance verify FILE --no-ledger` process per file, start-up
                            included, is bench_startup.py's startup.verify_no_ledger_ms.)
 Each verify figure also as ``<name>_cpu``: files per second of this process's CPU time (the
-same ratio, steadier when other work shares the machine; not for a pool).
+same ratio, steadier when other work shares the machine; not for a pool). The rounds are
+interleaved (each variant first in turn); ``value`` and ``baseline`` are medians over the rounds,
+and ``ratio`` is the median of each round's figure over the same round's bare Reader.
 verify.hostile_batch_s     a batch of 20 files with a hostile one among them (15 manifests, each
                            naming its predecessor three times: a 3**14-path DAG) vs c2pa's bare
                            Reader on the hostile file alone; bounded by the per-file budget.
@@ -66,7 +68,10 @@ from provenance.verify.batch import POOL_THRESHOLD, LedgerSource, verify_many
 from provenance.verify.policy import default_policy
 
 
-def emit(bench: str, value: float, unit: str, baseline: float, n: int) -> None:
+def emit(
+    bench: str, value: float, unit: str, baseline: float, n: int, ratio: float | None = None
+) -> None:
+    """One figure; ``ratio`` (default value / baseline) may be the median of paired ratios."""
     print(
         json.dumps(
             {
@@ -74,7 +79,7 @@ def emit(bench: str, value: float, unit: str, baseline: float, n: int) -> None:
                 "value": round(value, 3),
                 "unit": unit,
                 "baseline": round(baseline, 3),
-                "ratio": round(value / baseline, 3),
+                "ratio": round(ratio if ratio is not None else value / baseline, 3),
                 "n": n,
             }
         ),
@@ -166,11 +171,16 @@ def bench_verify(tmp: Path, count: int, repeats: int) -> None:
     runs: dict[str, list[tuple[float, float]]] = {
         k: [] for k in ("bare", "batch", "single", "no_ledger")
     }
-    for _ in range(repeats):  # interleaved, so that load from elsewhere hits every figure alike
-        runs["bare"].append(_bare_reader(files, lists))
-        runs["batch"].append(_ours(files, home, None))
-        runs["single"].append(_ours(files, home, 1))
-        runs["no_ledger"].append(_ours(files, home, 1, ledger=False))
+    measure = {
+        "bare": lambda: _bare_reader(files, lists),
+        "batch": lambda: _ours(files, home, None),
+        "single": lambda: _ours(files, home, 1),
+        "no_ledger": lambda: _ours(files, home, 1, ledger=False),
+    }
+    order = list(measure)
+    for r in range(repeats):  # interleaved, so that load from elsewhere hits every figure alike
+        for key in order[r % 4 :] + order[: r % 4]:  # each first in turn
+            runs[key].append(measure[key]())
     pooled = count >= POOL_THRESHOLD
     for i, suffix in enumerate(("", "_cpu")):
         bare = statistics.median(r[i] for r in runs["bare"])
@@ -181,7 +191,12 @@ def bench_verify(tmp: Path, count: int, repeats: int) -> None:
         ):
             if not (suffix and key == "batch" and pooled):
                 value = statistics.median(r[i] for r in runs[key])
-                emit(name + suffix, value, "files/s", bare, count)
+                # each round's figure against the same round's bare Reader, then the median:
+                # load that changes from round to round cancels out of each pair
+                paired = statistics.median(
+                    o[i] / b[i] for o, b in zip(runs[key], runs["bare"], strict=True)
+                )
+                emit(name + suffix, value, "files/s", bare, count, paired)
     bench_hostile(tmp, home, files[:19])
 
 
@@ -281,7 +296,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=None)
     parser.add_argument("--fingerprints", type=int, default=None)
     parser.add_argument("--only", choices=("verify", "search"), default=None)
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median)")
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds (median)")
     args = parser.parse_args()
     files = args.files or (1_000 if args.full else 200)
     fps = args.fingerprints or (1_000_000 if args.full else 100_000)

@@ -27,6 +27,7 @@ from provenance.home.ledger import LedgerSource, open_ledger
 from provenance.verify.budgets import (
     BUDGET_S,
     MEMORY_BUDGET_MIB,
+    Armed,
     BudgetExceeded,
     Budgets,
     Limits,
@@ -145,12 +146,16 @@ def verify_many(
         return
     led = _open(ledger)
     try:
-        if led is None or ledger is None:
-            for path, problem in todo:
-                yield _one(path, problem, policy, led, ledger, thumbnails, budgets)
-            return
         for at in range(0, len(todo), GROUP):
-            yield from _grouped(todo[at : at + GROUP], policy, led, ledger, thumbnails, budgets)
+            group = todo[at : at + GROUP]
+            if led is None or ledger is None:
+                with Armed(budgets.seconds):
+                    reports = [
+                        _one(p, why, policy, None, None, thumbnails, budgets) for p, why in group
+                    ]
+                yield from reports
+            else:
+                yield from _grouped(group, policy, led, ledger, thumbnails, budgets)
     finally:
         if led is not None:
             led.close()
@@ -228,9 +233,11 @@ def _grouped(
     thumbnails: bool,
     budgets: Budgets,
 ) -> Iterator[VerificationReport]:
-    firsts = [
-        _first(path, problem, policy, led, source, thumbnails, budgets) for path, problem in todo
-    ]
+    with Armed(budgets.seconds):
+        firsts = [
+            _first(path, problem, policy, led, source, thumbnails, budgets)
+            for path, problem in todo
+        ]
     digests = [got.report.sha256 or "" for got, _ in firsts if isinstance(got, Deferred)]
     try:
         found = led.find_by_outputs(digests) if digests else {}

@@ -81,3 +81,47 @@ def test_the_budget_reads_what_this_process_holds_now_even_after_a_fork() -> Non
     assert os.read(r, 1) == b"1"
     os.waitpid(pid, 0)
     os.close(r)
+
+
+def test_an_armed_group_times_only_its_files_and_gives_the_handler_back() -> None:
+    """A batch installs its timer's handler once for a group of files (verify/budgets.Armed):
+    an alarm between two files is no file's, and the caller's own handler is back afterwards."""
+    import signal
+
+    from provenance.verify.budgets import Armed, BudgetExceeded, Limits
+
+    heard: list[int] = []
+    mine = signal.signal(signal.SIGALRM, lambda signum, frame: heard.append(signum))
+    try:
+        callers = signal.getsignal(signal.SIGALRM)
+        with Armed(5.0):
+            with Limits(5.0, None):
+                pass
+            signal.raise_signal(signal.SIGALRM)  # between two files: ignored, not raised
+            with pytest.raises(BudgetExceeded), Limits(5.0, None):
+                signal.raise_signal(signal.SIGALRM)  # inside a file: its budget is spent
+            with Limits(5.0, None):  # the next file starts with its own full budget
+                pass
+        assert signal.getsignal(signal.SIGALRM) is callers and heard == []
+        signal.raise_signal(signal.SIGALRM)
+        assert heard == [signal.SIGALRM]  # the caller's handler, as before the group
+        with pytest.raises(BudgetExceeded), Limits(5.0, None):  # not armed: Limits installs it
+            signal.raise_signal(signal.SIGALRM)
+        assert signal.getsignal(signal.SIGALRM) is callers
+    finally:
+        signal.signal(signal.SIGALRM, mine)
+
+
+def test_a_batch_never_leaves_its_handler_in_force_while_the_caller_runs(
+    home: Home, workdir: Path
+) -> None:
+    import signal
+
+    with Recorder(home) as rec:
+        [out] = rec.generate("A blue square", workdir / "ok.png", size="64x64")
+    callers = signal.getsignal(signal.SIGALRM)
+    seen = []
+    for report in verify_many([(out.path, None)] * 40, default_policy(home), None, workers=1):
+        seen.append(signal.getsignal(signal.SIGALRM))  # the caller's code runs here
+        assert report.verdict == "trusted"
+    assert len(seen) == 40 and all(h is callers for h in seen)

@@ -13,11 +13,8 @@ Example::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
-
-from provenance.backends.base import EditRequest, GenerateRequest
 
 ENTRY_SCHEMA = 1
 
@@ -229,23 +226,3 @@ class RefusalBody:
             "request_id": self.request_id,
             "inputs": [i.to_json() for i in self.inputs],
         }
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-safe copy (RFC 8785 refuses floats like NaN and non-str keys)."""
-    return json.loads(json.dumps(value, default=str, allow_nan=False))
-
-
-def request_params(request: GenerateRequest | EditRequest) -> dict[str, Any]:
-    """The request's parameters as recorded in the entry (JSON-safe)."""
-    params: dict[str, Any] = jsonable(
-        {
-            "n": request.n,
-            "size": request.size,
-            "model": request.model,
-            "seed": request.seed,
-            "output_format": request.output_format,
-            "options": request.options,
-        }
-    )
-    return params

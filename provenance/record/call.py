@@ -25,6 +25,8 @@ from provenance.backends.base import (
     PRIVATE_FACTS,
     BackendOutput,
     BackendResult,
+    EditRequest,
+    GenerateRequest,
 )
 from provenance.credentials import ManifestSpec, has_manifest
 from provenance.credentials.context import THUMBNAIL_LONG_EDGE
@@ -39,9 +41,7 @@ from provenance.record.body import (
     RecordBody,
     RequestRecord,
     SignerRecord,
-    jsonable,
 )
-from provenance.record.body import request_params as request_params  # the recorder's import
 from provenance.record.inputs import RecordInput
 from provenance.record.manifest import ManifestFacts, build_manifest
 from provenance.record.tempfiles import discard, fsync_dir, place, temp_name, write_temp
@@ -324,29 +324,18 @@ Measured = tuple[int, int, fingerprint.Fingerprints | None]
 def _start(
     output: BackendOutput, backend: str
 ) -> tuple[BackendOutput, Image.Image | None, Future[bytes] | None, Future[Measured]]:
-    """Thumbnail, fingerprints and (if the backend left it to us) the PNG, on two threads; their
-    errors surface before any file is written. When we encode, the worker makes the thumbnail
-    and the PNG (the GIL released) while this thread fingerprints: imagehash, pdqhash and the
-    grids hold the GIL in 1-2 ms stretches, which from the worker stalled this thread's encode
-    and the signing's stream callbacks (up to 6.8 ms). Otherwise the worker fingerprints."""
+    """Start the claim thumbnail and the fingerprints on the worker; encode the output (when
+    the backend left that to us) meanwhile: OpenCV, Pillow and c2pa release the GIL, so on two
+    cores these overlap. Their errors surface before any file is written."""
     pixels = _pixels_of(output)
     worker = background.pool()
     thumbnail = None
     if pixels is not None:
         thumbnail = worker.submit(imaging.thumbnail_jpeg, pixels, THUMBNAIL_LONG_EDGE)
-    if output.data or pixels is None:
-        return output, pixels, thumbnail, worker.submit(_measure, output, backend, pixels)
-    encoded = worker.submit(output.encoded)
-    measured: Future[Measured] = Future()
-    try:
-        measured.set_result(_measure(output, backend, pixels))
-    except Exception as e:  # raised where the worker's would be: after the signing
-        measured.set_exception(e)
-    try:
-        return dataclasses.replace(output, data=encoded.result()), pixels, thumbnail, measured
-    except BaseException:
-        wait([thumbnail] if thumbnail else [])  # nothing of this call outlives it
-        raise
+    measured = worker.submit(_measure, output, backend, pixels)
+    if not output.data and pixels is not None:
+        output = dataclasses.replace(output, data=output.encoded())
+    return output, pixels, thumbnail, measured
 
 
 def _pixels_of(output: BackendOutput) -> Image.Image | None:
@@ -375,6 +364,11 @@ def _measure(output: BackendOutput, backend: str, pixels: Image.Image | None) ->
     return pixels.width, pixels.height, fingerprint.compute(pixels)
 
 
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy (RFC 8785 refuses floats like NaN and non-str keys)."""
+    return json.loads(json.dumps(value, default=str, allow_nan=False))
+
+
 def split_private(facts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split backend facts into public ones (for the leaf) and prompt-derived ones (secret)."""
     public = {k: v for k, v in facts.items() if k not in PRIVATE_FACTS}
@@ -387,3 +381,18 @@ def secret(prompt: str | None, salt: str, private: dict[str, Any]) -> str | None
     if prompt is None and not private:
         return None
     return json.dumps({"prompt": prompt, "salt": salt, **private}, sort_keys=True)
+
+
+def request_params(request: GenerateRequest | EditRequest) -> dict[str, Any]:
+    """The request's parameters as recorded in the entry (JSON-safe)."""
+    params: dict[str, Any] = jsonable(
+        {
+            "n": request.n,
+            "size": request.size,
+            "model": request.model,
+            "seed": request.seed,
+            "output_format": request.output_format,
+            "options": request.options,
+        }
+    )
+    return params

@@ -155,8 +155,6 @@ def record_call(
             for p in pending
         ]
         progress("appending to the ledger", None)
-        # Each temp file is written and fsynced on the worker while the append is prepared;
-        # the append commits only once all are durable (a failed write: no entry, no file).
         entries = ledger.append_many(
             requests, checkpoint=False, before_commit=lambda: _all_written(pending)
         )
@@ -290,6 +288,8 @@ def _body(
 
 
 def _all_written(pending: list[Pending]) -> None:
+    """The append's COMMIT waits here: each temp file is written and fsynced on the worker while
+    the append is prepared, and must be durable first (a failed write: no entry, no file)."""
     for p in pending:
         p.written.result()  # its error, if any, rolls the append back
 

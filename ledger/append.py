@@ -31,14 +31,27 @@ class Appender:
         pg = storage.engine.dialect.name == "postgresql"
         self.sequencer = Sequencer(storage) if pg else None
 
-    def append_many(self, items: Sequence[AppendRequest]) -> list[Entry]:
-        """Append several entries in ONE transaction (all or nothing), indices contiguous."""
+    def append_many(
+        self, items: Sequence[AppendRequest], before_commit: Callable[[], None] | None = None
+    ) -> list[Entry]:
+        """Append several entries in ONE transaction (all or nothing), indices contiguous;
+        ``before_commit`` (see :meth:`ledger.Ledger.append_many`) runs before it can commit."""
         for req in items:
             check_request(req)
         if self.sequencer is not None:
             seq = self.sequencer
+            if before_commit is not None:
+                before_commit()  # accepted into the queue is already durable
             return self._guard(lambda: seq.append_many(items))
-        return self._write(lambda cur: self._append_rows(cur, items))
+        if before_commit is None:
+            return self._write(lambda cur: self._append_rows(cur, items))
+
+        def work(cur: Any) -> list[Entry]:
+            entries = self._append_rows(cur, items)
+            before_commit()
+            return entries
+
+        return self._write(work)
 
     def integrate_pending(self) -> int:
         """Integrate entries a killed writer left accepted but not in the tree (PostgreSQL; 0

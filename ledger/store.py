@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -240,8 +240,7 @@ class Ledger:
 
     @property
     def stored_verifier_key(self) -> str | None:
-        """The verifier key the database *claims* for this log: a hint to compare with a pinned
-        key, never a key to check signatures with."""
+        """The verifier key the database *claims*: a hint to compare with, never to check with."""
         with self.engine.connect() as conn:
             return conn.execute(select(M.c.value).where(M.c.key == "verifier_key")).scalar()
 
@@ -268,20 +267,21 @@ class Ledger:
         return self.append_many([req])[0]
 
     def append_many(
-        self, items: Sequence[AppendRequest], *, checkpoint: bool = True
+        self,
+        items: Sequence[AppendRequest],
+        *,
+        checkpoint: bool = True,
+        before_commit: Callable[[], None] | None = None,
     ) -> list[Entry]:
-        """Append several entries in ONE transaction (all or nothing), then sign a checkpoint if
-        one is due. ``checkpoint=False`` leaves that to :meth:`maybe_checkpoint`, for a caller
-        that must finish its own work on the committed entries first (the recorder moves the
-        files into place), so that a refused checkpoint cannot strand them."""
-        entries = self.appender.append_many(items)
+        """Append in ONE transaction, all or nothing (``before_commit`` runs before any of it is
+        durable; raising, none is), then a due checkpoint unless ``checkpoint=False``."""
+        entries = self.appender.append_many(items, before_commit)
         if checkpoint:
             self.maybe_checkpoint(entries)
         return entries
 
     def maybe_checkpoint(self, entries: Sequence[Entry]) -> None:
-        """Sign a checkpoint if one is due (``checkpoint_every``/interval) now that ``entries``
-        (just appended) are in the tree; their indices say the size, no query needed."""
+        """Sign a checkpoint if one is due, ``entries`` just appended (their indices: the size)."""
         self.checkpointer.maybe(entries[-1].index + 1 if entries else 0)
 
     def erase_secret(self, entry_id: str, *, reason: str, actor: str) -> Entry:

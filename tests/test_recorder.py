@@ -278,3 +278,30 @@ def test_pixels_that_are_not_the_datas_are_ignored(home: Home, workdir: Path) ->
     body = _record(home, _PixelBackend(image, "lying", other), workdir / "out.png")
     assert (body["output"]["width"], body["output"]["height"]) == (64, 48)
     assert body["output"]["fingerprints"] == fingerprint.compute(image).to_json()
+
+
+def test_a_temp_file_that_cannot_be_made_durable_records_nothing(
+    home: Home, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temp file is written and fsynced on the worker while the append is prepared; the
+    append commits only after it: a failed fsync (the disk's EIO) leaves no entry and no file."""
+    import errno
+    import os
+
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if ".provenance-tmp-" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    with Recorder(home=home) as rec:
+        monkeypatch.setattr(os, "fsync", fsync)
+        with pytest.raises(OSError, match="Input/output error"):
+            rec.generate("A red circle", workdir / "a.png")
+        monkeypatch.setattr(os, "fsync", real_fsync)
+        assert list(workdir.iterdir()) == []  # neither the file nor its temp file
+        with _ledger(home) as led:
+            assert led.size == 0
+        [made] = rec.generate("A red circle", workdir / "a.png")  # the recorder still works
+    assert made.index == 0 and verify_path(made.path, default_policy(home)).verdict == "trusted"

@@ -44,7 +44,7 @@ from provenance.record.body import (
 )
 from provenance.record.inputs import RecordInput
 from provenance.record.manifest import ManifestFacts, build_manifest
-from provenance.record.tempfiles import discard, fsync_dir, place, write_temp
+from provenance.record.tempfiles import discard, fsync_dir, place, temp_name, write_temp
 from provenance.recovery import fingerprint
 
 # (manifest, media bytes, mime) -> the signed file's bytes
@@ -155,10 +155,12 @@ def record_call(
             for p in pending
         ]
         progress("appending to the ledger", None)
-        entries = ledger.append_many(requests, checkpoint=False)
+        entries = ledger.append_many(
+            requests, checkpoint=False, before_commit=lambda: _all_written(pending)
+        )
     except BaseException:
         for p in pending:
-            discard(p.tmp)
+            _settle(p.tmp, p.written)
         raise
     recorded = []
     for p, entry in zip(pending, entries, strict=True):
@@ -197,6 +199,7 @@ class Pending:
     body: RecordBody
     fingerprints: list[tuple[str, str, int]]
     private: dict[str, Any]  # prompt-derived facts, stored with the prompt outside the leaf
+    written: Future[Path]  # the worker's write_temp of ``tmp``: locked, fsynced, named on disk
     signed: bytes = field(default=b"", repr=False)  # the file's bytes, for the originals store
 
     def append_request(
@@ -245,18 +248,29 @@ def sign_output(
         signed = sign(spec, output.data, output.mime)
     finally:
         width, height, fps = measured.result()  # its error, if any, wins: nothing written yet
-    tmp, digest = _write_hashed(dest, signed)
-    out = OutputRecord(
-        digest,
-        output.mime,
-        dest.name,
-        width,
-        height,
-        fps.to_json() if fps else {},
-        output_facts,
-        provider_signed,
+    tmp = temp_name(dest)
+    written = background.pool().submit(write_temp, dest, signed, tmp)
+    try:
+        digest = sha256_bytes(signed)  # here, while the worker writes and fsyncs the file
+        fp_json = fps.to_json() if fps else {}
+        out = OutputRecord(
+            digest, output.mime, dest.name, width, height, fp_json, output_facts, provider_signed
+        )
+        body = _body(call, spec, index, out, now)
+    except BaseException:
+        _settle(tmp, written)
+        raise
+    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
+    return Pending(
+        dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private, written, signed
     )
-    body = RecordBody(
+
+
+def _body(
+    call: CallFacts, spec: ManifestSpec, index: int, out: OutputRecord, now: str
+) -> RecordBody:
+    result = call.result
+    return RecordBody(
         op=call.op,
         actor=call.actor,
         backend=result.backend,
@@ -271,28 +285,21 @@ def sign_output(
         signer=call.signer,
         signed_at=now,
     )
-    ledger_fps = [(digest, k, v) for k, v in fps.as_ledger()] if fps else []
-    return Pending(dest, tmp, entry_id, digest, output.mime, body, ledger_fps, private, signed)
 
 
-def _write_hashed(dest: Path, signed: bytes) -> tuple[Path, str]:
-    """The fsynced temp file of ``signed`` beside ``dest``, and its SHA-256.
+def _all_written(pending: list[Pending]) -> None:
+    """The append's COMMIT waits here: each temp file is written and fsynced on the worker while
+    the append is prepared, and must be durable first (a failed write: no entry, no file)."""
+    for p in pending:
+        p.written.result()  # its error, if any, rolls the append back
 
-    The hash runs on the worker while this thread writes and fsyncs the file: both release the
-    GIL. (The file's directory fsync queues behind the hash on the same worker; write_temp waits
-    for it.) Both are done before this returns, so before any entry can name the hash.
-    """
-    hashed = background.pool().submit(sha256_bytes, signed)
-    try:
-        tmp = write_temp(dest, signed)
-    except BaseException:
-        wait([hashed])  # nothing of this call outlives it
-        raise
-    try:
-        return tmp, hashed.result()
-    except BaseException:
+
+def _settle(tmp: Path, written: Future[Path]) -> None:
+    """Wait for a temp file's write (nothing of a call outlives it); remove the file if the write
+    made it (a failed write removed its own, and the name may be another's)."""
+    wait([written])
+    if written.exception() is None:
         discard(tmp)
-        raise
 
 
 def output_facts_of(

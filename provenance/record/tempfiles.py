@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from provenance.errors import InputError, ProvenanceError
 from provenance.fileio import create_new
-from provenance.record import background
 
 TEMP_PATTERN = re.compile(
     r"^\.(?P<name>.+)\.provenance-tmp-(?:(?P<host>[a-z0-9]+)-(?P<boot>[0-9a-f]{8})-)?"
@@ -44,6 +44,7 @@ def host_id() -> str:
     return "".join(c for c in socket.gethostname().lower() if c.isalnum())[:16] or "host"
 
 
+@functools.cache  # read once per process: a process never outlives its boot
 def boot_id() -> str:
     """This kernel's boot: a PID names a process only within one boot of one host."""
     try:
@@ -57,23 +58,22 @@ def temp_name(dest: Path) -> Path:
     return dest.with_name(f".{dest.name}.provenance-tmp-{ident}")
 
 
-def write_temp(dest: Path, data: bytes) -> Path:
-    """Write ``data`` to a fresh, locked temp file beside ``dest``; fsync it and its directory."""
-    tmp = temp_name(dest)
+def write_temp(dest: Path, data: bytes, tmp: Path | None = None) -> Path:
+    """Write ``data`` to a fresh, locked temp file beside ``dest`` (``tmp``: its name, from
+    :func:`temp_name`); fsync it, then its directory. Runs on any thread (the recorder's
+    worker writes it while the ledger append is prepared)."""
+    tmp = temp_name(dest) if tmp is None else tmp
     fd = create_new(tmp, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with os.fdopen(os.dup(fd), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         # The temp file's name must survive a power cut too: once the ledger names its hash,
-        # `provenance doctor` must be able to find it and finish the rename. The directory is
-        # fsynced beside the file's own fsync; both are done before this returns.
-        named = background.pool().submit(fsync_dir, dest.parent)
-        try:
-            with os.fdopen(os.dup(fd), "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        finally:
-            named.result()
+        # `provenance doctor` must be able to find it and finish the rename. (Right after the
+        # file's own fsync, which committed the journal that created it, this one is cheap.)
+        fsync_dir(dest.parent)
     except BaseException:
         os.close(fd)
         tmp.unlink(missing_ok=True)

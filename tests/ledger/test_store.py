@@ -101,6 +101,27 @@ def test_bad_appends_write_nothing(sqlite_url: str, log_key: Ed25519PrivateKey) 
             led.erase_secret(led.at(0).id, reason="r", actor="a")
 
 
+def test_before_commit_runs_before_the_append_is_durable(
+    any_url: str, log_key: Ed25519PrivateKey
+) -> None:
+    """The recorder's temp files must be durable before their entries: ``before_commit`` runs
+    while no other reader can see the append yet, and its error appends nothing."""
+    with make_ledger(any_url, log_key) as led, Ledger.open(any_url) as other:
+        seen: list[int] = []
+        entry = led.append_many(
+            [AppendRequest("generate", {"n": 1})], before_commit=lambda: seen.append(other.size)
+        )[0]
+        assert seen == [0] and entry.index == 0 and other.size == 1
+
+        def fail() -> None:
+            raise OSError("the temp file's fsync failed")
+
+        with pytest.raises(OSError, match="fsync failed"):
+            led.append_many([AppendRequest("generate", {"n": 2})], before_commit=fail)
+        assert led.size == other.size == 1
+        assert led.append("generate", {"n": 3}).index == 1 and led.audit().ok
+
+
 def test_open_faults(tmp_path: Path, log_key: Ed25519PrivateKey) -> None:
     with pytest.raises(LedgerNotFoundError, match="provenance init"):
         Ledger.open(f"sqlite:///{tmp_path / 'missing.db'}")

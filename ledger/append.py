@@ -43,12 +43,11 @@ class Appender:
             if before_commit is not None:
                 before_commit()  # accepted into the queue is already durable
             return self._guard(lambda: seq.append_many(items))
-        if before_commit is None:
-            return self._write(lambda cur: self._append_rows(cur, items))
 
         def work(cur: Any) -> list[Entry]:
             entries = self._append_rows(cur, items)
-            before_commit()
+            if before_commit is not None:  # inside the write transaction, before its COMMIT
+                before_commit()
             return entries
 
         return self._write(work)

@@ -273,8 +273,8 @@ class Ledger:
         checkpoint: bool = True,
         before_commit: Callable[[], None] | None = None,
     ) -> list[Entry]:
-        """Append in ONE transaction, all or nothing (``before_commit`` runs before any of it is
-        durable; raising, none is), then a due checkpoint unless ``checkpoint=False``."""
+        """All or nothing, in ONE transaction (``before_commit`` runs before it is durable; raising,
+        none is); ``checkpoint=False``: the caller checkpoints after its work (nothing stranded)."""
         entries = self.appender.append_many(items, before_commit)
         if checkpoint:
             self.maybe_checkpoint(entries)

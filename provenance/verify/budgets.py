@@ -80,7 +80,7 @@ class Limits:
                 cap = min(cap, old[1])
             resource.setrlimit(resource.RLIMIT_AS, (cap, old[1]))
             self._cap = old
-        self._timed = bool(self.seconds) and threading.current_thread() is threading.main_thread()
+        self._timed = _timer_usable(self.seconds)
         if self._timed:
             _Native.fired, _Native.timing = False, True
             self._installed = not Armed.depth
@@ -101,6 +101,11 @@ class Limits:
             resource.setrlimit(resource.RLIMIT_AS, self._cap)
 
 
+def _timer_usable(seconds: float | None) -> bool:
+    """Whether a timer of ``seconds`` is set at all: signals reach the main thread only."""
+    return bool(seconds) and threading.current_thread() is threading.main_thread()
+
+
 class Armed:
     """The timer's handler installed once for a group of files (a batch's groups, never across
     a yield to the caller): each file's :class:`Limits` then only starts and stops the timer.
@@ -109,7 +114,7 @@ class Armed:
     depth = 0
 
     def __init__(self, seconds: float | None) -> None:
-        self._on = bool(seconds) and threading.current_thread() is threading.main_thread()
+        self._on = _timer_usable(seconds)
         self._old: Any = None
 
     def __enter__(self) -> None:

@@ -253,7 +253,7 @@ def _verify(
     if damaged:
         return _error(name, damaged)
     with native_call:  # never interrupted by a file's timer mid-call (verify/budgets.py)
-        ctx = _context(policy)
+        ctx = _context(policy, data, mime)
         reading = read_store(data, mime, ctx, thumbnails=thumbnails, network=policy.allow_network)
     report = VerificationReport(
         path=name, verdict=Verdict.ERROR, sha256=sha256_bytes(data), mime=mime

@@ -8,6 +8,7 @@ the signer's certificate pinned when the policy asks, and whether a time-stamp k
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from provenance.credentials.context import make_context
 from provenance.credentials.read import StoreReading
 from provenance.verify import chain as _chain
 from provenance.verify.anchors import Anchor
+from provenance.verify.narrowing import NARROW_AFTER, narrowed
 from provenance.verify.policy import TrustPolicy
 from provenance.verify.products import listed_product
 from provenance.verify.report import Signer, StatusCode, VerificationReport
@@ -26,22 +28,33 @@ TRUST_HINT = "add its CA to the trust anchors to trust it"
 _contexts = threading.local()
 
 
-def context(policy: TrustPolicy) -> Any:
+def context(policy: TrustPolicy, data: bytes = b"", mime: str = "") -> Any:
     """A c2pa Context per trust setting, reused across the files of a batch (one per thread).
 
     Building one parses every anchor certificate again; a context holds no per-file state, so
-    reading many files under one policy needs only one.
+    reading many files under one policy needs only one. From the third file under the same
+    lists, the context is the one for the anchors ``data``'s certificates could chain to
+    (verify/narrowing.py: c2pa weighs every anchor it holds for every file it reads).
     """
-    cache: dict[tuple[object, bool], Any] = _contexts.__dict__.setdefault("cache", {})
+    state = _contexts.__dict__
+    cache: OrderedDict[tuple[object, bool], Any] = state.setdefault("cache", OrderedDict())
     lists = policy.groups.lists
+    seen: dict[object, int] = state.setdefault("seen", {})
+    if seen.get(lists, 0) >= NARROW_AFTER:
+        lists = narrowed(lists, data, mime) or lists
+    elif len(seen) < 8:
+        seen[lists] = seen.get(lists, 0) + 1
     key = (lists, policy.allow_network)
-    if key not in cache:
-        if len(cache) >= 8:
-            cache.clear()
-        cache[key] = make_context(
+    ctx = cache.get(key)
+    if ctx is None:
+        if len(cache) >= 32:
+            cache.popitem(last=False)
+        ctx = cache[key] = make_context(
             trust_lists=lists, allow_network=policy.allow_network, thumbnail=False
         )
-    return cache[key]
+    else:
+        cache.move_to_end(key)
+    return ctx
 
 
 def read_manifest(

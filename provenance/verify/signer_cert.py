@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _MAX_CERT = 16 * 1024
@@ -64,18 +65,27 @@ def find_signer_cert(data: bytes, mime: str, serial: str | None) -> SignerCert |
     if serial is None:
         return None
     found: dict[str, SignerCert] = {}
+    for der in store_certificates(data, mime):
+        facts = _facts(der)
+        if facts is not None and facts[0] == serial:
+            digest = hashlib.sha256(der).hexdigest()
+            found[digest] = SignerCert(digest, facts[1], serial, facts[2], der)
+            if len(found) == 2:
+                break
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def store_certificates(data: bytes, mime: str) -> Iterator[bytes]:
+    """Every DER certificate-sized SEQUENCE in ``data``'s manifest store, in order (the signers'
+    chains, time-stamp authorities' certificates, and whatever else a store holds); callers
+    parse them (:func:`_facts`) and skip what is not a certificate."""
     store, lo, hi = _store(data, mime)
     at = store.find(b"\x30\x82", lo, hi)
-    while at != -1 and len(found) < 2:
+    while at != -1:
         length = struct.unpack(">H", store[at + 2 : at + 4])[0] + 4 if at + 4 <= hi else 0
         if 64 < length <= _MAX_CERT and at + length <= hi:
-            der = store[at : at + length]
-            facts = _facts(der)
-            if facts is not None and facts[0] == serial:
-                digest = hashlib.sha256(der).hexdigest()
-                found[digest] = SignerCert(digest, facts[1], serial, facts[2], der)
+            yield store[at : at + length]
         at = store.find(b"\x30\x82", at + 1, hi)
-    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def _store(data: bytes, mime: str) -> tuple[bytes, int, int]:

@@ -13,10 +13,10 @@ Narrowing can only take anchors away, so it can never make a file more trusted t
 lists would; the match is looser than chain building (names compared case- and space-folded,
 attribute order ignored; a subject or key-identifier match is enough), so an anchor that could
 vouch is never left out. Where that cannot be said, the full lists are used: a container whose
-store is not isolated here (only PNG, JPEG and WebP are), a store with no certificate or more
-than :data:`MAX_CERTS`, or no anchor matching (the file is then judged against everything,
-exactly as before). A list that keeps any anchor keeps its name and its place, so c2pa names
-the same list that vouched.
+store is not isolated here (only PNG, JPEG and WebP are), a store with no certificate, more
+than :data:`MAX_CERTS`, or more than :data:`MAX_TRIED` things that look like one, or no anchor
+matching (the file is then judged against everything, exactly as before). A list that keeps
+any anchor keeps its name and its place, so c2pa names the same list that vouched.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ Lists = tuple[tuple[str, str, str], ...]  # (c2pa trust kind, name, PEM text), a
 NARROW_AFTER = 2  # files read under the same lists before narrowing starts (a one-file run
 # never parses the ~70 anchors in Python, which costs more than it would save)
 MAX_CERTS = 64
+MAX_TRIED = 1024  # certificate-sized SEQUENCEs parsed (real stores hold a few dozen at most)
 _ALWAYS: tuple[str, object] = ("all", None)  # a key every certificate has
 _ISOLATED = frozenset({"image/png", "image/jpeg", "image/webp"})  # signer_cert._store
 
@@ -45,7 +46,9 @@ def narrowed(lists: Lists, data: bytes, mime: str) -> Lists | None:
     index = _Index.of(lists)
     hits: set[int] = set()
     count = 0
-    for der in store_certificates(data, mime):
+    for tried, der in enumerate(store_certificates(data, mime)):
+        if tried >= MAX_TRIED:  # a store stuffed with look-alikes: not parsed one by one
+            return None
         keys = _cert_keys(der)
         if keys:
             count += 1

@@ -129,6 +129,13 @@ def test_where_nothing_can_be_said_every_anchor_is_used() -> None:
         for i in range(65)
     )
     assert narrowed(lists, _png_with_store(many), "image/png") is None  # past MAX_CERTS
+    # A store stuffed with certificate-sized look-alikes is not parsed one by one (a hostile
+    # file's cost stays bounded): past MAX_TRIED, every anchor, even before a real certificate.
+    issued = _cert(_name((NameOID.COMMON_NAME, "S")), _name((NameOID.COMMON_NAME, "R")), key)
+    real = issued.public_bytes(serialization.Encoding.DER)
+    assert narrowed(lists, _png_with_store(real), "image/png") == lists
+    junk = b"".join(b"\x30\x82\x01\x00" + bytes([i % 251]) * 252 for i in range(1100))
+    assert narrowed(lists, _png_with_store(junk + real), "image/png") is None
 
 
 def _png_with_store(payload: bytes) -> bytes:

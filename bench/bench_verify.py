@@ -184,7 +184,8 @@ source = LedgerSource(home.ledger_url(), home.log_pub.read_text().strip())
 start = time.perf_counter()
 reports = list(verify_many([(f, None) for f in files], policy, source))
 took = time.perf_counter() - start
-bad = [r.reasons for r in reports if r.verdict != "trusted" or not r.ledger.proof.verified]
+ok = lambda r: r.verdict == "trusted" and r.ledger and r.ledger.proof and r.ledger.proof.verified
+bad = [r.reasons for r in reports if not ok(r)]
 print(json.dumps({"files_per_s": len(files) / took, "bad": bad[:1]}))
 """
 
@@ -204,8 +205,7 @@ def _ours_pooled(files: list[Path], home: Home, tmp: Path) -> tuple[float, float
     )
     if done.returncode:
         raise SystemExit(f"bench: the pooled batch failed: {done.stderr.strip()[-2000:]}")
-    out = done.stdout
-    got = json.loads(out.strip().splitlines()[-1])
+    got = json.loads(done.stdout.strip().splitlines()[-1])
     if got["bad"]:
         raise SystemExit(f"bench: files did not verify in the pool: {got['bad'][0]}")
     return got["files_per_s"], got["files_per_s"]
@@ -263,11 +263,9 @@ def bench_narrowed_reader(
         narrowed(lists, f.read_bytes(), "image/png") == cut for f in files
     )
     full, narrow = [], []
-    for r in range(repeats):
-        pair = [lambda: _bare_reader(files, lists), lambda: _bare_reader(files, cut)]
-        got = [f()[0] for f in (pair if r % 2 else pair[::-1])]
-        full.append(got[0] if r % 2 else got[1])
-        narrow.append(got[1] if r % 2 else got[0])
+    for r in range(repeats):  # each first in turn
+        for rates, anchors in [(full, lists), (narrow, cut)][:: 1 if r % 2 else -1]:
+            rates.append(_bare_reader(files, anchors)[0])
     paired = statistics.median(n / f for n, f in zip(narrow, full, strict=True))
     emit(
         "verify.reader_narrowed_anchors",

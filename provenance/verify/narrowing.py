@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from provenance.verify.signer_cert import store_certificates
+from provenance.verify.signer_cert import STORE_FORMATS, store_certificates
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -36,12 +36,11 @@ NARROW_AFTER = 2  # files read under the same lists before narrowing starts (a o
 MAX_CERTS = 64
 MAX_TRIED = 1024  # certificate-sized SEQUENCEs parsed (real stores hold a few dozen at most)
 _ALWAYS: tuple[str, object] = ("all", None)  # a key every certificate has
-_ISOLATED = frozenset({"image/png", "image/jpeg", "image/webp"})  # signer_cert._store
 
 
 def narrowed(lists: Lists, data: bytes, mime: str) -> Lists | None:
     """``lists`` cut to the anchors ``data``'s certificates could chain to; None: use them all."""
-    if mime not in _ISOLATED or not lists:
+    if mime not in STORE_FORMATS or not lists:
         return None
     index = _Index.of(lists)
     hits: set[int] = set()

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _MAX_CERT = 16 * 1024
+# Formats whose store is cut out of the file here (_store_bytes); any other is searched whole.
+STORE_FORMATS = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 
 @dataclass(frozen=True)

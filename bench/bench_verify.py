@@ -6,7 +6,7 @@ trust anchors as ours (the bundled C2PA Trust List, interim list and C2PA TSA Tr
 certificates, as the same named lists), built once.
 
 verify.files_per_s         batch: ``verify_many`` as `provenance verify DIR` runs it (worker
-                           processes from 500 files, else one process): chain walk, ledger lookup
+                           processes from 1,000 files, else one process): chain walk, ledger lookup
                            and signed-checkpoint proof, per-file time and memory budgets. A pooled
                            batch runs in a fresh ``python -c`` interpreter (as the CLI's workers
                            start), its pool's start-up timed.

@@ -130,7 +130,7 @@ def _log_key(value: str | None) -> str | None:
     "-j",
     type=click.IntRange(1, 256),
     default=None,
-    help="Worker processes (default: one per core, for 500 files or more).",
+    help="Worker processes (default: one per core, for 1,000 files or more).",
 )
 def verify_cmd(files: tuple[str, ...], **o: Any) -> int:
     """Verify FILES (files, directories, globs): who made them, how, and whether they were altered.

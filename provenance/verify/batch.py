@@ -43,9 +43,12 @@ if TYPE_CHECKING:
 
     from ledger import Entry, Ledger
 
-# Each worker imports the library (~0.5 s) before its first file; below this many files (~4 ms
-# each) a pool costs more than it saves. Threads do not help: the Python side holds the GIL.
-POOL_THRESHOLD = 500
+# A pool's workers take ~0.8 s to start (each imports the library, opens the ledger) before their
+# first file; below this many files (~2 ms each in one process) a pool costs more than it saves.
+# Measured on 2 cores (bench_verify.py, 2026-12-03): pooled against one process, 354 against 485
+# files/s at 500 files, 435 against 494 at 750, 512 against 485 at 1,000. Threads do not help:
+# the Python side holds the GIL.
+POOL_THRESHOLD = 1000
 
 
 def expand_inputs(
